@@ -1,0 +1,150 @@
+/**
+ * The normalised alert: Warden's one shape for every source format.
+ * Modelled on the OCSF Detection Finding (class 2004) with AI extensions
+ * (model, dataset, agent tool call observables; MITRE ATLAS technique ids).
+ */
+
+export const ALERT_TYPES = [
+  'prompt_injection',
+  'jailbreak',
+  'output_policy_violation',
+  'agent_tool_anomaly',
+  'model_drift',
+  'model_integrity',
+  'training_pipeline_anomaly',
+  'inference_spike',
+  'data_poisoning',
+  'data_exfiltration',
+  'cost_harvesting',
+  'credential_misuse',
+  'other',
+] as const;
+
+export type AlertType = (typeof ALERT_TYPES)[number];
+
+export function isAlertType(value: unknown): value is AlertType {
+  return typeof value === 'string' && (ALERT_TYPES as readonly string[]).includes(value);
+}
+
+/** OCSF `severity_id` values 0–6, index = id. */
+export const SEVERITY_LABELS = [
+  'Unknown',
+  'Informational',
+  'Low',
+  'Medium',
+  'High',
+  'Critical',
+  'Fatal',
+] as const;
+
+export type SeverityId = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+export type SeverityLabel = (typeof SEVERITY_LABELS)[number];
+
+export function severityLabel(id: SeverityId): SeverityLabel {
+  return SEVERITY_LABELS[id];
+}
+
+export function isSeverityId(value: unknown): value is SeverityId {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 6;
+}
+
+/** Accepts an OCSF label ("High") or a lower-case one ("high"); undefined when unknown. */
+export function severityIdFromLabel(label: string): SeverityId | undefined {
+  const index = SEVERITY_LABELS.findIndex((l) => l.toLowerCase() === label.toLowerCase());
+  return index >= 0 ? (index as SeverityId) : undefined;
+}
+
+export interface AlertSource {
+  /** Source format that parsed the payload, e.g. `native`, `ocsf`. */
+  format: string;
+  product: string;
+  vendor: string;
+  /** The emitting tool's own id for this finding, when it has one. */
+  uid?: string;
+}
+
+export interface ModelObservable {
+  id: string;
+  version?: string;
+  endpoint?: string;
+}
+
+export interface DatasetObservable {
+  id: string;
+  hash?: string;
+  featureStore?: string;
+}
+
+export interface ToolCallObservable {
+  name: string;
+  arguments?: unknown;
+}
+
+/** Everything in an alert a case can be correlated on or a responder can act on. */
+export interface AlertObservables {
+  ips: string[];
+  cidrs: string[];
+  users: string[];
+  apiKeyIds: string[];
+  sessionIds: string[];
+  urls: string[];
+  model?: ModelObservable;
+  dataset?: DatasetObservable;
+  toolCalls: ToolCallObservable[];
+}
+
+export function emptyObservables(): AlertObservables {
+  return { ips: [], cidrs: [], users: [], apiKeyIds: [], sessionIds: [], urls: [], toolCalls: [] };
+}
+
+/** What a source format produces: a normalised alert before Warden assigns identity. */
+export interface AlertDraft {
+  source: AlertSource;
+  type: AlertType;
+  title: string;
+  description?: string;
+  severityId: SeverityId;
+  /** 0–100 */
+  confidence?: number;
+  /** ISO-8601 */
+  firstSeen: string;
+  /** ISO-8601 */
+  lastSeen: string;
+  /** How many occurrences the source itself folded into this one payload. */
+  count: number;
+  observables: AlertObservables;
+  atlasTechniques: string[];
+  /** Set by formats that carry an explicit deduplication key. */
+  dedupKey?: string;
+  /** The payload exactly as received (parsed JSON). */
+  raw: unknown;
+}
+
+export interface AlertEnrichment {
+  modelId?: string;
+  modelName?: string;
+  businessUnit?: string;
+  tier?: 1 | 2 | 3;
+  owner?: string;
+  environment?: string;
+  /** Other models reading a dataset or feature store this alert's model reads. */
+  blastRadius: string[];
+  /** Allow-list entries that matched one of the alert's addresses. */
+  allowlisted: AllowlistMatch[];
+}
+
+export interface AllowlistMatch {
+  list: string;
+  cidr: string;
+  ip: string;
+  reason?: string;
+}
+
+export interface NormalizedAlert extends Omit<AlertDraft, 'dedupKey'> {
+  id: string;
+  dedupKey: string;
+  severity: SeverityLabel;
+  receivedAt: string;
+  enrichment: AlertEnrichment;
+  caseId?: string;
+}

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The audit log is a hash chain: each entry carries the hash of the one
+ * before it, and its own hash covers its content and that link. Editing an
+ * entry breaks its hash; deleting one breaks the next entry's link.
+ */
+export interface AuditDraft {
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  data: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditDraft {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with object keys sorted, so the hash does not depend on key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function auditHash(seq: number, prevHash: string, draft: AuditDraft): string {
+  const body = canonicalJson({ seq, prevHash, ...draft });
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export function chainAuditEntry(seq: number, prevHash: string, draft: AuditDraft): AuditEntry {
+  return { ...draft, seq, prevHash, hash: auditHash(seq, prevHash, draft) };
+}
+
+export type AuditProblem =
+  | { kind: 'edited'; seq: number }
+  | { kind: 'missing'; afterSeq: number; expectedSeq: number }
+  | { kind: 'relinked'; seq: number }
+  | { kind: 'truncated'; expectedCount: number; actualCount: number };
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  problems: AuditProblem[];
+}
+
+/** Incremental verifier, so a long log can be checked while it streams. */
+export class AuditChainVerifier {
+  private expectedSeq = 1;
+  private prevHash = AUDIT_GENESIS_HASH;
+  private count = 0;
+  readonly problems: AuditProblem[] = [];
+
+  push(entry: AuditEntry): void {
+    this.count += 1;
+    if (entry.seq !== this.expectedSeq) {
+      this.problems.push({ kind: 'missing', afterSeq: this.expectedSeq - 1, expectedSeq: this.expectedSeq });
+    } else if (entry.prevHash !== this.prevHash) {
+      this.problems.push({ kind: 'relinked', seq: entry.seq });
+    }
+    const { seq, prevHash, hash, ...draft } = entry;
+    if (auditHash(seq, prevHash, draft) !== hash) this.problems.push({ kind: 'edited', seq });
+    this.expectedSeq = entry.seq + 1;
+    this.prevHash = entry.hash;
+  }
+
+  /** `recordedCount` is the count the store keeps apart from the log, to catch a cut tail. */
+  finish(recordedCount?: number): AuditVerification {
+    if (recordedCount !== undefined && recordedCount !== this.count) {
+      this.problems.push({ kind: 'truncated', expectedCount: recordedCount, actualCount: this.count });
+    }
+    return { ok: this.problems.length === 0, entries: this.count, problems: this.problems };
+  }
+}
+
+export function describeAuditProblem(problem: AuditProblem): string {
+  switch (problem.kind) {
+    case 'edited':
+      return `entry ${problem.seq} was edited (its hash does not match its content)`;
+    case 'missing':
+      return `entry ${problem.expectedSeq} is missing (after entry ${problem.afterSeq})`;
+    case 'relinked':
+      return `entry ${problem.seq} does not link to the entry before it`;
+    case 'truncated':
+      return `the log ends early: ${problem.actualCount} entries, ${problem.expectedCount} recorded`;
+  }
+}

@@ -1,0 +1,348 @@
+import {
+  severityLabel,
+  type AlertType,
+  type AllowlistMatch,
+  type NormalizedAlert,
+  type SeverityId,
+  type SeverityLabel,
+} from './alert.js';
+import { caseSeverityOf } from './case-severity.js';
+import { WardenError, invalidField } from './errors.js';
+import type { ModelTier } from './inventory.js';
+import { sourceRangeOf } from './ip-range.js';
+
+/** NIST SP 800-61 incident-handling phases. */
+export const CASE_PHASES = [
+  'detection_analysis',
+  'containment',
+  'eradication',
+  'recovery',
+  'post_incident',
+] as const;
+export type CasePhase = (typeof CASE_PHASES)[number];
+
+export const CASE_STATUSES = ['open', 'in_progress', 'closed'] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+export const CLOSURE_REASONS = [
+  'true_positive_contained',
+  'true_positive_not_contained',
+  'benign',
+  'false_positive',
+  'duplicate',
+] as const;
+export type ClosureReason = (typeof CLOSURE_REASONS)[number];
+
+/** How many distinct values of one observable kind a case keeps. */
+export const CASE_OBSERVABLE_LIMIT = 100;
+
+export interface CaseObservables {
+  ips: string[];
+  sourceRanges: string[];
+  users: string[];
+  apiKeyIds: string[];
+  sessionIds: string[];
+  datasets: string[];
+  datasetHashes: string[];
+  toolCalls: string[];
+  urls: string[];
+}
+
+export interface Case {
+  id: string;
+  number: number;
+  title: string;
+  status: CaseStatus;
+  phase: CasePhase;
+  severityId: SeverityId;
+  severity: SeverityLabel;
+  severityReason: string;
+  tier: ModelTier | null;
+  businessUnit: string | null;
+  modelIds: string[];
+  owner: string | null;
+  assignee: string | null;
+  alertTypes: AlertType[];
+  atlasTechniques: string[];
+  observables: CaseObservables;
+  blastRadius: string[];
+  allowlisted: AllowlistMatch[];
+  /** Every linked alert came from an allow-listed source range. */
+  allAllowlisted: boolean;
+  /** Distinct alerts linked. */
+  alertCount: number;
+  /** Occurrences, counting repeats folded into an alert. */
+  eventCount: number;
+  maxAlertSeverityId: SeverityId;
+  firstSeen: string;
+  lastSeen: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  closureReason: ClosureReason | null;
+  closureNote: string | null;
+  correlationKeys: string[];
+}
+
+export type TimelineKind =
+  | 'created'
+  | 'alerts_linked'
+  | 'comment'
+  | 'assigned'
+  | 'phase_changed'
+  | 'status_changed'
+  | 'severity_changed'
+  | 'closed'
+  | 'reopened';
+
+export interface TimelineEntry {
+  id: string;
+  caseId: string;
+  at: string;
+  actor: string;
+  kind: TimelineKind;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+function addBounded(into: string[], values: Iterable<string>): void {
+  for (const value of values) {
+    if (into.length >= CASE_OBSERVABLE_LIMIT) return;
+    if (!into.includes(value)) into.push(value);
+  }
+}
+
+function mergeObservables(target: CaseObservables, alert: NormalizedAlert, ranges: string[]): void {
+  const o = alert.observables;
+  addBounded(target.ips, o.ips);
+  addBounded(target.sourceRanges, ranges);
+  addBounded(target.users, o.users);
+  addBounded(target.apiKeyIds, o.apiKeyIds);
+  addBounded(target.sessionIds, o.sessionIds);
+  addBounded(target.urls, o.urls);
+  addBounded(target.toolCalls, o.toolCalls.map((t) => t.name));
+  if (o.dataset) {
+    addBounded(target.datasets, [o.dataset.id]);
+    if (o.dataset.hash) addBounded(target.datasetHashes, [o.dataset.hash]);
+  }
+}
+
+function titleFor(alert: NormalizedAlert): string {
+  const subject = alert.enrichment.modelName ?? alert.observables.model?.id ?? alert.observables.dataset?.id;
+  const type = alert.type.replace(/_/g, ' ');
+  return subject ? `${type} on ${subject}` : alert.title || type;
+}
+
+const minTier = (a: ModelTier | null, b: ModelTier | undefined): ModelTier | null =>
+  b === undefined ? a : a === null ? b : (Math.min(a, b) as ModelTier);
+
+function rescore(c: Case): void {
+  const { severityId, reason } = caseSeverityOf({
+    maxAlertSeverity: c.maxAlertSeverityId,
+    alertTypes: c.alertTypes,
+    tier: c.tier ?? undefined,
+    allAllowlisted: c.allAllowlisted,
+  });
+  c.severityId = severityId;
+  c.severity = severityLabel(severityId);
+  c.severityReason = reason;
+}
+
+function sourceRangesOf(alert: NormalizedAlert): string[] {
+  const ranges = alert.observables.ips.map(sourceRangeOf).filter((r): r is string => r !== undefined);
+  return [...ranges, ...alert.observables.cidrs];
+}
+
+export interface NewCaseIdentity {
+  id: string;
+  number: number;
+  now: string;
+}
+
+export function openCaseFor(
+  alert: NormalizedAlert,
+  keys: readonly string[],
+  identity: NewCaseIdentity,
+): Case {
+  const e = alert.enrichment;
+  const c: Case = {
+    id: identity.id,
+    number: identity.number,
+    title: titleFor(alert),
+    status: 'open',
+    phase: 'detection_analysis',
+    severityId: alert.severityId,
+    severity: alert.severity,
+    severityReason: '',
+    tier: e.tier ?? null,
+    businessUnit: e.businessUnit ?? null,
+    modelIds: e.modelId ? [e.modelId] : [],
+    owner: e.owner ?? null,
+    assignee: null,
+    alertTypes: [alert.type],
+    atlasTechniques: [...alert.atlasTechniques],
+    observables: {
+      ips: [],
+      sourceRanges: [],
+      users: [],
+      apiKeyIds: [],
+      sessionIds: [],
+      datasets: [],
+      datasetHashes: [],
+      toolCalls: [],
+      urls: [],
+    },
+    blastRadius: [...e.blastRadius],
+    allowlisted: [],
+    allAllowlisted: e.allowlisted.length > 0,
+    alertCount: 1,
+    eventCount: alert.count,
+    maxAlertSeverityId: alert.severityId,
+    firstSeen: alert.firstSeen,
+    lastSeen: alert.lastSeen,
+    createdAt: identity.now,
+    updatedAt: identity.now,
+    closedAt: null,
+    closureReason: null,
+    closureNote: null,
+    correlationKeys: [...keys],
+  };
+  mergeObservables(c.observables, alert, sourceRangesOf(alert));
+  addAllowlisted(c, alert.enrichment.allowlisted);
+  rescore(c);
+  return c;
+}
+
+function addAllowlisted(c: Case, matches: readonly AllowlistMatch[]): void {
+  for (const m of matches) {
+    if (c.allowlisted.length >= CASE_OBSERVABLE_LIMIT) return;
+    if (!c.allowlisted.some((x) => x.list === m.list && x.ip === m.ip)) c.allowlisted.push(m);
+  }
+}
+
+/** Fold one more alert into an open case (mutates and returns it). */
+export function linkAlertToCase(
+  c: Case,
+  alert: NormalizedAlert,
+  keys: readonly string[],
+  now: string,
+): Case {
+  const e = alert.enrichment;
+  c.alertCount += 1;
+  c.eventCount += alert.count;
+  if (alert.severityId > c.maxAlertSeverityId) c.maxAlertSeverityId = alert.severityId;
+  if (!c.alertTypes.includes(alert.type)) c.alertTypes.push(alert.type);
+  addBounded(c.atlasTechniques, alert.atlasTechniques);
+  if (e.modelId && !c.modelIds.includes(e.modelId)) c.modelIds.push(e.modelId);
+  const tier = minTier(c.tier, e.tier);
+  if (tier !== c.tier && e.tier !== undefined) {
+    c.businessUnit = e.businessUnit ?? c.businessUnit;
+    c.owner = e.owner ?? c.owner;
+  }
+  c.tier = tier;
+  c.businessUnit ??= e.businessUnit ?? null;
+  c.owner ??= e.owner ?? null;
+  addBounded(c.blastRadius, e.blastRadius.filter((m) => !c.modelIds.includes(m)));
+  c.blastRadius = c.blastRadius.filter((m) => !c.modelIds.includes(m));
+  addAllowlisted(c, e.allowlisted);
+  c.allAllowlisted = c.allAllowlisted && e.allowlisted.length > 0;
+  mergeObservables(c.observables, alert, sourceRangesOf(alert));
+  for (const key of keys) if (!c.correlationKeys.includes(key)) c.correlationKeys.push(key);
+  if (alert.firstSeen < c.firstSeen) c.firstSeen = alert.firstSeen;
+  if (alert.lastSeen > c.lastSeen) c.lastSeen = alert.lastSeen;
+  c.updatedAt = now;
+  rescore(c);
+  return c;
+}
+
+/** A repeat of an alert already on the case: more events, later last-seen. */
+export function recordRepeatOnCase(c: Case, count: number, lastSeen: string, now: string): Case {
+  c.eventCount += count;
+  if (lastSeen > c.lastSeen) c.lastSeen = lastSeen;
+  c.updatedAt = now;
+  return c;
+}
+
+export interface CaseUpdate {
+  assignee?: string | null;
+  phase?: CasePhase;
+  status?: Exclude<CaseStatus, 'closed'>;
+}
+
+export interface CaseChange {
+  kind: TimelineKind;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+function assertOpen(c: Case): void {
+  if (c.status === 'closed') {
+    throw new WardenError('case_closed', `case ${c.id} is closed; reopen it first`);
+  }
+}
+
+/**
+ * Apply an analyst's update; returns the changes made, one per field that
+ * actually changed (so that a no-op update leaves no timeline noise).
+ */
+export function applyCaseUpdate(c: Case, update: CaseUpdate, now: string): CaseChange[] {
+  assertOpen(c);
+  const changes: CaseChange[] = [];
+  if (update.assignee !== undefined && update.assignee !== c.assignee) {
+    changes.push({
+      kind: 'assigned',
+      message: update.assignee ? `assigned to ${update.assignee}` : 'unassigned',
+      data: { from: c.assignee, to: update.assignee },
+    });
+    c.assignee = update.assignee;
+    if (update.assignee && c.status === 'open' && update.status === undefined) {
+      changes.push({ kind: 'status_changed', message: 'status open → in_progress', data: { from: 'open', to: 'in_progress' } });
+      c.status = 'in_progress';
+    }
+  }
+  if (update.phase !== undefined && update.phase !== c.phase) {
+    if (!(CASE_PHASES as readonly string[]).includes(update.phase)) {
+      throw invalidField('phase', `must be one of ${CASE_PHASES.join(', ')}`, 'case update');
+    }
+    changes.push({
+      kind: 'phase_changed',
+      message: `phase ${c.phase} → ${update.phase}`,
+      data: { from: c.phase, to: update.phase },
+    });
+    c.phase = update.phase;
+  }
+  if (update.status !== undefined && update.status !== c.status) {
+    changes.push({
+      kind: 'status_changed',
+      message: `status ${c.status} → ${update.status}`,
+      data: { from: c.status, to: update.status },
+    });
+    c.status = update.status;
+  }
+  if (changes.length > 0) c.updatedAt = now;
+  return changes;
+}
+
+export function closeCase(c: Case, reason: ClosureReason, note: string | null, now: string): CaseChange {
+  assertOpen(c);
+  if (!(CLOSURE_REASONS as readonly string[]).includes(reason)) {
+    throw invalidField('reason', `must be one of ${CLOSURE_REASONS.join(', ')}`, 'case close');
+  }
+  c.status = 'closed';
+  c.closedAt = now;
+  c.closureReason = reason;
+  c.closureNote = note;
+  c.updatedAt = now;
+  return { kind: 'closed', message: `closed: ${reason}${note ? ` — ${note}` : ''}`, data: { reason, note } };
+}
+
+export function reopenCase(c: Case, note: string | null, now: string): CaseChange {
+  if (c.status !== 'closed') throw new WardenError('conflict', `case ${c.id} is not closed`);
+  const previous = c.closureReason;
+  c.status = 'open';
+  c.closedAt = null;
+  c.closureReason = null;
+  c.closureNote = null;
+  c.updatedAt = now;
+  return { kind: 'reopened', message: `reopened${note ? `: ${note}` : ''}`, data: { previousReason: previous, note } };
+}

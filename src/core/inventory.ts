@@ -1,0 +1,146 @@
+import { cidrContains, parseCidr, type CidrRange } from './ip-range.js';
+import type { AllowlistMatch } from './alert.js';
+
+/** The AI estate as declared in the config directory's inventory YAML. */
+export interface BusinessUnit {
+  id: string;
+  name: string;
+  /** Who is paged for this unit's incidents. */
+  onCall?: string;
+}
+
+export type ModelTier = 1 | 2 | 3;
+
+export interface ModelRecord {
+  id: string;
+  name: string;
+  owner: string;
+  businessUnit: string;
+  environment: string;
+  /** 1 = business critical, 3 = experimental. */
+  tier: ModelTier;
+  endpoints: string[];
+  registryName?: string;
+  /** Dataset ids and feature store ids the model reads. */
+  datasets: string[];
+  featureStores: string[];
+  description?: string;
+}
+
+export interface DatasetRecord {
+  id: string;
+  name: string;
+  featureStore?: string;
+  owner?: string;
+  businessUnit?: string;
+}
+
+export interface Allowlist {
+  name: string;
+  reason?: string;
+  cidrs: string[];
+}
+
+export interface Inventory {
+  businessUnits: BusinessUnit[];
+  models: ModelRecord[];
+  datasets: DatasetRecord[];
+  allowlists: Allowlist[];
+}
+
+export function emptyInventory(): Inventory {
+  return { businessUnits: [], models: [], datasets: [], allowlists: [] };
+}
+
+/** Lookups over an inventory, built once per load. */
+export class InventoryIndex {
+  readonly inventory: Inventory;
+  private readonly modelsByKey = new Map<string, ModelRecord>();
+  private readonly readersBySource = new Map<string, ModelRecord[]>();
+  private readonly datasetsById = new Map<string, DatasetRecord>();
+  private readonly ranges: { list: Allowlist; range: CidrRange }[] = [];
+
+  constructor(inventory: Inventory) {
+    this.inventory = inventory;
+    for (const model of inventory.models) {
+      for (const key of [model.id, model.registryName, ...model.endpoints]) {
+        if (key) this.modelsByKey.set(key.toLowerCase(), model);
+      }
+      for (const source of new Set([...model.datasets, ...model.featureStores])) {
+        const readers = this.readersBySource.get(source) ?? [];
+        readers.push(model);
+        this.readersBySource.set(source, readers);
+      }
+    }
+    for (const dataset of inventory.datasets) this.datasetsById.set(dataset.id, dataset);
+    for (const list of inventory.allowlists) {
+      for (const cidr of list.cidrs) {
+        const range = parseCidr(cidr);
+        if (range) this.ranges.push({ list, range });
+      }
+    }
+  }
+
+  businessUnit(id: string): BusinessUnit | undefined {
+    return this.inventory.businessUnits.find((u) => u.id === id);
+  }
+
+  /** By model id, registry name or endpoint (URL or path), case-insensitive. */
+  findModel(key: string | undefined): ModelRecord | undefined {
+    if (!key) return undefined;
+    const lower = key.toLowerCase();
+    const direct = this.modelsByKey.get(lower);
+    if (direct) return direct;
+    // An endpoint given as a full URL should match a declared path and vice versa.
+    try {
+      const path = new URL(lower).pathname;
+      return this.modelsByKey.get(path);
+    } catch {
+      return undefined;
+    }
+  }
+
+  dataset(id: string): DatasetRecord | undefined {
+    return this.datasetsById.get(id);
+  }
+
+  /** Models that read a dataset, or the feature store it lives in. */
+  readersOf(datasetOrStore: string): ModelRecord[] {
+    const direct = this.readersBySource.get(datasetOrStore) ?? [];
+    const store = this.datasetsById.get(datasetOrStore)?.featureStore;
+    const viaStore = store ? (this.readersBySource.get(store) ?? []) : [];
+    return [...new Set([...direct, ...viaStore])];
+  }
+
+  /** Other models that share a dataset or feature store with this one. */
+  blastRadius(model: ModelRecord): string[] {
+    const sources = [...model.datasets, ...model.featureStores];
+    for (const id of model.datasets) {
+      const store = this.datasetsById.get(id)?.featureStore;
+      if (store) sources.push(store);
+    }
+    const others = new Set<string>();
+    for (const source of sources) {
+      for (const reader of this.readersOf(source)) if (reader.id !== model.id) others.add(reader.id);
+    }
+    return [...others].sort();
+  }
+
+  allowlistMatches(ips: readonly string[]): AllowlistMatch[] {
+    const matches: AllowlistMatch[] = [];
+    for (const ip of ips) {
+      for (const { list, range } of this.ranges) {
+        if (cidrContains(range, ip)) {
+          matches.push({
+            list: list.name,
+            cidr: range.cidr,
+            ip,
+            ...(list.reason ? { reason: list.reason } : {}),
+          });
+          break;
+        }
+      }
+    }
+    return matches;
+  }
+}

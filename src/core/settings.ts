@@ -1,0 +1,19 @@
+/** Tunables of the ingest pipeline. */
+export interface PipelineSettings {
+  /**
+   * A repeat of an alert (same dedup key) within this window increments the
+   * stored alert's count instead of storing a new alert.
+   * @default 3_600_000 (one hour)
+   */
+  dedupWindowMs: number;
+  /**
+   * A related alert joins an open case whose last alert was seen within this window.
+   * @default 86_400_000 (24 hours)
+   */
+  correlationWindowMs: number;
+}
+
+export const DEFAULT_PIPELINE_SETTINGS: Readonly<PipelineSettings> = Object.freeze({
+  dedupWindowMs: 60 * 60 * 1000,
+  correlationWindowMs: 24 * 60 * 60 * 1000,
+});
