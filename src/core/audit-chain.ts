@@ -62,7 +62,11 @@ export class AuditChainVerifier {
   push(entry: AuditEntry): void {
     this.count += 1;
     if (entry.seq !== this.expectedSeq) {
-      this.problems.push({ kind: 'missing', afterSeq: this.expectedSeq - 1, expectedSeq: this.expectedSeq });
+      this.problems.push({
+        kind: 'missing',
+        afterSeq: this.expectedSeq - 1,
+        expectedSeq: this.expectedSeq,
+      });
     } else if (entry.prevHash !== this.prevHash) {
       this.problems.push({ kind: 'relinked', seq: entry.seq });
     }
@@ -75,7 +79,11 @@ export class AuditChainVerifier {
   /** `recordedCount` is the count the store keeps apart from the log, to catch a cut tail. */
   finish(recordedCount?: number): AuditVerification {
     if (recordedCount !== undefined && recordedCount !== this.count) {
-      this.problems.push({ kind: 'truncated', expectedCount: recordedCount, actualCount: this.count });
+      this.problems.push({
+        kind: 'truncated',
+        expectedCount: recordedCount,
+        actualCount: this.count,
+      });
     }
     return { ok: this.problems.length === 0, entries: this.count, problems: this.problems };
   }

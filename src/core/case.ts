@@ -120,7 +120,10 @@ function mergeObservables(target: CaseObservables, alert: NormalizedAlert, range
   addBounded(target.apiKeyIds, o.apiKeyIds);
   addBounded(target.sessionIds, o.sessionIds);
   addBounded(target.urls, o.urls);
-  addBounded(target.toolCalls, o.toolCalls.map((t) => t.name));
+  addBounded(
+    target.toolCalls,
+    o.toolCalls.map((t) => t.name),
+  );
   if (o.dataset) {
     addBounded(target.datasets, [o.dataset.id]);
     if (o.dataset.hash) addBounded(target.datasetHashes, [o.dataset.hash]);
@@ -128,7 +131,8 @@ function mergeObservables(target: CaseObservables, alert: NormalizedAlert, range
 }
 
 function titleFor(alert: NormalizedAlert): string {
-  const subject = alert.enrichment.modelName ?? alert.observables.model?.id ?? alert.observables.dataset?.id;
+  const subject =
+    alert.enrichment.modelName ?? alert.observables.model?.id ?? alert.observables.dataset?.id;
   const type = alert.type.replace(/_/g, ' ');
   return subject ? `${type} on ${subject}` : alert.title || type;
 }
@@ -149,7 +153,9 @@ function rescore(c: Case): void {
 }
 
 function sourceRangesOf(alert: NormalizedAlert): string[] {
-  const ranges = alert.observables.ips.map(sourceRangeOf).filter((r): r is string => r !== undefined);
+  const ranges = alert.observables.ips
+    .map(sourceRangeOf)
+    .filter((r): r is string => r !== undefined);
   return [...ranges, ...alert.observables.cidrs];
 }
 
@@ -242,7 +248,10 @@ export function linkAlertToCase(
   c.tier = tier;
   c.businessUnit ??= e.businessUnit ?? null;
   c.owner ??= e.owner ?? null;
-  addBounded(c.blastRadius, e.blastRadius.filter((m) => !c.modelIds.includes(m)));
+  addBounded(
+    c.blastRadius,
+    e.blastRadius.filter((m) => !c.modelIds.includes(m)),
+  );
   c.blastRadius = c.blastRadius.filter((m) => !c.modelIds.includes(m));
   addAllowlisted(c, e.allowlisted);
   c.allAllowlisted = c.allAllowlisted && e.allowlisted.length > 0;
@@ -296,7 +305,11 @@ export function applyCaseUpdate(c: Case, update: CaseUpdate, now: string): CaseC
     });
     c.assignee = update.assignee;
     if (update.assignee && c.status === 'open' && update.status === undefined) {
-      changes.push({ kind: 'status_changed', message: 'status open → in_progress', data: { from: 'open', to: 'in_progress' } });
+      changes.push({
+        kind: 'status_changed',
+        message: 'status open → in_progress',
+        data: { from: 'open', to: 'in_progress' },
+      });
       c.status = 'in_progress';
     }
   }
@@ -323,7 +336,12 @@ export function applyCaseUpdate(c: Case, update: CaseUpdate, now: string): CaseC
   return changes;
 }
 
-export function closeCase(c: Case, reason: ClosureReason, note: string | null, now: string): CaseChange {
+export function closeCase(
+  c: Case,
+  reason: ClosureReason,
+  note: string | null,
+  now: string,
+): CaseChange {
   assertOpen(c);
   if (!(CLOSURE_REASONS as readonly string[]).includes(reason)) {
     throw invalidField('reason', `must be one of ${CLOSURE_REASONS.join(', ')}`, 'case close');
@@ -333,7 +351,11 @@ export function closeCase(c: Case, reason: ClosureReason, note: string | null, n
   c.closureReason = reason;
   c.closureNote = note;
   c.updatedAt = now;
-  return { kind: 'closed', message: `closed: ${reason}${note ? ` — ${note}` : ''}`, data: { reason, note } };
+  return {
+    kind: 'closed',
+    message: `closed: ${reason}${note ? ` — ${note}` : ''}`,
+    data: { reason, note },
+  };
 }
 
 export function reopenCase(c: Case, note: string | null, now: string): CaseChange {
@@ -344,5 +366,9 @@ export function reopenCase(c: Case, note: string | null, now: string): CaseChang
   c.closureReason = null;
   c.closureNote = null;
   c.updatedAt = now;
-  return { kind: 'reopened', message: `reopened${note ? `: ${note}` : ''}`, data: { previousReason: previous, note } };
+  return {
+    kind: 'reopened',
+    message: `reopened${note ? `: ${note}` : ''}`,
+    data: { previousReason: previous, note },
+  };
 }

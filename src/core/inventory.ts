@@ -121,7 +121,8 @@ export class InventoryIndex {
     }
     const others = new Set<string>();
     for (const source of sources) {
-      for (const reader of this.readersOf(source)) if (reader.id !== model.id) others.add(reader.id);
+      for (const reader of this.readersOf(source))
+        if (reader.id !== model.id) others.add(reader.id);
     }
     return [...others].sort();
   }

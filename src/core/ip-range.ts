@@ -21,13 +21,19 @@ function ipv6ToBigInt(ip: string): bigint {
   const v4Tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(address);
   if (v4Tail?.[1]) {
     const v4 = ipv4ToBigInt(v4Tail[1]);
-    address = address.slice(0, -v4Tail[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    address =
+      address.slice(0, -v4Tail[1].length) +
+      `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
   }
   const [head = '', tail] = address.split('::');
   const headParts = head ? head.split(':') : [];
   const tailParts = tail ? tail.split(':') : [];
   const missing = 8 - headParts.length - tailParts.length;
-  const parts = [...headParts, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailParts];
+  const parts = [
+    ...headParts,
+    ...Array<string>(tail === undefined ? 0 : missing).fill('0'),
+    ...tailParts,
+  ];
   return parts.reduce((acc, part) => (acc << 16n) + BigInt(parseInt(part || '0', 16)), 0n);
 }
 
