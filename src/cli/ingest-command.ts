@@ -1,0 +1,139 @@
+import type { Command } from 'commander';
+import { WardenError } from '../core/errors.js';
+import { openWarden } from '../main.js';
+import { findSourceFormat, normalizePayload } from '../sources/source-registry.js';
+import { payloadOf, readAlertFile, type FileItem } from './alert-file.js';
+import { configOption, dataOption } from './common-options.js';
+import { ProgressBar } from './progress-bar.js';
+
+const CHUNK = 500;
+
+interface Tally {
+  new: number;
+  duplicates: number;
+  rejected: { where: string; message: string }[];
+}
+
+interface IngestOptions {
+  source?: string;
+  url?: string;
+  token?: string;
+  config: string;
+  data: string;
+}
+
+export function registerIngestCommand(program: Command): void {
+  program
+    .command('ingest')
+    .description(
+      'ingest alert files (JSON or NDJSON) into the store, or POST them to a running server',
+    )
+    .argument('<file...>', 'alert files')
+    .option('--source <format>', 'source format (default: detected per alert)')
+    .option('--url <url>', 'POST to this Warden server instead of writing the store directly')
+    .option('--token <token>', 'bearer token for --url (or WARDEN_TOKEN)')
+    .addOption(configOption())
+    .addOption(dataOption())
+    .action(async (files: string[], options: IngestOptions) => {
+      if (options.source) findSourceFormat(options.source);
+      const items = files.flatMap(readAlertFile);
+      const bar = items.length >= 1000 ? new ProgressBar(items.length, 'ingest') : undefined;
+      const tally: Tally = { new: 0, duplicates: 0, rejected: [] };
+      if (options.url) await ingestOverHttp(items, options, tally, bar);
+      else await ingestLocally(items, options, tally, bar);
+      bar?.finish();
+      process.stdout.write(
+        `ingested ${items.length} alerts: ${tally.new} new, ${tally.duplicates} duplicates, ${tally.rejected.length} rejected\n`,
+      );
+      for (const r of tally.rejected.slice(0, 20))
+        process.stderr.write(`  ${r.where}: ${r.message}\n`);
+      if (tally.rejected.length > 20)
+        process.stderr.write(`  … and ${tally.rejected.length - 20} more\n`);
+      if (tally.rejected.length > 0) process.exitCode = 1;
+    });
+}
+
+async function ingestLocally(
+  items: FileItem[],
+  options: IngestOptions,
+  tally: Tally,
+  bar?: ProgressBar,
+): Promise<void> {
+  const warden = openWarden({ configDir: options.config, dataDir: options.data });
+  try {
+    for (let i = 0; i < items.length; i += CHUNK) {
+      const chunk = items.slice(i, i + CHUNK);
+      const prepared = [];
+      for (const item of chunk) {
+        try {
+          prepared.push(warden.pipeline.prepare(normalizePayload(payloadOf(item), options.source)));
+        } catch (error) {
+          if (!(error instanceof WardenError)) throw error;
+          tally.rejected.push({ where: item.where, message: error.message });
+        }
+      }
+      for (const outcome of await warden.pipeline.submit(prepared)) {
+        if (outcome.status === 'new') tally.new += 1;
+        else tally.duplicates += 1;
+      }
+      bar?.advance(chunk.length);
+    }
+  } finally {
+    await warden.close();
+  }
+}
+
+interface IngestResponse {
+  results: { index: number; status: string; error?: { message: string } }[];
+}
+
+async function ingestOverHttp(
+  items: FileItem[],
+  options: IngestOptions,
+  tally: Tally,
+  bar?: ProgressBar,
+): Promise<void> {
+  const token = options.token ?? process.env.WARDEN_TOKEN;
+  if (!token) throw new WardenError('unauthorized', '--url needs --token TOKEN or WARDEN_TOKEN');
+  const endpoint = new URL('/api/v1/alerts', options.url);
+  if (options.source) endpoint.searchParams.set('source', options.source);
+  for (let i = 0; i < items.length; i += CHUNK) {
+    const chunk = items.slice(i, i + CHUNK);
+    const body = chunk.map((item) => item.text ?? JSON.stringify(item.payload)).join('\n');
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
+      body,
+    });
+    const json = (await response.json()) as IngestResponse & {
+      detail?: string;
+      errors?: IngestResponse['results'];
+    };
+    if (response.status !== 202) {
+      const perItem = json.errors;
+      if (response.status === 422 && perItem) {
+        for (const r of perItem)
+          tally.rejected.push({
+            where: chunk[r.index]?.where ?? '?',
+            message: r.error?.message ?? 'rejected',
+          });
+        bar?.advance(chunk.length);
+        continue;
+      }
+      throw new WardenError(
+        'internal',
+        `server answered ${response.status}: ${json.detail ?? 'no detail'}`,
+      );
+    }
+    for (const r of json.results) {
+      if (r.status === 'new') tally.new += 1;
+      else if (r.status === 'duplicate') tally.duplicates += 1;
+      else
+        tally.rejected.push({
+          where: chunk[r.index]?.where ?? '?',
+          message: r.error?.message ?? 'rejected',
+        });
+    }
+    bar?.advance(chunk.length);
+  }
+}

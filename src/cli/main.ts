@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { WardenError } from '../core/errors.js';
+import { packageVersion } from '../main.js';
+import { registerAuditCommand } from './audit-command.js';
+import { registerCasesCommand } from './cases-command.js';
+import { registerIngestCommand } from './ingest-command.js';
+import { registerServeCommand } from './serve-command.js';
+import { registerTokenCommand } from './token-command.js';
+
+const program = new Command('warden')
+  .description('Warden: SOAR for alerts from AI/ML systems')
+  .version(packageVersion())
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServeCommand(program);
+registerIngestCommand(program);
+registerCasesCommand(program);
+registerAuditCommand(program);
+registerTokenCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (error instanceof WardenError) {
+    process.stderr.write(`warden: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`warden: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

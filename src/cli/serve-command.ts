@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { openWarden, wardenServer } from '../main.js';
+import { configOption, dataOption, positiveInteger } from './common-options.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP API on the embedded store')
+    .addOption(configOption())
+    .addOption(dataOption())
+    .option(
+      '--port <n>',
+      'port (default: warden.yaml server.port, else 8080)',
+      positiveInteger('--port'),
+    )
+    .option(
+      '--host <host>',
+      'interface to listen on (default: warden.yaml server.host, else 0.0.0.0)',
+    )
+    .action(async (options: { config: string; data: string; port?: number; host?: string }) => {
+      const warden = openWarden({ configDir: options.config, dataDir: options.data });
+      const adminSecret = await warden.tokens.ensureAdmin(process.env.WARDEN_ADMIN_TOKEN);
+      const app = wardenServer(warden, { level: process.env.WARDEN_LOG_LEVEL ?? 'info' });
+      const port = options.port ?? warden.config.server.port;
+      const host = options.host ?? warden.config.server.host;
+      const address = await app.listen({ port, host });
+      const inv = warden.config.inventory;
+      process.stdout.write(
+        `Warden ${address} — store ${options.data}, config ${warden.config.dir} ` +
+          `(${inv.businessUnits.length} business units, ${inv.models.length} models)\n`,
+      );
+      if (adminSecret) {
+        process.stdout.write(
+          `\nAdmin token (shown once, store it now; only its hash is kept):\n  ${adminSecret}\n` +
+            `Try: curl -H "Authorization: Bearer ${adminSecret}" ${address.replace('0.0.0.0', 'localhost')}/api/v1/cases\n\n`,
+        );
+      }
+      const stop = (): void => {
+        void app
+          .close()
+          .then(() => warden.close())
+          .then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,455 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Scalar,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
+import { WardenError } from '../core/errors.js';
+import type {
+  Allowlist,
+  BusinessUnit,
+  DatasetRecord,
+  Inventory,
+  ModelRecord,
+  ModelTier,
+} from '../core/inventory.js';
+import { parseCidr } from '../core/ip-range.js';
+import { DEFAULT_PIPELINE_SETTINGS, type PipelineSettings } from '../core/settings.js';
+import { parseByteSize, parseDuration } from './units.js';
+
+export const INVENTORY_FILE = 'inventory.yaml';
+export const SETTINGS_FILE = 'warden.yaml';
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  bodyLimitBytes: number;
+}
+
+export const DEFAULT_SERVER_SETTINGS: Readonly<ServerSettings> = Object.freeze({
+  host: '0.0.0.0',
+  port: 8080,
+  bodyLimitBytes: 10 * 1024 * 1024,
+});
+
+/** Everything read from a config directory; deeply frozen. */
+export interface WardenConfig {
+  /** Absolute path of the config directory. */
+  readonly dir: string;
+  readonly inventory: Inventory;
+  readonly server: Readonly<ServerSettings>;
+  readonly pipeline: Readonly<PipelineSettings>;
+}
+
+/**
+ * Reads `inventory.yaml` (required) and `warden.yaml` (optional) from `dir`.
+ * Any problem throws `invalid_config` with `file:line:column: field.path problem`.
+ */
+export function loadWardenConfig(dir: string): WardenConfig {
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (!stat) throw new WardenError('invalid_config', `config directory not found: ${dir}`);
+  if (!stat.isDirectory()) {
+    throw new WardenError('invalid_config', `config path is not a directory: ${dir}`);
+  }
+
+  const inventoryPath = join(dir, INVENTORY_FILE);
+  const inventoryText = readIfExists(inventoryPath);
+  if (inventoryText === undefined) {
+    throw new WardenError(
+      'invalid_config',
+      `${inventoryPath} not found: a config directory must contain ${INVENTORY_FILE}`,
+    );
+  }
+  const inventory = readInventory(new YamlFile(inventoryPath, inventoryText));
+
+  const settingsPath = join(dir, SETTINGS_FILE);
+  const settingsText = readIfExists(settingsPath);
+  const settings =
+    settingsText === undefined
+      ? { server: { ...DEFAULT_SERVER_SETTINGS }, pipeline: { ...DEFAULT_PIPELINE_SETTINGS } }
+      : readSettings(new YamlFile(settingsPath, settingsText));
+
+  return deepFreeze({ dir: resolve(dir), inventory, ...settings });
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new WardenError('invalid_config', `${path}: cannot read: ${reason}`, { cause: error });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// inventory.yaml
+
+const INVENTORY_KEYS = ['business_units', 'models', 'datasets', 'allowlists'] as const;
+const BUSINESS_UNIT_KEYS = ['id', 'name', 'on_call'] as const;
+const MODEL_KEYS = [
+  'id',
+  'name',
+  'owner',
+  'business_unit',
+  'environment',
+  'tier',
+  'endpoints',
+  'registry_name',
+  'datasets',
+  'feature_stores',
+  'description',
+] as const;
+const DATASET_KEYS = ['id', 'name', 'feature_store', 'owner', 'business_unit'] as const;
+const ALLOWLIST_KEYS = ['name', 'reason', 'cidrs'] as const;
+// The prefix must be digits when present: parseCidr reads "10.0.0.0/" as /0.
+const CIDR_SHAPE = /^[^/]+(\/\d{1,3})?$/;
+
+function readInventory(file: YamlFile): Inventory {
+  const root = file.root(INVENTORY_KEYS);
+
+  const unitEntries = root.list('business_units', BUSINESS_UNIT_KEYS);
+  unique(unitEntries, 'id');
+  const businessUnits = unitEntries.map((entry): BusinessUnit => ({
+    id: entry.requiredString('id'),
+    name: entry.requiredString('name'),
+    ...optional('onCall', entry.optionalString('on_call')),
+  }));
+  const unitIds = new Set(businessUnits.map((unit) => unit.id));
+  const checkUnit = (entry: Fields, key: string, id: string | undefined): void => {
+    if (id === undefined || unitIds.has(id)) return;
+    const declared = [...unitIds].join(', ') || 'none';
+    entry.fail(key, `"${id}" is not a declared business unit (declared: ${declared})`);
+  };
+
+  const datasetEntries = root.list('datasets', DATASET_KEYS);
+  unique(datasetEntries, 'id');
+  const datasets = datasetEntries.map((entry): DatasetRecord => {
+    const businessUnit = entry.optionalString('business_unit');
+    checkUnit(entry, 'business_unit', businessUnit);
+    return {
+      id: entry.requiredString('id'),
+      name: entry.requiredString('name'),
+      ...optional('featureStore', entry.optionalString('feature_store')),
+      ...optional('owner', entry.optionalString('owner')),
+      ...optional('businessUnit', businessUnit),
+    };
+  });
+
+  const modelEntries = root.list('models', MODEL_KEYS);
+  unique(modelEntries, 'id');
+  const models = modelEntries.map((entry): ModelRecord => {
+    const id = entry.requiredString('id');
+    const name = entry.requiredString('name');
+    const owner = entry.requiredString('owner');
+    const businessUnit = entry.requiredString('business_unit');
+    checkUnit(entry, 'business_unit', businessUnit);
+    return {
+      id,
+      name,
+      owner,
+      businessUnit,
+      environment: entry.requiredString('environment'),
+      tier: readTier(entry),
+      endpoints: entry.stringList('endpoints'),
+      ...optional('registryName', entry.optionalString('registry_name')),
+      datasets: entry.stringList('datasets'),
+      featureStores: entry.stringList('feature_stores'),
+      ...optional('description', entry.optionalString('description')),
+    };
+  });
+
+  const allowlistEntries = root.list('allowlists', ALLOWLIST_KEYS);
+  unique(allowlistEntries, 'name');
+  const allowlists = allowlistEntries.map((entry): Allowlist => {
+    const name = entry.requiredString('name');
+    const reason = entry.optionalString('reason');
+    const cidrs = entry.stringList('cidrs', { required: true });
+    cidrs.forEach((cidr, index) => {
+      if (!CIDR_SHAPE.test(cidr) || !parseCidr(cidr)) {
+        entry.failItem('cidrs', index, `"${cidr}" is not an IP address or CIDR range`);
+      }
+    });
+    return { name, ...optional('reason', reason), cidrs };
+  });
+
+  return { businessUnits, models, datasets, allowlists };
+}
+
+function readTier(entry: Fields): ModelTier {
+  const node = entry.value('tier');
+  if (node === undefined) entry.fail('tier', 'is required');
+  const tier = isScalar(node) ? node.value : undefined;
+  if (tier !== 1 && tier !== 2 && tier !== 3) {
+    entry.fail('tier', `must be 1, 2 or 3 (got ${describeNode(node)})`);
+  }
+  return tier;
+}
+
+/** Rejects a second entry with the same `key`, pointing at the repeat. */
+function unique(entries: Fields[], key: string): void {
+  const seen = new Map<string, string>();
+  for (const entry of entries) {
+    const value = entry.optionalString(key);
+    if (value === undefined) continue;
+    const first = seen.get(value);
+    if (first !== undefined) entry.fail(key, `"${value}" is already used by ${first}`);
+    seen.set(value, entry.path);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// warden.yaml
+
+const SETTINGS_KEYS = ['server', 'pipeline'] as const;
+const SERVER_KEYS = ['host', 'port', 'body_limit'] as const;
+const PIPELINE_KEYS = ['dedup_window', 'correlation_window'] as const;
+
+function readSettings(file: YamlFile): { server: ServerSettings; pipeline: PipelineSettings } {
+  const root = file.root(SETTINGS_KEYS);
+  const server = root.section('server', SERVER_KEYS);
+  const pipeline = root.section('pipeline', PIPELINE_KEYS);
+  return {
+    server: {
+      host: server.optionalString('host') ?? DEFAULT_SERVER_SETTINGS.host,
+      port: readPort(server),
+      bodyLimitBytes:
+        server.withUnits('body_limit', parseByteSize) ?? DEFAULT_SERVER_SETTINGS.bodyLimitBytes,
+    },
+    pipeline: {
+      dedupWindowMs:
+        pipeline.withUnits('dedup_window', parseDuration) ??
+        DEFAULT_PIPELINE_SETTINGS.dedupWindowMs,
+      correlationWindowMs:
+        pipeline.withUnits('correlation_window', parseDuration) ??
+        DEFAULT_PIPELINE_SETTINGS.correlationWindowMs,
+    },
+  };
+}
+
+function readPort(server: Fields): number {
+  const node = server.value('port');
+  if (node === undefined) return DEFAULT_SERVER_SETTINGS.port;
+  const port = isScalar(node) ? node.value : undefined;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    server.fail('port', `must be an integer from 0 to 65535 (got ${describeNode(node)})`);
+  }
+  return port;
+}
+
+// ---------------------------------------------------------------------------
+// YAML access that keeps source positions for error messages
+
+type Value = Scalar | YAMLMap | YAMLSeq;
+
+class YamlFile {
+  private readonly lines = new LineCounter();
+  private readonly doc: Document.Parsed;
+
+  constructor(
+    readonly path: string,
+    text: string,
+  ) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false });
+    const error = this.doc.errors[0];
+    if (error) this.failAt(error.pos[0], `invalid YAML: ${error.message}`);
+  }
+
+  root(allowed: readonly string[]): Fields {
+    const contents = this.value(this.doc.contents);
+    if (contents !== undefined && !isMap(contents)) {
+      this.fail(contents, 'the top level must be a mapping of keys to values');
+    }
+    return new Fields(this, contents, '', allowed);
+  }
+
+  /** Aliases resolved; a key with no value (`on_call:`) counts as absent. */
+  value(node: unknown): Value | undefined {
+    const target = isAlias(node) ? node.resolve(this.doc) : node;
+    if (isScalar(target)) return target.value === null ? undefined : target;
+    return isMap(target) || isSeq(target) ? target : undefined;
+  }
+
+  fail(node: unknown, message: string, field?: string): never {
+    return this.failAt(isNode(node) ? (node.range?.[0] ?? 0) : 0, message, field);
+  }
+
+  private failAt(offset: number, message: string, field?: string): never {
+    const { line, col } = this.lines.linePos(offset);
+    throw new WardenError('invalid_config', `${this.path}:${line}:${col}: ${message}`, {
+      ...(field === undefined ? {} : { field }),
+      details: { file: this.path, line, column: col },
+    });
+  }
+}
+
+interface Entry {
+  key: Scalar;
+  value: Value | undefined;
+}
+
+/** One YAML mapping with a fixed set of allowed keys. */
+class Fields {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly file: YamlFile,
+    private readonly node: YAMLMap | undefined,
+    readonly path: string,
+    allowed: readonly string[],
+  ) {
+    for (const pair of node?.items ?? []) {
+      const key = file.value(pair.key);
+      if (!isScalar(key) || typeof key.value !== 'string') {
+        file.fail(pair.key ?? node, `${this.describe()} keys must be plain strings`);
+      }
+      if (!allowed.includes(key.value)) {
+        const expected = allowed.join(', ');
+        file.fail(
+          key,
+          `${this.child(key.value)} is not a known key (expected one of: ${expected})`,
+        );
+      }
+      this.entries.set(key.value, { key, value: file.value(pair.value) });
+    }
+  }
+
+  value(key: string): Value | undefined {
+    return this.entries.get(key)?.value;
+  }
+
+  /** Points at the value, else at the key, else at the mapping itself. */
+  fail(key: string, problem: string): never {
+    const entry = this.entries.get(key);
+    return this.file.fail(
+      entry?.value ?? entry?.key ?? this.node,
+      `${this.child(key)} ${problem}`,
+      this.child(key),
+    );
+  }
+
+  failItem(key: string, index: number, problem: string): never {
+    const list = this.value(key);
+    const item = isSeq(list) ? list.items[index] : undefined;
+    const field = `${this.child(key)}[${index}]`;
+    return this.file.fail(item ?? list, `${field} ${problem}`, field);
+  }
+
+  requiredString(key: string): string {
+    const value = this.optionalString(key);
+    if (value === undefined) this.fail(key, 'is required');
+    return value;
+  }
+
+  optionalString(key: string): string | undefined {
+    const node = this.value(key);
+    if (node === undefined) return undefined;
+    if (!isScalar(node) || typeof node.value !== 'string') {
+      this.fail(key, `must be a string (got ${describeNode(node)})`);
+    }
+    const text = node.value.trim();
+    if (text === '') this.fail(key, 'must not be empty');
+    return text;
+  }
+
+  stringList(key: string, options: { required?: boolean } = {}): string[] {
+    const node = this.value(key);
+    if (node === undefined) {
+      if (options.required) this.fail(key, 'is required');
+      return [];
+    }
+    if (!isSeq(node)) this.fail(key, `must be a list (got ${describeNode(node)})`);
+    if (options.required && node.items.length === 0) this.fail(key, 'must not be empty');
+    return node.items.map((item, index) => {
+      const value = this.file.value(item);
+      if (!isScalar(value) || typeof value.value !== 'string' || value.value.trim() === '') {
+        this.failItem(key, index, `must be a non-empty string (got ${describeNode(value)})`);
+      }
+      return value.value.trim();
+    });
+  }
+
+  /** Each item of a list of mappings, e.g. `models[3]`. */
+  list(key: string, allowed: readonly string[]): Fields[] {
+    const node = this.value(key);
+    if (node === undefined) return [];
+    if (!isSeq(node)) this.fail(key, `must be a list (got ${describeNode(node)})`);
+    return node.items.map((item, index) => {
+      const value = this.file.value(item);
+      const path = `${this.child(key)}[${index}]`;
+      if (!isMap(value)) {
+        this.file.fail(
+          value ?? item ?? node,
+          `${path} must be a mapping (got ${describeNode(value)})`,
+          path,
+        );
+      }
+      return new Fields(this.file, value, path, allowed);
+    });
+  }
+
+  /** A nested mapping such as `server:`; absent means all defaults. */
+  section(key: string, allowed: readonly string[]): Fields {
+    const node = this.value(key);
+    if (node !== undefined && !isMap(node)) {
+      this.fail(key, `must be a mapping (got ${describeNode(node)})`);
+    }
+    return new Fields(this.file, node, this.child(key), allowed);
+  }
+
+  /** A string-or-number value run through a units parser such as parseDuration. */
+  withUnits(
+    key: string,
+    parse: (text: string | number, field: string) => number,
+  ): number | undefined {
+    const node = this.value(key);
+    if (node === undefined) return undefined;
+    const raw = isScalar(node) ? node.value : undefined;
+    if (typeof raw !== 'string' && typeof raw !== 'number') {
+      this.fail(key, `must be a string or a number (got ${describeNode(node)})`);
+    }
+    try {
+      return parse(raw, this.child(key));
+    } catch (error) {
+      if (!(error instanceof WardenError)) throw error;
+      return this.file.fail(node, error.message, this.child(key));
+    }
+  }
+
+  private child(key: string): string {
+    return this.path ? `${this.path}.${key}` : key;
+  }
+
+  private describe(): string {
+    return this.path || 'top-level';
+  }
+}
+
+function describeNode(node: Value | undefined): string {
+  if (node === undefined) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  return typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.value);
+}
+
+/** `{ key: value }` when the value is present, so absent optionals stay absent. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,114 @@
+import { inScope, type Principal } from '../core/access.js';
+import {
+  applyCaseUpdate,
+  closeCase,
+  reopenCase,
+  type Case,
+  type CaseChange,
+  type CaseUpdate,
+  type ClosureReason,
+} from '../core/case.js';
+import { WardenError } from '../core/errors.js';
+import { uuidv7 } from '../core/ids.js';
+import type { Store, StoreTransaction } from '../store/store.js';
+
+/**
+ * What an analyst does to a case. Each operation is one transaction that
+ * writes the case, its timeline entries and their audit entries together.
+ */
+export class CaseWorkflow {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** A case the principal may see, or `not_found` (never revealing out-of-scope cases). */
+  async visibleCase(principal: Principal, idOrNumber: string): Promise<Case> {
+    const c = await this.store.getCase(idOrNumber);
+    if (!c || !inScope(principal, c.businessUnit)) {
+      throw new WardenError('not_found', `case ${idOrNumber} not found`);
+    }
+    return c;
+  }
+
+  comment(principal: Principal, idOrNumber: string, body: string): Promise<Case> {
+    return this.change(
+      principal,
+      idOrNumber,
+      (c) => ({
+        kind: 'comment',
+        message: body,
+        data: {},
+      }),
+      true,
+    );
+  }
+
+  update(principal: Principal, idOrNumber: string, update: CaseUpdate): Promise<Case> {
+    return this.change(principal, idOrNumber, (c, now) => applyCaseUpdate(c, update, now));
+  }
+
+  close(
+    principal: Principal,
+    idOrNumber: string,
+    reason: ClosureReason,
+    note: string | null,
+  ): Promise<Case> {
+    return this.change(principal, idOrNumber, (c, now) => closeCase(c, reason, note, now));
+  }
+
+  reopen(principal: Principal, idOrNumber: string, note: string | null): Promise<Case> {
+    return this.change(principal, idOrNumber, (c, now) => reopenCase(c, note, now));
+  }
+
+  private async change(
+    principal: Principal,
+    idOrNumber: string,
+    apply: (c: Case, now: string) => CaseChange | CaseChange[],
+    touchesOnlyTimeline = false,
+  ): Promise<Case> {
+    const { id } = await this.visibleCase(principal, idOrNumber);
+    return this.store.transaction(async (tx) => {
+      const c = await tx.getCase(id);
+      if (!c) throw new WardenError('not_found', `case ${idOrNumber} not found`);
+      const now = this.clock().toISOString();
+      const result = apply(c, now);
+      const changes = Array.isArray(result) ? result : [result];
+      if (changes.length === 0) return c;
+      if (touchesOnlyTimeline) c.updatedAt = now;
+      await tx.updateCase(c);
+      if (c.status === 'closed') await tx.removeCorrelationKeys(c.id);
+      if (changes.some((ch) => ch.kind === 'reopened')) {
+        await tx.addCorrelationKeys(c.id, c.correlationKeys);
+      }
+      for (const change of changes) await this.record(tx, principal, c, now, change);
+      return c;
+    });
+  }
+
+  private async record(
+    tx: StoreTransaction,
+    principal: Principal,
+    c: Case,
+    at: string,
+    change: CaseChange,
+  ): Promise<void> {
+    const actor = principal.name;
+    await tx.appendTimeline({
+      id: uuidv7(),
+      caseId: c.id,
+      at,
+      actor,
+      kind: change.kind,
+      message: change.message,
+      data: change.data,
+    });
+    await tx.appendAudit({
+      at,
+      actor,
+      action: `case.${change.kind}`,
+      subject: c.id,
+      data: { message: change.message, tokenId: principal.tokenId, ...change.data },
+    });
+  }
+}

@@ -1,0 +1,309 @@
+import { severityLabel, type AlertDraft, type NormalizedAlert } from '../core/alert.js';
+import { linkAlertToCase, openCaseFor, recordRepeatOnCase, type Case } from '../core/case.js';
+import { correlationKeysOf } from '../core/correlation.js';
+import { dedupKeyOf } from '../core/dedup-key.js';
+import { enrichAlert } from '../core/enrichment.js';
+import { uuidv7 } from '../core/ids.js';
+import type { InventoryIndex } from '../core/inventory.js';
+import type { PipelineSettings } from '../core/settings.js';
+import type { Store, StoreTransaction } from '../store/store.js';
+
+export interface IngestOutcome {
+  id: string;
+  status: 'new' | 'duplicate';
+  caseId: string | null;
+  caseNumber: number | null;
+}
+
+export interface IngestObserver {
+  batchCommitted(info: {
+    alerts: number;
+    duplicates: number;
+    casesOpened: number;
+    ms: number;
+  }): void;
+}
+
+export interface IngestPipelineOptions {
+  store: Store;
+  inventory: InventoryIndex;
+  settings: PipelineSettings;
+  /** @default () => new Date() */
+  clock?: () => Date;
+  observer?: IngestObserver;
+  /**
+   * Most alerts committed in one transaction; more wait for the next one.
+   * @default 2000
+   */
+  maxBatch?: number;
+}
+
+interface Pending {
+  alert: NormalizedAlert;
+  resolve: (outcome: IngestOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+interface TouchedCase {
+  value: Case;
+  isNew: boolean;
+  linkedAlertIds: string[];
+  repeats: number;
+  newKeys: Set<string>;
+  severityBefore: number | null;
+}
+
+const ISO_ZERO = '1970-01-01T00:00:00.000Z';
+
+function isoMinus(iso: string, ms: number): string {
+  const t = Date.parse(iso) - ms;
+  return t <= 0 ? ISO_ZERO : new Date(t).toISOString();
+}
+
+/**
+ * Alerts in, cases out. `prepare` is pure CPU work (enrich, key); `submit`
+ * queues prepared alerts for group commit: every alert waiting when the
+ * store is free goes into one transaction, and each caller's promise resolves
+ * only after that transaction has committed.
+ */
+export class IngestPipeline {
+  private readonly store: Store;
+  private readonly inventory: InventoryIndex;
+  private readonly settings: PipelineSettings;
+  private readonly clock: () => Date;
+  private readonly observer: IngestObserver | undefined;
+  private readonly maxBatch: number;
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(options: IngestPipelineOptions) {
+    this.store = options.store;
+    this.inventory = options.inventory;
+    this.settings = options.settings;
+    this.clock = options.clock ?? (() => new Date());
+    this.observer = options.observer;
+    this.maxBatch = options.maxBatch ?? 2000;
+  }
+
+  prepare(draft: AlertDraft): NormalizedAlert {
+    const now = this.clock();
+    const { dedupKey: _explicit, ...rest } = draft;
+    return {
+      ...rest,
+      id: uuidv7(now.getTime()),
+      dedupKey: dedupKeyOf(draft),
+      severity: severityLabel(draft.severityId),
+      receivedAt: now.toISOString(),
+      enrichment: enrichAlert(draft, this.inventory),
+    };
+  }
+
+  submit(alerts: readonly NormalizedAlert[]): Promise<IngestOutcome[]> {
+    const outcomes = alerts.map(
+      (alert) =>
+        new Promise<IngestOutcome>((resolve, reject) => {
+          this.queue.push({ alert, resolve, reject });
+        }),
+    );
+    this.scheduleFlush();
+    return Promise.all(outcomes);
+  }
+
+  /** Resolves when everything queued so far is committed. */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.flushing) {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // Let the current tick's requests join the batch before committing.
+    setImmediate(() => void this.flushLoop());
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      const started = performance.now();
+      try {
+        const result = await this.store.transaction((tx) => this.commitBatch(tx, batch));
+        batch.forEach((p, i) => p.resolve(result.outcomes[i] as IngestOutcome));
+        this.observer?.batchCommitted({
+          alerts: batch.length,
+          duplicates: result.duplicates,
+          casesOpened: result.casesOpened,
+          ms: performance.now() - started,
+        });
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+      if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    }
+    this.flushing = false;
+  }
+
+  private async commitBatch(
+    tx: StoreTransaction,
+    batch: Pending[],
+  ): Promise<{ outcomes: IngestOutcome[]; duplicates: number; casesOpened: number }> {
+    const now = this.clock().toISOString();
+    const touched = new Map<string, TouchedCase>();
+    const batchKeys = new Map<string, string>();
+    const outcomes: IngestOutcome[] = [];
+    let duplicates = 0;
+
+    const touch = (c: Case, isNew: boolean): TouchedCase => {
+      let t = touched.get(c.id);
+      if (!t) {
+        t = {
+          value: c,
+          isNew,
+          linkedAlertIds: [],
+          repeats: 0,
+          newKeys: new Set(),
+          severityBefore: isNew ? null : c.severityId,
+        };
+        touched.set(c.id, t);
+      }
+      return t;
+    };
+
+    for (const { alert } of batch) {
+      const repeatOf = await tx.findDedupCandidate(
+        alert.dedupKey,
+        isoMinus(alert.firstSeen, this.settings.dedupWindowMs),
+      );
+      if (repeatOf) {
+        duplicates += 1;
+        await tx.foldRepeat(repeatOf.id, alert.lastSeen, alert.count);
+        let caseNumber: number | null = null;
+        if (repeatOf.caseId) {
+          const existing =
+            touched.get(repeatOf.caseId)?.value ?? (await tx.getCase(repeatOf.caseId));
+          if (existing) {
+            const t = touch(existing, false);
+            recordRepeatOnCase(t.value, alert.count, alert.lastSeen, now);
+            t.repeats += alert.count;
+            caseNumber = t.value.number;
+          }
+        }
+        outcomes.push({
+          id: repeatOf.id,
+          status: 'duplicate',
+          caseId: repeatOf.caseId,
+          caseNumber,
+        });
+        continue;
+      }
+
+      const keys = correlationKeysOf(alert);
+      const notBefore = isoMinus(alert.firstSeen, this.settings.correlationWindowMs);
+      let target: TouchedCase | undefined;
+      for (const key of keys) {
+        const caseId = batchKeys.get(key);
+        const candidate = caseId ? touched.get(caseId) : undefined;
+        if (
+          candidate &&
+          candidate.value.status !== 'closed' &&
+          candidate.value.lastSeen >= notBefore
+        ) {
+          target = candidate;
+          break;
+        }
+      }
+      if (!target) {
+        const found = await tx.findOpenCaseByKeys(keys, notBefore);
+        if (found) target = touch(touched.get(found.id)?.value ?? found, false);
+      }
+      if (target) {
+        linkAlertToCase(target.value, alert, keys, now);
+      } else {
+        const opened = openCaseFor(alert, keys, {
+          id: uuidv7(),
+          number: await tx.nextCaseNumber(),
+          now,
+        });
+        target = touch(opened, true);
+      }
+      target.linkedAlertIds.push(alert.id);
+      for (const key of keys) {
+        batchKeys.set(key, target.value.id);
+        target.newKeys.add(key);
+      }
+      alert.caseId = target.value.id;
+      await tx.insertAlert(alert);
+      outcomes.push({
+        id: alert.id,
+        status: 'new',
+        caseId: target.value.id,
+        caseNumber: target.value.number,
+      });
+    }
+
+    let casesOpened = 0;
+    for (const t of touched.values()) {
+      const c = t.value;
+      if (t.isNew) {
+        casesOpened += 1;
+        await tx.insertCase(c);
+        await this.record(tx, c, now, 'created', `case opened: ${c.title}`, {
+          alertId: t.linkedAlertIds[0],
+          severity: c.severity,
+          tier: c.tier,
+          businessUnit: c.businessUnit,
+        });
+      } else {
+        await tx.updateCase(c);
+      }
+      await tx.addCorrelationKeys(c.id, [...t.newKeys]);
+      const linked = t.isNew ? t.linkedAlertIds.slice(1) : t.linkedAlertIds;
+      if (linked.length > 0 || t.repeats > 0) {
+        const parts = [
+          linked.length > 0 ? `${linked.length} alert${linked.length === 1 ? '' : 's'} linked` : '',
+          t.repeats > 0 ? `${t.repeats} repeat${t.repeats === 1 ? '' : 's'} folded` : '',
+        ].filter(Boolean);
+        await this.record(tx, c, now, 'alerts_linked', parts.join(', '), {
+          alertIds: linked.slice(0, 50),
+          linked: linked.length,
+          repeats: t.repeats,
+        });
+      }
+      if (t.severityBefore !== null && t.severityBefore !== c.severityId) {
+        await this.record(
+          tx,
+          c,
+          now,
+          'severity_changed',
+          `severity ${t.severityBefore} → ${c.severityId}`,
+          {
+            from: t.severityBefore,
+            to: c.severityId,
+            reason: c.severityReason,
+          },
+        );
+      }
+    }
+    return { outcomes, duplicates, casesOpened };
+  }
+
+  private async record(
+    tx: StoreTransaction,
+    c: Case,
+    at: string,
+    kind: 'created' | 'alerts_linked' | 'severity_changed',
+    message: string,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    const actor = 'system:ingest';
+    await tx.appendTimeline({ id: uuidv7(), caseId: c.id, at, actor, kind, message, data });
+    await tx.appendAudit({
+      at,
+      actor,
+      action: `case.${kind}`,
+      subject: c.id,
+      data: { message, ...data },
+    });
+  }
+}

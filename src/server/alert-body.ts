@@ -1,0 +1,62 @@
+import { WardenError } from '../core/errors.js';
+
+export const NDJSON_TYPES = [
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonl',
+  'application/x-jsonlines',
+] as const;
+
+/** One alert payload from a request body; `error` when that element alone could not be parsed. */
+export interface BodyItem {
+  index: number;
+  payload?: unknown;
+  error?: WardenError;
+}
+
+export function parseJsonText(text: string, where = 'request body'): unknown {
+  if (text.trim() === '') throw new WardenError('empty_body', `${where} is empty`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new WardenError(
+      'malformed_json',
+      `${where} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** A JSON body holds one alert or an array of them. */
+export function itemsOfJson(parsed: unknown): BodyItem[] {
+  if (Array.isArray(parsed)) {
+    if (parsed.length === 0) throw new WardenError('empty_body', 'request body is an empty array');
+    return parsed.map((payload: unknown, index) => ({ index, payload }));
+  }
+  return [{ index: 0, payload: parsed }];
+}
+
+/** NDJSON: one alert per non-blank line; a bad line is reported by its index, not fatal. */
+export function itemsOfNdjson(text: string): BodyItem[] {
+  const items: BodyItem[] = [];
+  let index = 0;
+  let lineNumber = 0;
+  for (const line of text.split('\n')) {
+    lineNumber += 1;
+    if (line.trim() === '') continue;
+    try {
+      items.push({ index, payload: JSON.parse(line) });
+    } catch (error) {
+      items.push({
+        index,
+        error: new WardenError(
+          'malformed_json',
+          `line ${lineNumber} is not valid JSON: ${(error as Error).message}`,
+          { field: `[${index}]` },
+        ),
+      });
+    }
+    index += 1;
+  }
+  if (items.length === 0) throw new WardenError('empty_body', 'request body has no alerts');
+  return items;
+}

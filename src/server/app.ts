@@ -1,0 +1,74 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { WardenError } from '../core/errors.js';
+import type { AccessTokens } from '../pipeline/access-tokens.js';
+import type { CaseWorkflow } from '../pipeline/case-workflow.js';
+import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { Store } from '../store/store.js';
+import { NDJSON_TYPES, parseJsonText } from './alert-body.js';
+import { bearerAuth } from './auth.js';
+import type { WardenMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { sendProblem } from './problem.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { alertRoutes } from './routes/alert-routes.js';
+import { caseRoutes } from './routes/case-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+
+export interface WardenServerDeps {
+  store: Store;
+  pipeline: IngestPipeline;
+  cases: CaseWorkflow;
+  tokens: AccessTokens;
+  metrics: WardenMetrics;
+  /** @default 10 MiB */
+  bodyLimitBytes?: number;
+  version?: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The HTTP API, built in-process: tests `inject` into it, `warden serve` listens on it. */
+export function buildServer(deps: WardenServerDeps): FastifyInstance {
+  const bodyLimit = deps.bodyLimitBytes ?? 10 * 1024 * 1024;
+  const app = Fastify({
+    bodyLimit,
+    logger: deps.logger ?? false,
+    // Per-request log lines would cost more than the request at ingest rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  app.decorateRequest('principal', null);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonText(body as string));
+    } catch (error) {
+      done(error as WardenError, undefined);
+    }
+  });
+  app.addContentTypeParser([...NDJSON_TYPES], { parseAs: 'string' }, (_request, body, done) => {
+    done(null, body);
+  });
+
+  app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error, bodyLimit));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new WardenError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+      bodyLimit,
+    ),
+  );
+
+  healthRoutes(app, deps);
+  const openapi = openApiDocument(deps.version ?? '0.0.0');
+  void app.register((api, _options, done) => {
+    api.addHook('onRequest', bearerAuth(deps.tokens));
+    api.get('/api/v1/openapi.json', () => openapi);
+    alertRoutes(api, deps);
+    caseRoutes(api, deps);
+    adminRoutes(api, deps);
+    done();
+  });
+  return app;
+}

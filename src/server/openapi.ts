@@ -1,0 +1,316 @@
+import { ALERT_TYPES, SEVERITY_LABELS } from '../core/alert.js';
+import { ROLES } from '../core/access.js';
+import { CASE_PHASES, CASE_STATUSES, CLOSURE_REASONS } from '../core/case.js';
+
+const problem = { $ref: '#/components/responses/Problem' };
+const errors = (...codes: number[]): Record<string, unknown> =>
+  Object.fromEntries(codes.map((c) => [String(c), problem]));
+const json = (schema: unknown): unknown => ({ content: { 'application/json': { schema } } });
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'Case id, or case number',
+  schema: { type: 'string' },
+};
+const caseRef = { $ref: '#/components/schemas/Case' };
+
+/** The OpenAPI 3.1 description of the HTTP API, served at /api/v1/openapi.json. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Warden API',
+      version,
+      description:
+        'Alerts from AI/ML systems in, correlated cases out. Every /api call needs `Authorization: Bearer TOKEN`. Errors are application/problem+json with a stable `code`.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/api/v1/alerts': {
+        post: {
+          summary: 'Ingest alerts',
+          description:
+            'One alert payload, a JSON array of them, or NDJSON (one per line). The format is detected, or named with `?source=`. Answers after the alerts are durably stored. A bad alert in a batch is reported by its index; the others are stored.',
+          parameters: [
+            { name: 'source', in: 'query', schema: { type: 'string', enum: ['native', 'ocsf'] } },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array' }] } },
+              'application/x-ndjson': { schema: { type: 'string' } },
+            },
+          },
+          responses: {
+            '202': {
+              description: 'Stored',
+              ...(json({ $ref: '#/components/schemas/IngestResult' }) as object),
+            },
+            ...errors(400, 401, 403, 413, 415, 422, 503),
+          },
+        },
+      },
+      '/api/v1/alerts/{id}': {
+        get: {
+          summary: 'Read one normalised alert, with its raw payload',
+          parameters: [{ ...idParam, description: 'Alert id' }],
+          responses: {
+            '200': { description: 'The alert', ...(json({ type: 'object' }) as object) },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
+      '/api/v1/cases': {
+        get: {
+          summary: 'List cases, most recently updated first',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              schema: { type: 'string' },
+              description: `Comma-separated: ${CASE_STATUSES.join(', ')}`,
+            },
+            {
+              name: 'severity',
+              in: 'query',
+              schema: { type: 'string' },
+              description: `Comma-separated labels (${SEVERITY_LABELS.join(', ')}) or ids 0-6`,
+            },
+            {
+              name: 'tier',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'Comma-separated 1, 2, 3',
+            },
+            { name: 'business_unit', in: 'query', schema: { type: 'string' } },
+            { name: 'model', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              schema: { type: 'string' },
+              description: '`nextCursor` of the previous page',
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'A page of cases',
+              ...(json({
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: caseRef },
+                  nextCursor: { type: ['string', 'null'] },
+                },
+              }) as object),
+            },
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/api/v1/cases/{id}': {
+        get: {
+          summary: 'Read a case with its alerts (first 100), timeline and observables',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'The case', ...(json(caseRef) as object) },
+            ...errors(401, 403, 404),
+          },
+        },
+        patch: {
+          summary: 'Assign, change phase or status',
+          parameters: [idParam],
+          requestBody: json({
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              assignee: { type: ['string', 'null'] },
+              phase: { enum: [...CASE_PHASES] },
+              status: { enum: ['open', 'in_progress'] },
+            },
+          }),
+          responses: {
+            '200': { description: 'Updated case', ...(json(caseRef) as object) },
+            ...errors(400, 401, 403, 404, 409, 422),
+          },
+        },
+      },
+      '/api/v1/cases/{id}/comments': {
+        post: {
+          summary: 'Comment on a case',
+          parameters: [idParam],
+          requestBody: json({
+            type: 'object',
+            required: ['body'],
+            properties: { body: { type: 'string' } },
+          }),
+          responses: {
+            '201': { description: 'Updated case', ...(json(caseRef) as object) },
+            ...errors(400, 401, 403, 404, 422),
+          },
+        },
+      },
+      '/api/v1/cases/{id}/close': {
+        post: {
+          summary: 'Close a case with a reason code',
+          parameters: [idParam],
+          requestBody: json({
+            type: 'object',
+            required: ['reason'],
+            properties: { reason: { enum: [...CLOSURE_REASONS] }, note: { type: 'string' } },
+          }),
+          responses: {
+            '200': { description: 'Closed case', ...(json(caseRef) as object) },
+            ...errors(400, 401, 403, 404, 409, 422),
+          },
+        },
+      },
+      '/api/v1/cases/{id}/reopen': {
+        post: {
+          summary: 'Reopen a closed case',
+          parameters: [idParam],
+          requestBody: json({ type: 'object', properties: { note: { type: 'string' } } }),
+          responses: {
+            '200': { description: 'Reopened case', ...(json(caseRef) as object) },
+            ...errors(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      '/api/v1/stats': {
+        get: {
+          summary: 'Counts and alert-to-case compression',
+          responses: {
+            '200': { description: 'Counts', ...(json({ type: 'object' }) as object) },
+            ...errors(401, 403),
+          },
+        },
+      },
+      '/api/v1/audit/verify': {
+        get: {
+          summary: 'Verify the audit log hash chain (admin)',
+          responses: {
+            '200': { description: 'Verification result', ...(json({ type: 'object' }) as object) },
+            ...errors(401, 403),
+          },
+        },
+      },
+      '/api/v1/tokens': {
+        post: {
+          summary: 'Create an API token (admin); the secret is returned once',
+          requestBody: json({
+            type: 'object',
+            required: ['role'],
+            properties: {
+              role: { enum: [...ROLES] },
+              units: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'Business-unit scope; omit for all',
+              },
+              name: { type: 'string' },
+            },
+          }),
+          responses: {
+            '201': { description: 'Token created', ...(json({ type: 'object' }) as object) },
+            ...errors(400, 401, 403, 422),
+          },
+        },
+      },
+      '/api/v1/openapi.json': {
+        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
+      '/healthz': {
+        get: {
+          summary: 'Liveness and store check',
+          security: [],
+          responses: { '200': { description: 'OK' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          security: [],
+          responses: { '200': { description: 'Prometheus text' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      responses: {
+        Problem: {
+          description: 'RFC 9457 problem details',
+          content: {
+            'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+          },
+        },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'detail', 'code'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            code: { type: 'string' },
+            field: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object' } },
+          },
+        },
+        IngestResult: {
+          type: 'object',
+          properties: {
+            accepted: { type: 'integer' },
+            new: { type: 'integer' },
+            duplicates: { type: 'integer' },
+            rejected: { type: 'integer' },
+            results: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  index: { type: 'integer' },
+                  id: { type: 'string' },
+                  status: { enum: ['new', 'duplicate', 'rejected'] },
+                  caseId: { type: ['string', 'null'] },
+                  caseNumber: { type: ['integer', 'null'] },
+                  error: { type: 'object' },
+                },
+              },
+            },
+          },
+        },
+        Case: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            number: { type: 'integer' },
+            title: { type: 'string' },
+            status: { enum: [...CASE_STATUSES] },
+            phase: { enum: [...CASE_PHASES] },
+            severityId: { type: 'integer', minimum: 0, maximum: 6 },
+            severity: { enum: [...SEVERITY_LABELS] },
+            tier: { type: ['integer', 'null'] },
+            businessUnit: { type: ['string', 'null'] },
+            modelIds: { type: 'array', items: { type: 'string' } },
+            owner: { type: ['string', 'null'] },
+            assignee: { type: ['string', 'null'] },
+            alertTypes: { type: 'array', items: { enum: [...ALERT_TYPES] } },
+            atlasTechniques: { type: 'array', items: { type: 'string' } },
+            blastRadius: { type: 'array', items: { type: 'string' } },
+            allowlisted: { type: 'array', items: { type: 'object' } },
+            alertCount: { type: 'integer' },
+            eventCount: { type: 'integer' },
+            closureReason: { type: ['string', 'null'], enum: [...CLOSURE_REASONS, null] },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import { ROLES } from '../../core/access.js';
+import { describeAuditProblem } from '../../core/audit-chain.js';
+import type { AccessTokens } from '../../pipeline/access-tokens.js';
+import { verifyAuditLog } from '../../pipeline/audit-verification.js';
+import type { Store } from '../../store/store.js';
+import { principalWith } from '../auth.js';
+import { bodyObject, oneOf, optionalString } from '../request-fields.js';
+import { invalidField } from '../../core/errors.js';
+
+export interface AdminRouteDeps {
+  store: Store;
+  tokens: AccessTokens;
+}
+
+export function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
+  app.get('/api/v1/stats', async (request) => {
+    principalWith(request, 'cases:read');
+    const counts = await deps.store.counts();
+    return {
+      ...counts,
+      // Alerts folded into each case: the noise Warden took off the analyst's queue.
+      alertToCaseCompression: counts.cases === 0 ? null : counts.alerts / counts.cases,
+      eventToCaseCompression: counts.cases === 0 ? null : counts.events / counts.cases,
+    };
+  });
+
+  app.get('/api/v1/audit/verify', async (request) => {
+    principalWith(request, 'audit:read');
+    const result = await verifyAuditLog(deps.store);
+    return {
+      ...result,
+      problems: result.problems.map((p) => ({ ...p, message: describeAuditProblem(p) })),
+    };
+  });
+
+  app.post('/api/v1/tokens', async (request, reply) => {
+    const principal = principalWith(request, 'tokens:manage');
+    const where = 'token';
+    const body = bodyObject(request.body, ['role', 'units', 'name'], where);
+    const role = oneOf(body.role, ROLES, 'role', where);
+    let units: string[] | null = null;
+    if (body.units !== undefined && body.units !== null) {
+      if (!Array.isArray(body.units) || body.units.some((u) => typeof u !== 'string' || u === '')) {
+        throw invalidField('units', 'must be an array of business unit ids', where);
+      }
+      units = body.units as string[];
+    }
+    const name = optionalString(body, 'name', where, 200);
+    const { token, secret } = await deps.tokens.create({
+      role,
+      units,
+      createdBy: principal.name,
+      ...(name ? { name } : {}),
+    });
+    return reply.code(201).send({ id: token.id, name: token.name, role, units, token: secret });
+  });
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { inScope } from '../../core/access.js';
+import { WardenError } from '../../core/errors.js';
+import type { NormalizedAlert } from '../../core/alert.js';
+import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
+import { findSourceFormat, normalizePayload } from '../../sources/source-registry.js';
+import type { Store } from '../../store/store.js';
+import { itemsOfJson, itemsOfNdjson, type BodyItem } from '../alert-body.js';
+import { principalWith } from '../auth.js';
+import type { WardenMetrics } from '../metrics.js';
+
+export interface AlertRouteDeps {
+  store: Store;
+  pipeline: IngestPipeline;
+  metrics: WardenMetrics;
+}
+
+interface Rejection {
+  index: number;
+  status: 'rejected';
+  error: { code: string; message: string; field?: string };
+}
+
+export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
+  app.post<{ Querystring: { source?: string } }>('/api/v1/alerts', async (request, reply) => {
+    principalWith(request, 'alerts:ingest');
+    const sourceName = request.query.source;
+    if (sourceName !== undefined) findSourceFormat(sourceName);
+
+    // The content-type parsers hand JSON over parsed and NDJSON as text.
+    const items: BodyItem[] =
+      typeof request.body === 'string' ? itemsOfNdjson(request.body) : itemsOfJson(request.body);
+
+    const prepared: NormalizedAlert[] = [];
+    const preparedIndex: number[] = [];
+    const rejected: Rejection[] = [];
+    for (const item of items) {
+      try {
+        if (item.error) throw item.error;
+        prepared.push(deps.pipeline.prepare(normalizePayload(item.payload, sourceName)));
+        preparedIndex.push(item.index);
+      } catch (error) {
+        if (!(error instanceof WardenError)) throw error;
+        rejected.push({
+          index: item.index,
+          status: 'rejected',
+          error: {
+            code: error.code,
+            message: items.length > 1 ? `alert [${item.index}]: ${error.message}` : error.message,
+            ...(error.field ? { field: error.field } : {}),
+          },
+        });
+      }
+    }
+    if (rejected.length > 0)
+      deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
+
+    if (prepared.length === 0) {
+      const first = rejected[0];
+      if (items.length === 1 && first) {
+        throw new WardenError(first.error.code as WardenError['code'], first.error.message, {
+          ...(first.error.field ? { field: first.error.field } : {}),
+        });
+      }
+      throw new WardenError('invalid_field', `all ${items.length} alerts were rejected`, {
+        status: 422,
+        details: { errors: rejected },
+      });
+    }
+
+    const outcomes = await deps.pipeline.submit(prepared);
+    const results = [
+      ...outcomes.map((o, i) => ({ index: preparedIndex[i] as number, ...o })),
+      ...rejected,
+    ].sort((a, b) => a.index - b.index);
+    return reply.code(202).send({
+      accepted: outcomes.length,
+      new: outcomes.filter((o) => o.status === 'new').length,
+      duplicates: outcomes.filter((o) => o.status === 'duplicate').length,
+      rejected: rejected.length,
+      results,
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/alerts/:id', async (request) => {
+    const principal = principalWith(request, 'alerts:read');
+    const alert = await deps.store.getAlert(request.params.id);
+    if (!alert || !inScope(principal, alert.enrichment.businessUnit)) {
+      throw new WardenError('not_found', `alert ${request.params.id} not found`);
+    }
+    return alert;
+  });
+}

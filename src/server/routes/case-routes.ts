@@ -1,0 +1,163 @@
+import type { FastifyInstance } from 'fastify';
+import { severityIdFromLabel, isSeverityId, type SeverityId } from '../../core/alert.js';
+import {
+  CASE_PHASES,
+  CASE_STATUSES,
+  CLOSURE_REASONS,
+  type CaseStatus,
+  type CaseUpdate,
+} from '../../core/case.js';
+import { WardenError } from '../../core/errors.js';
+import type { ModelTier } from '../../core/inventory.js';
+import type { CaseWorkflow } from '../../pipeline/case-workflow.js';
+import type { CaseFilter, Store } from '../../store/store.js';
+import { principalWith } from '../auth.js';
+import {
+  bodyObject,
+  oneOf,
+  optionalString,
+  queryError,
+  queryList,
+  requiredString,
+  type Fields,
+} from '../request-fields.js';
+
+export interface CaseRouteDeps {
+  store: Store;
+  cases: CaseWorkflow;
+}
+
+/** How many alerts a case read returns inline. */
+const CASE_ALERTS_INLINE = 100;
+
+function caseFilterOf(query: Fields): CaseFilter {
+  const filter: CaseFilter = {};
+  const status = queryList(query, 'status');
+  if (status) {
+    for (const s of status) {
+      if (!(CASE_STATUSES as readonly string[]).includes(s)) {
+        throw queryError('status', `must be one of: ${CASE_STATUSES.join(', ')}`);
+      }
+    }
+    filter.status = status as CaseStatus[];
+  }
+  const severity = queryList(query, 'severity');
+  if (severity) {
+    filter.severityId = severity.map((s): SeverityId => {
+      const id = /^\d+$/.test(s) ? Number(s) : severityIdFromLabel(s);
+      if (!isSeverityId(id))
+        throw queryError('severity', 'must be a severity label (e.g. high) or id 0-6');
+      return id;
+    });
+  }
+  const tier = queryList(query, 'tier');
+  if (tier) {
+    filter.tier = tier.map((t): ModelTier => {
+      if (t !== '1' && t !== '2' && t !== '3') throw queryError('tier', 'must be 1, 2 or 3');
+      return Number(t) as ModelTier;
+    });
+  }
+  const units = queryList(query, 'business_unit');
+  if (units) filter.businessUnit = units;
+  if (typeof query.model === 'string' && query.model !== '') filter.model = query.model;
+  return filter;
+}
+
+function limitOf(query: Fields): number {
+  if (query.limit === undefined) return 50;
+  const limit = Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    throw queryError('limit', 'must be an integer from 1 to 500');
+  }
+  return limit;
+}
+
+const LIST_PARAMS = ['status', 'severity', 'tier', 'business_unit', 'model', 'limit', 'cursor'];
+
+export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
+  app.get<{ Querystring: Fields }>('/api/v1/cases', async (request) => {
+    const principal = principalWith(request, 'cases:read');
+    for (const key of Object.keys(request.query)) {
+      if (!LIST_PARAMS.includes(key)) {
+        throw queryError(
+          key,
+          `is not a known parameter (expected one of: ${LIST_PARAMS.join(', ')})`,
+        );
+      }
+    }
+    const filter = caseFilterOf(request.query);
+    if (principal.units !== null) filter.scopeUnits = principal.units;
+    const cursor = typeof request.query.cursor === 'string' ? request.query.cursor : undefined;
+    return deps.store.listCases(filter, {
+      limit: limitOf(request.query),
+      ...(cursor ? { cursor } : {}),
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/cases/:id', async (request) => {
+    const principal = principalWith(request, 'cases:read');
+    const c = await deps.cases.visibleCase(principal, request.params.id);
+    const [alerts, timeline] = await Promise.all([
+      deps.store.listCaseAlerts(c.id, CASE_ALERTS_INLINE),
+      deps.store.listTimeline(c.id),
+    ]);
+    return { ...c, alerts, alertsTruncated: c.alertCount > alerts.length, timeline };
+  });
+
+  app.patch<{ Params: { id: string } }>('/api/v1/cases/:id', async (request) => {
+    const principal = principalWith(request, 'cases:write');
+    const where = 'case update';
+    const body = bodyObject(request.body, ['assignee', 'phase', 'status'], where);
+    const update: CaseUpdate = {};
+    if (body.assignee !== undefined) {
+      update.assignee =
+        body.assignee === null ? null : requiredString(body, 'assignee', where, 200);
+    }
+    if (body.phase !== undefined) update.phase = oneOf(body.phase, CASE_PHASES, 'phase', where);
+    if (body.status !== undefined) {
+      update.status = oneOf(body.status, ['open', 'in_progress'] as const, 'status', where);
+    }
+    return deps.cases.update(principal, request.params.id, update);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/cases/:id/comments', async (request, reply) => {
+    const principal = principalWith(request, 'cases:write');
+    const body = bodyObject(request.body, ['body'], 'comment');
+    const c = await deps.cases.comment(
+      principal,
+      request.params.id,
+      requiredString(body, 'body', 'comment'),
+    );
+    return reply.code(201).send(c);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/cases/:id/close', async (request) => {
+    const principal = principalWith(request, 'cases:write');
+    const where = 'case close';
+    const body = bodyObject(request.body, ['reason', 'note'], where);
+    if (body.reason === undefined) {
+      throw new WardenError(
+        'missing_field',
+        `${where}: required field "reason" is missing (one of: ${CLOSURE_REASONS.join(', ')})`,
+        { field: 'reason' },
+      );
+    }
+    const reason = oneOf(body.reason, CLOSURE_REASONS, 'reason', where);
+    return deps.cases.close(
+      principal,
+      request.params.id,
+      reason,
+      optionalString(body, 'note', where) ?? null,
+    );
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/cases/:id/reopen', async (request) => {
+    const principal = principalWith(request, 'cases:write');
+    const body = bodyObject(request.body ?? {}, ['note'], 'case reopen');
+    return deps.cases.reopen(
+      principal,
+      request.params.id,
+      optionalString(body, 'note', 'case reopen') ?? null,
+    );
+  });
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { WardenError } from '../core/errors.js';
+import { nativeFormat } from './native.js';
+import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
+import {
+  SOURCE_FORMATS,
+  detectSourceFormat,
+  findSourceFormat,
+  normalizePayload,
+  sourceFormatNames,
+} from './source-registry.js';
+
+const nativeAlert = { type: 'jailbreak', title: 'DAN prompt', severity: 'low' };
+const ocsfFinding = {
+  class_uid: 2004,
+  severity_id: 4,
+  time: 1795687200000,
+  finding_info: { title: 'Cost harvesting on tenant t-9' },
+};
+
+function errorOf(fn: () => unknown): WardenError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof WardenError) return error;
+    throw error;
+  }
+  throw new Error('expected a WardenError');
+}
+
+describe('source registry', () => {
+  it('lists OCSF before native, so the more specific check runs first', () => {
+    expect(SOURCE_FORMATS).toEqual([ocsfDetectionFindingFormat, nativeFormat]);
+    expect(sourceFormatNames()).toEqual(['ocsf', 'native']);
+  });
+
+  it('has unique format names', () => {
+    expect(new Set(sourceFormatNames()).size).toBe(SOURCE_FORMATS.length);
+  });
+
+  it('finds a format by name, ignoring case and surrounding blanks', () => {
+    expect(findSourceFormat('native')).toBe(nativeFormat);
+    expect(findSourceFormat(' OCSF ')).toBe(ocsfDetectionFindingFormat);
+  });
+
+  it('rejects an unknown format name, listing the known ones', () => {
+    const error = errorOf(() => findSourceFormat('splunk'));
+    expect(error.code).toBe('unknown_source_format');
+    expect(error.field).toBe('source');
+    expect(error.status).toBe(400);
+    expect(error.message).toContain('"splunk"');
+    expect(error.message).toContain('ocsf, native');
+  });
+
+  it('detects each format from its payload', () => {
+    expect(detectSourceFormat(nativeAlert)).toBe(nativeFormat);
+    expect(detectSourceFormat(ocsfFinding)).toBe(ocsfDetectionFindingFormat);
+    // A finding that also carries a Warden type is still OCSF.
+    expect(detectSourceFormat({ ...ocsfFinding, type: 'jailbreak' })).toBe(
+      ocsfDetectionFindingFormat,
+    );
+  });
+
+  it.each([[{ alert: 'x' }], [{ class_uid: 3002 }], ['text'], [null]])(
+    'cannot detect the format of %j',
+    (payload) => {
+      const error = errorOf(() => detectSourceFormat(payload));
+      expect(error.code).toBe('undetected_source_format');
+      expect(error.status).toBe(422);
+      expect(error.message).toBe(
+        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, native)',
+      );
+    },
+  );
+
+  it('normalises with the detected format', () => {
+    expect(normalizePayload(nativeAlert)).toMatchObject({
+      source: { format: 'native' },
+      type: 'jailbreak',
+      severityId: 2,
+    });
+    expect(normalizePayload(ocsfFinding)).toMatchObject({
+      source: { format: 'ocsf' },
+      type: 'cost_harvesting',
+      severityId: 4,
+      atlasTechniques: ['AML.T0034'],
+    });
+  });
+
+  it('normalises with the named format even when detection would pick another', () => {
+    const error = errorOf(() => normalizePayload(nativeAlert, 'ocsf'));
+    expect(error.code).toBe('missing_field');
+    expect(error.field).toBe('class_uid');
+    expect(normalizePayload(nativeAlert, 'native').title).toBe('DAN prompt');
+  });
+
+  it('rejects an unknown named format before looking at the payload', () => {
+    expect(errorOf(() => normalizePayload(nativeAlert, 'stix')).code).toBe('unknown_source_format');
+  });
+});

@@ -1,0 +1,50 @@
+import type { AlertDraft } from '../core/alert.js';
+import { WardenError } from '../core/errors.js';
+import { nativeFormat } from './native.js';
+import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
+import type { SourceFormat } from './source-format.js';
+
+/**
+ * Every alert format Warden reads, in detection order: the most specific
+ * structural check first, so a payload is claimed by the format it was made for.
+ */
+export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
+  ocsfDetectionFindingFormat,
+  nativeFormat,
+]);
+
+export function sourceFormatNames(): string[] {
+  return SOURCE_FORMATS.map((format) => format.name);
+}
+
+/** The format named by `?source=NAME` (case-insensitive). */
+export function findSourceFormat(name: string): SourceFormat {
+  const wanted = name.trim().toLowerCase();
+  const format = SOURCE_FORMATS.find((f) => f.name === wanted);
+  if (!format) {
+    throw new WardenError(
+      'unknown_source_format',
+      `unknown source format "${name}"; known formats: ${sourceFormatNames().join(', ')}`,
+      { field: 'source' },
+    );
+  }
+  return format;
+}
+
+export function detectSourceFormat(payload: unknown): SourceFormat {
+  const format = SOURCE_FORMATS.find((f) => f.detect(payload));
+  if (!format) {
+    throw new WardenError(
+      'undetected_source_format',
+      `could not recognise the alert format; pass ?source=FORMAT (one of ${sourceFormatNames().join(', ')})`,
+    );
+  }
+  return format;
+}
+
+/** Normalises with the named format, or the detected one when none is named. */
+export function normalizePayload(payload: unknown, formatName?: string): AlertDraft {
+  const format =
+    formatName === undefined ? detectSourceFormat(payload) : findSourceFormat(formatName);
+  return format.normalize(payload);
+}

@@ -1,0 +1,102 @@
+/** Numbered, append-only schema migrations. Never edit one that has shipped: add the next. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'alerts, cases, timeline, audit log, tokens',
+    sql: `
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        dedup_key TEXT NOT NULL,
+        case_id TEXT,
+        type TEXT NOT NULL,
+        severity_id INTEGER NOT NULL,
+        source_format TEXT NOT NULL,
+        model_id TEXT,
+        business_unit TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        raw TEXT NOT NULL
+      );
+      CREATE INDEX alerts_by_dedup_key ON alerts (dedup_key, last_seen);
+      CREATE INDEX alerts_by_case ON alerts (case_id, received_at);
+
+      CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        number INTEGER NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        severity_id INTEGER NOT NULL,
+        tier INTEGER,
+        business_unit TEXT,
+        assignee TEXT,
+        last_seen TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX cases_by_update ON cases (updated_at, id);
+      CREATE INDEX cases_by_status ON cases (status, updated_at, id);
+      CREATE INDEX cases_by_unit ON cases (business_unit, updated_at, id);
+
+      CREATE TABLE case_models (
+        model_id TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        PRIMARY KEY (model_id, case_id)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE correlation_keys (
+        key TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        PRIMARY KEY (key, case_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX correlation_keys_by_case ON correlation_keys (case_id);
+
+      CREATE TABLE timeline (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX timeline_by_case ON timeline (case_id, id);
+
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        units TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+      );
+
+      CREATE TABLE counters (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+      INSERT INTO counters (name, value) VALUES ('case_number', 0), ('audit_entries', 0);
+    `,
+  },
+];

@@ -1,0 +1,467 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NormalizedAlert } from '../../core/alert.js';
+import {
+  AUDIT_GENESIS_HASH,
+  chainAuditEntry,
+  type AuditDraft,
+  type AuditEntry,
+} from '../../core/audit-chain.js';
+import type { Case, TimelineEntry } from '../../core/case.js';
+import type { Role } from '../../core/access.js';
+import { WardenError } from '../../core/errors.js';
+import type {
+  ApiToken,
+  CaseFilter,
+  DedupCandidate,
+  Page,
+  PageRequest,
+  Store,
+  StoreCounts,
+  StoreTransaction,
+} from '../store.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** Directory holding `warden.db`; created if missing. */
+  dataDir: string;
+  /**
+   * `FULL` makes every commit survive power loss; `NORMAL` only process crashes.
+   * @default 'FULL'
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => v as string;
+
+function alertFromRow(row: Row): NormalizedAlert {
+  const alert = JSON.parse(str(row.doc)) as NormalizedAlert;
+  alert.count = row.count as number;
+  alert.lastSeen = str(row.last_seen);
+  alert.raw = JSON.parse(str(row.raw));
+  if (row.case_id) alert.caseId = str(row.case_id);
+  return alert;
+}
+
+function auditFromRow(row: Row): AuditEntry {
+  return {
+    seq: row.seq as number,
+    at: str(row.at),
+    actor: str(row.actor),
+    action: str(row.action),
+    subject: str(row.subject),
+    data: JSON.parse(str(row.data)) as Record<string, unknown>,
+    prevHash: str(row.prev_hash),
+    hash: str(row.hash),
+  };
+}
+
+function tokenFromRow(row: Row): ApiToken {
+  return {
+    id: str(row.id),
+    name: str(row.name),
+    tokenHash: str(row.token_hash),
+    role: str(row.role) as Role,
+    units: row.units === null ? null : (JSON.parse(str(row.units)) as string[]),
+    createdAt: str(row.created_at),
+    createdBy: str(row.created_by),
+  };
+}
+
+interface Cursor {
+  u: string;
+  id: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(text, 'base64url').toString()) as Partial<Cursor>;
+    if (typeof c.u === 'string' && typeof c.id === 'string') return { u: c.u, id: c.id };
+  } catch {
+    // fall through to the error below
+  }
+  throw new WardenError('invalid_field', 'query: field "cursor" is not a cursor this API issued', {
+    field: 'cursor',
+    status: 400,
+  });
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Writes go through one
+ * connection, one transaction at a time (a promise chain serialises them);
+ * reads use a second connection so they never see uncommitted work.
+ */
+export class SqliteStore implements Store {
+  readonly backend = 'sqlite';
+  readonly path: string;
+  private readonly writer: Database.Database;
+  private readonly reader: Database.Database;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly tx: SqliteTransaction;
+
+  constructor(options: SqliteStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.path = join(options.dataDir, 'warden.db');
+    this.writer = new Database(this.path);
+    this.writer.pragma('journal_mode = WAL');
+    this.writer.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.writer.pragma('foreign_keys = ON');
+    this.writer.pragma('busy_timeout = 5000');
+    migrate(this.writer);
+    this.reader = new Database(this.path, { readonly: true });
+    this.reader.pragma('busy_timeout = 5000');
+    this.tx = new SqliteTransaction(this.writer);
+  }
+
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.writer.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(this.tx);
+        this.writer.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw error;
+      }
+    };
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  getAlert(id: string): Promise<NormalizedAlert | undefined> {
+    const row = this.reader.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
+    return Promise.resolve(row ? alertFromRow(row) : undefined);
+  }
+
+  getCase(idOrNumber: string): Promise<Case | undefined> {
+    const row = (
+      /^\d+$/.test(idOrNumber)
+        ? this.reader.prepare('SELECT doc FROM cases WHERE number = ?').get(Number(idOrNumber))
+        : this.reader.prepare('SELECT doc FROM cases WHERE id = ?').get(idOrNumber)
+    ) as Row | undefined;
+    return Promise.resolve(row ? (JSON.parse(str(row.doc)) as Case) : undefined);
+  }
+
+  listCases(filter: CaseFilter, page: PageRequest): Promise<Page<Case>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const inList = (column: string, values: readonly unknown[] | undefined): void => {
+      if (!values) return;
+      if (values.length === 0) {
+        where.push('0');
+        return;
+      }
+      where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+      params.push(...values);
+    };
+    inList('status', filter.status);
+    inList('severity_id', filter.severityId);
+    inList('tier', filter.tier);
+    inList('business_unit', filter.businessUnit);
+    inList('business_unit', filter.scopeUnits);
+    if (filter.model) {
+      where.push('id IN (SELECT case_id FROM case_models WHERE model_id = ?)');
+      params.push(filter.model);
+    }
+    if (page.cursor) {
+      const cursor = decodeCursor(page.cursor);
+      where.push('(updated_at < ? OR (updated_at = ? AND id < ?))');
+      params.push(cursor.u, cursor.u, cursor.id);
+    }
+    const sql = `SELECT id, updated_at, doc FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY updated_at DESC, id DESC LIMIT ?`;
+    const rows = this.reader.prepare(sql).all(...params, page.limit + 1) as Row[];
+    const items = rows.slice(0, page.limit).map((r) => JSON.parse(str(r.doc)) as Case);
+    const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
+    return Promise.resolve({
+      items,
+      nextCursor: last ? encodeCursor({ u: str(last.updated_at), id: str(last.id) }) : null,
+    });
+  }
+
+  listCaseAlerts(caseId: string, limit: number): Promise<NormalizedAlert[]> {
+    const rows = this.reader
+      .prepare('SELECT * FROM alerts WHERE case_id = ? ORDER BY received_at, id LIMIT ?')
+      .all(caseId, limit) as Row[];
+    return Promise.resolve(rows.map(alertFromRow));
+  }
+
+  listTimeline(caseId: string): Promise<TimelineEntry[]> {
+    const rows = this.reader
+      .prepare('SELECT * FROM timeline WHERE case_id = ? ORDER BY id')
+      .all(caseId) as Row[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        id: str(r.id),
+        caseId: str(r.case_id),
+        at: str(r.at),
+        actor: str(r.actor),
+        kind: str(r.kind) as TimelineEntry['kind'],
+        message: str(r.message),
+        data: JSON.parse(str(r.data)) as Record<string, unknown>,
+      })),
+    );
+  }
+
+  findTokenByHash(tokenHash: string): Promise<ApiToken | undefined> {
+    const row = this.reader
+      .prepare('SELECT * FROM api_tokens WHERE token_hash = ?')
+      .get(tokenHash) as Row | undefined;
+    return Promise.resolve(row ? tokenFromRow(row) : undefined);
+  }
+
+  getToken(id: string): Promise<ApiToken | undefined> {
+    const row = this.reader.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as
+      Row | undefined;
+    return Promise.resolve(row ? tokenFromRow(row) : undefined);
+  }
+
+  readAudit(afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    const rows = this.reader
+      .prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(afterSeq, limit) as Row[];
+    return Promise.resolve(rows.map(auditFromRow));
+  }
+
+  recordedAuditCount(): Promise<number> {
+    const row = this.reader
+      .prepare("SELECT value FROM counters WHERE name = 'audit_entries'")
+      .get() as Row;
+    return Promise.resolve(row.value as number);
+  }
+
+  counts(): Promise<StoreCounts> {
+    const alerts = this.reader
+      .prepare('SELECT count(*) AS n, coalesce(sum(count), 0) AS e FROM alerts')
+      .get() as Row;
+    const cases = this.reader
+      .prepare("SELECT count(*) AS n, coalesce(sum(status != 'closed'), 0) AS open FROM cases")
+      .get() as Row;
+    return Promise.resolve({
+      alerts: alerts.n as number,
+      events: alerts.e as number,
+      cases: cases.n as number,
+      openCases: cases.open as number,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    this.reader.close();
+    this.writer.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map(
+      (r) => r.version as number,
+    ),
+  );
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      );
+    })();
+  }
+}
+
+/** Statements prepared once; every method runs inside the store's open transaction. */
+class SqliteTransaction implements StoreTransaction {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      dedup: db.prepare(
+        'SELECT id, case_id, last_seen, count FROM alerts WHERE dedup_key = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT 1',
+      ),
+      insertAlert:
+        db.prepare(`INSERT INTO alerts (id, dedup_key, case_id, type, severity_id, source_format,
+        model_id, business_unit, first_seen, last_seen, count, received_at, doc, raw)
+        VALUES (@id, @dedupKey, @caseId, @type, @severityId, @format, @modelId, @unit, @firstSeen, @lastSeen,
+        @count, @receivedAt, @doc, @raw)`),
+      foldRepeat: db.prepare(
+        'UPDATE alerts SET count = count + ?, last_seen = max(last_seen, ?) WHERE id = ?',
+      ),
+      caseByKeys: (n: number) =>
+        db.prepare(`SELECT c.doc FROM cases c WHERE c.id IN (
+          SELECT case_id FROM correlation_keys WHERE key IN (${Array.from({ length: n }, () => '?').join(',')}))
+          AND c.status != 'closed' AND c.last_seen >= ? ORDER BY c.updated_at DESC LIMIT 1`),
+      getCase: db.prepare('SELECT doc FROM cases WHERE id = ?'),
+      nextNumber: db.prepare(
+        "UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value",
+      ),
+      insertCase:
+        db.prepare(`INSERT INTO cases (id, number, status, phase, severity_id, tier, business_unit,
+        assignee, last_seen, created_at, updated_at, doc) VALUES (@id, @number, @status, @phase, @severityId,
+        @tier, @businessUnit, @assignee, @lastSeen, @createdAt, @updatedAt, @doc)`),
+      updateCase:
+        db.prepare(`UPDATE cases SET status = @status, phase = @phase, severity_id = @severityId,
+        tier = @tier, business_unit = @businessUnit, assignee = @assignee, last_seen = @lastSeen,
+        updated_at = @updatedAt, doc = @doc WHERE id = @id`),
+      caseModel: db.prepare('INSERT OR IGNORE INTO case_models (model_id, case_id) VALUES (?, ?)'),
+      addKey: db.prepare('INSERT OR IGNORE INTO correlation_keys (key, case_id) VALUES (?, ?)'),
+      removeKeys: db.prepare('DELETE FROM correlation_keys WHERE case_id = ?'),
+      timeline: db.prepare(`INSERT INTO timeline (id, case_id, at, actor, kind, message, data)
+        VALUES (@id, @caseId, @at, @actor, @kind, @message, @data)`),
+      auditHead: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
+      audit:
+        db.prepare(`INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash)
+        VALUES (@seq, @at, @actor, @action, @subject, @data, @prevHash, @hash)`),
+      auditCount: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'audit_entries'"),
+      insertToken:
+        db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
+        VALUES (@id, @name, @tokenHash, @role, @units, @createdAt, @createdBy)`),
+      upsertToken:
+        db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
+        VALUES (@id, @name, @tokenHash, @role, @units, @createdAt, @createdBy)
+        ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, role = excluded.role, units = excluded.units`),
+    };
+  }
+
+  private readonly caseByKeysStatements = new Map<number, Database.Statement>();
+
+  findDedupCandidate(dedupKey: string, notBefore: string): Promise<DedupCandidate | undefined> {
+    const row = this.s.dedup.get(dedupKey, notBefore) as Row | undefined;
+    return Promise.resolve(
+      row
+        ? {
+            id: str(row.id),
+            caseId: (row.case_id as string | null) ?? null,
+            lastSeen: str(row.last_seen),
+            count: row.count as number,
+          }
+        : undefined,
+    );
+  }
+
+  insertAlert(alert: NormalizedAlert): Promise<void> {
+    const { raw, ...doc } = alert;
+    this.s.insertAlert.run({
+      id: alert.id,
+      dedupKey: alert.dedupKey,
+      caseId: alert.caseId ?? null,
+      type: alert.type,
+      severityId: alert.severityId,
+      format: alert.source.format,
+      modelId: alert.enrichment.modelId ?? null,
+      unit: alert.enrichment.businessUnit ?? null,
+      firstSeen: alert.firstSeen,
+      lastSeen: alert.lastSeen,
+      count: alert.count,
+      receivedAt: alert.receivedAt,
+      doc: JSON.stringify(doc),
+      raw: JSON.stringify(raw) ?? 'null',
+    });
+    return Promise.resolve();
+  }
+
+  foldRepeat(alertId: string, lastSeen: string, count: number): Promise<void> {
+    this.s.foldRepeat.run(count, lastSeen, alertId);
+    return Promise.resolve();
+  }
+
+  findOpenCaseByKeys(keys: readonly string[], notBefore: string): Promise<Case | undefined> {
+    if (keys.length === 0) return Promise.resolve(undefined);
+    let statement = this.caseByKeysStatements.get(keys.length);
+    if (!statement) {
+      statement = this.s.caseByKeys(keys.length);
+      this.caseByKeysStatements.set(keys.length, statement);
+    }
+    const row = statement.get(...keys, notBefore) as Row | undefined;
+    return Promise.resolve(row ? (JSON.parse(str(row.doc)) as Case) : undefined);
+  }
+
+  getCase(id: string): Promise<Case | undefined> {
+    const row = this.s.getCase.get(id) as Row | undefined;
+    return Promise.resolve(row ? (JSON.parse(str(row.doc)) as Case) : undefined);
+  }
+
+  nextCaseNumber(): Promise<number> {
+    const row = this.s.nextNumber.get() as Row;
+    return Promise.resolve(row.value as number);
+  }
+
+  private caseParams(c: Case): Record<string, unknown> {
+    return {
+      id: c.id,
+      number: c.number,
+      status: c.status,
+      phase: c.phase,
+      severityId: c.severityId,
+      tier: c.tier,
+      businessUnit: c.businessUnit,
+      assignee: c.assignee,
+      lastSeen: c.lastSeen,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
+      doc: JSON.stringify(c),
+    };
+  }
+
+  insertCase(c: Case): Promise<void> {
+    this.s.insertCase.run(this.caseParams(c));
+    for (const model of c.modelIds) this.s.caseModel.run(model, c.id);
+    return Promise.resolve();
+  }
+
+  updateCase(c: Case): Promise<void> {
+    const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(c);
+    this.s.updateCase.run(params);
+    for (const model of c.modelIds) this.s.caseModel.run(model, c.id);
+    return Promise.resolve();
+  }
+
+  addCorrelationKeys(caseId: string, keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.s.addKey.run(key, caseId);
+    return Promise.resolve();
+  }
+
+  removeCorrelationKeys(caseId: string): Promise<void> {
+    this.s.removeKeys.run(caseId);
+    return Promise.resolve();
+  }
+
+  appendTimeline(entry: TimelineEntry): Promise<void> {
+    this.s.timeline.run({ ...entry, data: JSON.stringify(entry.data) });
+    return Promise.resolve();
+  }
+
+  appendAudit(draft: AuditDraft): Promise<AuditEntry> {
+    // Read the head every time: another process (the CLI) may have appended since.
+    const head = (this.s.auditHead.get() as { seq: number; hash: string } | undefined) ?? {
+      seq: 0,
+      hash: AUDIT_GENESIS_HASH,
+    };
+    const entry = chainAuditEntry(head.seq + 1, head.hash, draft);
+    this.s.audit.run({ ...entry, data: JSON.stringify(entry.data) });
+    this.s.auditCount.run();
+    return Promise.resolve(entry);
+  }
+
+  insertToken(token: ApiToken): Promise<void> {
+    this.s.insertToken.run({ ...token, units: token.units ? JSON.stringify(token.units) : null });
+    return Promise.resolve();
+  }
+
+  upsertToken(token: ApiToken): Promise<void> {
+    this.s.upsertToken.run({ ...token, units: token.units ? JSON.stringify(token.units) : null });
+    return Promise.resolve();
+  }
+}
