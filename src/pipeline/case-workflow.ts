@@ -32,16 +32,8 @@ export class CaseWorkflow {
   }
 
   comment(principal: Principal, idOrNumber: string, body: string): Promise<Case> {
-    return this.change(
-      principal,
-      idOrNumber,
-      (c) => ({
-        kind: 'comment',
-        message: body,
-        data: {},
-      }),
-      true,
-    );
+    const comment = (): CaseChange => ({ kind: 'comment', message: body, data: {} });
+    return this.change(principal, idOrNumber, comment, true);
   }
 
   update(principal: Principal, idOrNumber: string, update: CaseUpdate): Promise<Case> {
