@@ -1,0 +1,122 @@
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_CONFIG, spikeAlert } from './support/warden-harness.js';
+
+const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
+let dir: string;
+let data: string;
+
+function warden(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, WARDEN_CONFIG: DEMO_CONFIG, ...env },
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
+  data = join(dir, 'data');
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('warden CLI', () => {
+  it('prints help naming every command', () => {
+    const { code, stdout } = warden(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['serve', 'ingest', 'cases', 'audit', 'token']) expect(stdout).toContain(command);
+  });
+
+  it('ingests NDJSON and JSON files into the store, with a progress bar for large files, and lists the cases', () => {
+    const ndjson = join(dir, 'burst.ndjson');
+    const lines: string[] = [];
+    for (let i = 0; i < 1500; i += 1) {
+      lines.push(JSON.stringify(spikeAlert(`203.0.113.${i % 50}`, { time: new Date(Date.parse('2026-11-26T10:00:00Z') + i * 1000).toISOString() })));
+    }
+    writeFileSync(ndjson, lines.join('\n'));
+    const json = join(dir, 'one.json');
+    writeFileSync(json, JSON.stringify([spikeAlert('198.51.100.1', { observables: { model: { id: 'fraud-detection' }, users: ['mallory'] } })], null, 2));
+
+    const ingest = warden(['ingest', ndjson, json, '--data', data]);
+    expect(ingest.stderr).toMatch(/ingest \[#+\] 100% 1,501\/1,501/);
+    expect(ingest.stdout).toContain('ingested 1501 alerts: 51 new, 1450 duplicates, 0 rejected');
+    expect(ingest.code).toBe(0);
+
+    const cases = warden(['cases', '--data', data]);
+    expect(cases.code).toBe(0);
+    expect(cases.stdout).toMatch(/inference spike on Customer Churn/);
+    expect(cases.stdout).toContain('2 cases (2 open) from 51 alerts / 1501 events: 25.5 alerts per case');
+  });
+
+  it('names the bad line of a file and exits non-zero', () => {
+    const bad = join(dir, 'bad.ndjson');
+    writeFileSync(bad, `${JSON.stringify(spikeAlert('198.51.100.9', { title: 'ok' }))}\n${JSON.stringify({ type: 'inference_spike' })}\n`);
+    const result = warden(['ingest', bad, '--data', data]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${bad}:2: native alert: required field "title" is missing`);
+    expect(warden(['ingest', bad, '--data', data, '--source', 'nope']).stderr).toContain('unknown source format "nope"');
+  });
+
+  it('creates tokens and refuses an unknown role', () => {
+    const created = warden(['token', 'create', '--role', 'viewer', '--unit', 'retail-banking', '--data', data]);
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^wdn_[\w-]{20,}$/);
+    const bad = warden(['token', 'create', '--role', 'king', '--data', data]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--role must be one of: viewer, analyst, responder, admin');
+  });
+
+  it('verifies the audit log and detects an edited or deleted entry', () => {
+    expect(warden(['audit', 'verify', '--data', data]).stdout).toMatch(/audit log OK: \d+ entries/);
+    const db = new Database(join(data, 'warden.db'));
+    db.prepare("UPDATE audit_log SET data = json_set(data, '$.role', 'admin') WHERE seq = 2").run();
+    db.close();
+    const edited = warden(['audit', 'verify', '--data', data]);
+    expect(edited.code).toBe(1);
+    expect(edited.stdout).toContain('entry 2 was edited');
+
+    const db2 = new Database(join(data, 'warden.db'));
+    db2.prepare('DELETE FROM audit_log WHERE seq = 3').run();
+    db2.close();
+    expect(warden(['audit', 'verify', '--data', data]).stdout).toContain('entry 3 is missing');
+  });
+
+  it('serve prints a generated admin token once, and the token works', async () => {
+    const serveData = join(dir, 'serve-data');
+    const start = async () => {
+      const child = spawn(process.execPath, [CLI, 'serve', '--data', serveData, '--port', '0', '--host', '127.0.0.1'], {
+        env: { ...process.env, WARDEN_CONFIG: DEMO_CONFIG, WARDEN_ADMIN_TOKEN: '', WARDEN_LOG_LEVEL: 'warn' },
+      });
+      let out = '';
+      await new Promise<void>((ready, fail) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (/Warden http:\/\/\S+/.test(out) && (out.includes('Try:') || out.split('\n').length > 1)) ready();
+        });
+        child.once('exit', (code) => fail(new Error(`serve exited ${code}: ${out}`)));
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      return { child, out, url: /Warden (http:\/\/\S+)/.exec(out)?.[1] as string };
+    };
+    const first = await start();
+    const token = /Admin token[^\n]*\n\s+(\S+)/.exec(first.out)?.[1];
+    expect(token).toMatch(/^wdn_/);
+    const response = await fetch(`${first.url}/api/v1/cases`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    first.child.kill('SIGTERM');
+    await new Promise((r) => first.child.once('exit', r));
+
+    const second = await start();
+    expect(second.out).not.toContain('Admin token');
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
+  });
+});

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Role } from '../../src/core/access.js';
+import { openWarden, wardenServer, type Warden } from '../../src/main.js';
+
+export const DEMO_CONFIG = resolve(import.meta.dirname, '../../examples/demo');
+export const ADMIN_SECRET = 'test-admin-secret';
+
+export interface Harness {
+  warden: Warden;
+  app: FastifyInstance;
+  dataDir: string;
+  /** Bearer secrets by name. */
+  tokens: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** A Warden on the demo estate and a fresh data directory, with one token per role. */
+export async function startHarness(
+  extraTokens: Record<string, { role: Role; units: string[] | null }> = {},
+): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'warden-test-'));
+  const warden = openWarden({ configDir: DEMO_CONFIG, dataDir });
+  await warden.tokens.ensureAdmin(ADMIN_SECRET);
+  const tokens: Record<string, string> = { admin: ADMIN_SECRET };
+  const wanted: Record<string, { role: Role; units: string[] | null }> = {
+    viewer: { role: 'viewer', units: null },
+    analyst: { role: 'analyst', units: null },
+    responder: { role: 'responder', units: null },
+    ...extraTokens,
+  };
+  for (const [name, spec] of Object.entries(wanted)) {
+    const { secret } = await warden.tokens.create({ ...spec, name, createdBy: 'test' });
+    tokens[name] = secret;
+  }
+  const app = wardenServer(warden);
+  await app.ready();
+  return {
+    warden,
+    app,
+    dataDir,
+    tokens,
+    async close() {
+      await app.close();
+      await warden.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function bearer(secret: string | undefined): { authorization: string } {
+  return { authorization: `Bearer ${secret ?? ''}` };
+}
+
+/** A native-format alert about the churn model's inference API. */
+export function spikeAlert(ip: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'inference_spike',
+    title: 'Inference request volume 6x baseline',
+    severity: 'high',
+    time: '2026-11-26T10:00:00Z',
+    source: { product: 'Model Monitor', vendor: 'Acme' },
+    observables: { ips: [ip], model: { id: 'customer-churn', endpoint: '/v1/models/customer-churn:predict' } },
+    ...overrides,
+  };
+}
