@@ -36,6 +36,12 @@ export type ClosureReason = (typeof CLOSURE_REASONS)[number];
 /** How many distinct values of one observable kind a case keeps. */
 export const CASE_OBSERVABLE_LIMIT = 100;
 
+/**
+ * How many correlation keys the case document remembers (to restore them on
+ * reopen). The store's key index holds all of them while the case is open.
+ */
+export const CASE_CORRELATION_KEY_LIMIT = 1000;
+
 export interface CaseObservables {
   ips: string[];
   sourceRanges: string[];
@@ -105,9 +111,9 @@ export interface TimelineEntry {
   data: Record<string, unknown>;
 }
 
-function addBounded(into: string[], values: Iterable<string>): void {
+function addBounded(into: string[], values: Iterable<string>, limit = CASE_OBSERVABLE_LIMIT): void {
   for (const value of values) {
-    if (into.length >= CASE_OBSERVABLE_LIMIT) return;
+    if (into.length >= limit) return;
     if (!into.includes(value)) into.push(value);
   }
 }
@@ -256,7 +262,7 @@ export function linkAlertToCase(
   addAllowlisted(c, e.allowlisted);
   c.allAllowlisted = c.allAllowlisted && e.allowlisted.length > 0;
   mergeObservables(c.observables, alert, sourceRangesOf(alert));
-  for (const key of keys) if (!c.correlationKeys.includes(key)) c.correlationKeys.push(key);
+  addBounded(c.correlationKeys, keys, CASE_CORRELATION_KEY_LIMIT);
   if (alert.firstSeen < c.firstSeen) c.firstSeen = alert.firstSeen;
   if (alert.lastSeen > c.lastSeen) c.lastSeen = alert.lastSeen;
   c.updatedAt = now;
