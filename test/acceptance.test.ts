@@ -34,7 +34,10 @@ function burst(prefix: string, hosts: number[]): Record<string, unknown>[] {
         source: { product: 'Inference Gateway Monitor', vendor: 'Acme' },
         observables: {
           ips: [`${prefix}.${host}`],
-          model: { id: 'customer-churn', endpoint: 'https://inference.bank.example/v1/models/customer-churn:predict' },
+          model: {
+            id: 'customer-churn',
+            endpoint: 'https://inference.bank.example/v1/models/customer-churn:predict',
+          },
         },
       });
     }
@@ -42,13 +45,18 @@ function burst(prefix: string, hosts: number[]): Record<string, unknown>[] {
   return alerts;
 }
 
-async function send(alerts: Record<string, unknown>[]): Promise<{ status: string; caseId: string }[]> {
+async function send(
+  alerts: Record<string, unknown>[],
+): Promise<{ status: string; caseId: string }[]> {
   // Half as one NDJSON batch, half as concurrent single-alert requests: both paths must agree.
   const half = Math.floor(alerts.length / 2);
   const batch = fetch(`${base}/api/v1/alerts`, {
     method: 'POST',
     headers: { ...bearer(h.tokens.analyst), 'content-type': 'application/x-ndjson' },
-    body: alerts.slice(0, half).map((a) => JSON.stringify(a)).join('\n'),
+    body: alerts
+      .slice(0, half)
+      .map((a) => JSON.stringify(a))
+      .join('\n'),
   });
   const singles = alerts.slice(half).map((a) =>
     fetch(`${base}/api/v1/alerts`, {
@@ -66,10 +74,15 @@ async function send(alerts: Record<string, unknown>[]): Promise<{ status: string
   return results;
 }
 
-async function getCase(id: string): Promise<Case & { alerts: { id: string; count: number }[]; timeline: TimelineEntry[] }> {
+async function getCase(
+  id: string,
+): Promise<Case & { alerts: { id: string; count: number }[]; timeline: TimelineEntry[] }> {
   const response = await fetch(`${base}/api/v1/cases/${id}`, { headers: bearer(h.tokens.viewer) });
   expect(response.status).toBe(200);
-  return (await response.json()) as Case & { alerts: { id: string; count: number }[]; timeline: TimelineEntry[] };
+  return (await response.json()) as Case & {
+    alerts: { id: string; count: number }[];
+    timeline: TimelineEntry[];
+  };
 }
 
 describe('acceptance: inference spike from one IP range on the production churn model', () => {
@@ -117,7 +130,9 @@ describe('acceptance: inference spike from one IP range on the production churn 
     expect(linkedAlerts).toBe(attackers.length - 1);
     expect(folded).toBe(30 - attackers.length);
 
-    const list = await fetch(`${base}/api/v1/cases?model=customer-churn&status=open`, { headers: bearer(h.tokens.viewer) });
+    const list = await fetch(`${base}/api/v1/cases?model=customer-churn&status=open`, {
+      headers: bearer(h.tokens.viewer),
+    });
     expect(((await list.json()) as { items: Case[] }).items.map((x) => x.id)).toContain(c.id);
   });
 
@@ -127,13 +142,19 @@ describe('acceptance: inference spike from one IP range on the production churn 
     expect(caseIds.size).toBe(1);
     const c = await getCase([...caseIds][0] as string);
     expect(c.allAllowlisted).toBe(true);
-    expect(c.allowlisted.map((m) => m.list)).toEqual(['internal-scanners', 'internal-scanners', 'internal-scanners']);
+    expect(c.allowlisted.map((m) => m.list)).toEqual([
+      'internal-scanners',
+      'internal-scanners',
+      'internal-scanners',
+    ]);
     expect(c.allowlisted[0]?.reason).toMatch(/scan/);
     expect(c.severityId).toBe(2);
     expect(c.severityReason).toContain('allow-listed');
     expect(c.observables.sourceRanges).toEqual(['10.20.30.0/24']);
 
-    const stats = (await (await fetch(`${base}/api/v1/stats`, { headers: bearer(h.tokens.viewer) })).json()) as {
+    const stats = (await (
+      await fetch(`${base}/api/v1/stats`, { headers: bearer(h.tokens.viewer) })
+    ).json()) as {
       alerts: number;
       events: number;
       cases: number;

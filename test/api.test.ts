@@ -16,10 +16,21 @@ interface IngestBody {
   new: number;
   duplicates: number;
   rejected: number;
-  results: { index: number; id?: string; status: string; caseId?: string; error?: { code: string; field?: string } }[];
+  results: {
+    index: number;
+    id?: string;
+    status: string;
+    caseId?: string;
+    error?: { code: string; field?: string };
+  }[];
 }
 
-async function post(url: string, payload: unknown, secret = h.tokens.analyst, contentType = 'application/json') {
+async function post(
+  url: string,
+  payload: unknown,
+  secret = h.tokens.analyst,
+  contentType = 'application/json',
+) {
   return h.app.inject({
     method: 'POST',
     url,
@@ -55,7 +66,10 @@ describe('POST /api/v1/alerts', () => {
     const body = response.json<IngestBody>();
     expect(body).toMatchObject({ accepted: 1, new: 1, duplicates: 0, rejected: 0 });
     const id = body.results[0]?.id as string;
-    const stored = await h.app.inject({ url: `/api/v1/alerts/${id}`, headers: bearer(h.tokens.viewer) });
+    const stored = await h.app.inject({
+      url: `/api/v1/alerts/${id}`,
+      headers: bearer(h.tokens.viewer),
+    });
     expect(stored.statusCode).toBe(200);
     expect(stored.json()).toMatchObject({
       id,
@@ -114,10 +128,21 @@ describe('POST /api/v1/alerts', () => {
       src_endpoint: { ip: '203.0.113.77' },
     };
     for (const url of ['/api/v1/alerts', '/api/v1/alerts?source=ocsf']) {
-      const body = (await post(url, { ...finding, finding_info: { ...finding.finding_info, uid: url } })).json<IngestBody>();
+      const body = (
+        await post(url, { ...finding, finding_info: { ...finding.finding_info, uid: url } })
+      ).json<IngestBody>();
       const alert = (
-        await h.app.inject({ url: `/api/v1/alerts/${body.results[0]?.id}`, headers: bearer(h.tokens.admin) })
-      ).json<{ type: string; severityId: number; atlasTechniques: string[]; source: { format: string }; enrichment: { businessUnit: string } }>();
+        await h.app.inject({
+          url: `/api/v1/alerts/${body.results[0]?.id}`,
+          headers: bearer(h.tokens.admin),
+        })
+      ).json<{
+        type: string;
+        severityId: number;
+        atlasTechniques: string[];
+        source: { format: string };
+        enrichment: { businessUnit: string };
+      }>();
       expect(alert).toMatchObject({ type: 'jailbreak', severityId: 5, source: { format: 'ocsf' } });
       expect(alert.atlasTechniques).toContain('AML.T0054');
       expect(alert.enrichment.businessUnit).toBe('customer-experience');
@@ -127,17 +152,74 @@ describe('POST /api/v1/alerts', () => {
   describe('bad input is refused with a specific problem and changes nothing', () => {
     const cases: [string, () => ReturnType<typeof post>, number, string, string?][] = [
       ['malformed JSON', () => post('/api/v1/alerts', '{"type": '), 400, 'malformed_json'],
-      ['unknown source format', () => post('/api/v1/alerts?source=splunk-ish', spikeAlert('198.51.100.1')), 400, 'unknown_source_format', 'source'],
-      ['missing required field', () => post('/api/v1/alerts', { type: 'inference_spike' }), 422, 'missing_field', 'title'],
-      ['invalid field', () => post('/api/v1/alerts', spikeAlert('not-an-ip')), 422, 'invalid_field', 'observables.ips[0]'],
-      ['unrecognised format', () => post('/api/v1/alerts', { hello: 'world' }), 422, 'undetected_source_format'],
-      ['wrong content type', () => post('/api/v1/alerts', 'type=x', h.tokens.analyst, 'text/plain'), 415, 'unsupported_media_type'],
+      [
+        'unknown source format',
+        () => post('/api/v1/alerts?source=splunk-ish', spikeAlert('198.51.100.1')),
+        400,
+        'unknown_source_format',
+        'source',
+      ],
+      [
+        'missing required field',
+        () => post('/api/v1/alerts', { type: 'inference_spike' }),
+        422,
+        'missing_field',
+        'title',
+      ],
+      [
+        'invalid field',
+        () => post('/api/v1/alerts', spikeAlert('not-an-ip')),
+        422,
+        'invalid_field',
+        'observables.ips[0]',
+      ],
+      [
+        'unrecognised format',
+        () => post('/api/v1/alerts', { hello: 'world' }),
+        422,
+        'undetected_source_format',
+      ],
+      [
+        'wrong content type',
+        () => post('/api/v1/alerts', 'type=x', h.tokens.analyst, 'text/plain'),
+        415,
+        'unsupported_media_type',
+      ],
       ['empty body', () => post('/api/v1/alerts', '', h.tokens.analyst), 400, 'empty_body'],
       ['empty array', () => post('/api/v1/alerts', []), 400, 'empty_body'],
-      ['body too large', () => post('/api/v1/alerts', { ...spikeAlert('198.51.100.1'), description: 'x'.repeat(11 * 1024 * 1024) }), 413, 'body_too_large'],
-      ['bad token', () => post('/api/v1/alerts', spikeAlert('198.51.100.1'), 'wrong-token'), 401, 'unauthorized'],
-      ['no token', () => h.app.inject({ method: 'POST', url: '/api/v1/alerts', payload: spikeAlert('198.51.100.1') }), 401, 'unauthorized'],
-      ['wrong role', () => post('/api/v1/alerts', spikeAlert('198.51.100.1'), h.tokens.viewer), 403, 'forbidden'],
+      [
+        'body too large',
+        () =>
+          post('/api/v1/alerts', {
+            ...spikeAlert('198.51.100.1'),
+            description: 'x'.repeat(11 * 1024 * 1024),
+          }),
+        413,
+        'body_too_large',
+      ],
+      [
+        'bad token',
+        () => post('/api/v1/alerts', spikeAlert('198.51.100.1'), 'wrong-token'),
+        401,
+        'unauthorized',
+      ],
+      [
+        'no token',
+        () =>
+          h.app.inject({
+            method: 'POST',
+            url: '/api/v1/alerts',
+            payload: spikeAlert('198.51.100.1'),
+          }),
+        401,
+        'unauthorized',
+      ],
+      [
+        'wrong role',
+        () => post('/api/v1/alerts', spikeAlert('198.51.100.1'), h.tokens.viewer),
+        403,
+        'forbidden',
+      ],
     ];
     for (const [name, send, status, code, field] of cases) {
       it(name, async () => {
@@ -150,8 +232,13 @@ describe('POST /api/v1/alerts', () => {
     }
 
     it('a batch where every alert is bad lists each error by index', async () => {
-      const response = await post('/api/v1/alerts?source=native', [{ type: 'nope', title: 't' }, { title: 'x' }]);
-      const body = expectProblem(response, 422, 'invalid_field') as unknown as { errors: { index: number; error: { code: string; field: string } }[] };
+      const response = await post('/api/v1/alerts?source=native', [
+        { type: 'nope', title: 't' },
+        { title: 'x' },
+      ]);
+      const body = expectProblem(response, 422, 'invalid_field') as unknown as {
+        errors: { index: number; error: { code: string; field: string } }[];
+      };
       expect(body.errors.map((e) => [e.index, e.error.code, e.error.field])).toEqual([
         [0, 'invalid_field', 'type'],
         [1, 'missing_field', 'type'],
@@ -169,17 +256,24 @@ describe('cases', () => {
   let caseId: string;
 
   beforeAll(async () => {
-    const body = (await post('/api/v1/alerts', spikeAlert('192.0.2.200', { title: 'for case tests' }))).json<IngestBody>();
+    const body = (
+      await post('/api/v1/alerts', spikeAlert('192.0.2.200', { title: 'for case tests' }))
+    ).json<IngestBody>();
     caseId = body.results[0]?.caseId as string;
   });
 
   async function readCase(secret = h.tokens.analyst) {
-    const response = await h.app.inject({ url: `/api/v1/cases/${caseId}`, headers: bearer(secret) });
+    const response = await h.app.inject({
+      url: `/api/v1/cases/${caseId}`,
+      headers: bearer(secret),
+    });
     return response;
   }
 
   it('reads a case with alerts, timeline and observables', async () => {
-    const c = (await readCase()).json<Case & { alerts: { id: string }[]; timeline: TimelineEntry[] }>();
+    const c = (await readCase()).json<
+      Case & { alerts: { id: string }[]; timeline: TimelineEntry[] }
+    >();
     expect(c.id).toBe(caseId);
     expect(c.alerts).toHaveLength(1);
     expect(c.timeline[0]?.kind).toBe('created');
@@ -189,49 +283,102 @@ describe('cases', () => {
 
   it('reads a case by its number', async () => {
     const { number } = (await readCase()).json<Case>();
-    const byNumber = await h.app.inject({ url: `/api/v1/cases/${number}`, headers: bearer(h.tokens.viewer) });
+    const byNumber = await h.app.inject({
+      url: `/api/v1/cases/${number}`,
+      headers: bearer(h.tokens.viewer),
+    });
     expect(byNumber.json<Case>().id).toBe(caseId);
   });
 
   it('comments, assigns, moves phase, closes with a reason and reopens — each on the timeline and in the audit log', async () => {
     const send = (method: 'POST' | 'PATCH', path: string, payload: unknown) =>
-      h.app.inject({ method, url: `/api/v1/cases/${caseId}${path}`, headers: bearer(h.tokens.analyst), payload: payload as object });
-    expect((await send('POST', '/comments', { body: 'Looks like the weekly scan' })).statusCode).toBe(201);
+      h.app.inject({
+        method,
+        url: `/api/v1/cases/${caseId}${path}`,
+        headers: bearer(h.tokens.analyst),
+        payload: payload as object,
+      });
+    expect(
+      (await send('POST', '/comments', { body: 'Looks like the weekly scan' })).statusCode,
+    ).toBe(201);
     const assigned = await send('PATCH', '', { assignee: 'dana' });
     expect(assigned.json<Case>()).toMatchObject({ assignee: 'dana', status: 'in_progress' });
-    expect((await send('PATCH', '', { phase: 'containment' })).json<Case>().phase).toBe('containment');
+    expect((await send('PATCH', '', { phase: 'containment' })).json<Case>().phase).toBe(
+      'containment',
+    );
     const closed = await send('POST', '/close', { reason: 'benign', note: 'internal scanner' });
-    expect(closed.json<Case>()).toMatchObject({ status: 'closed', closureReason: 'benign', closureNote: 'internal scanner' });
+    expect(closed.json<Case>()).toMatchObject({
+      status: 'closed',
+      closureReason: 'benign',
+      closureNote: 'internal scanner',
+    });
     expectProblem(await send('PATCH', '', { phase: 'recovery' }), 409, 'case_closed');
     expect((await send('POST', '/reopen', { note: 'recheck' })).json<Case>().status).toBe('open');
 
     const c = (await readCase()).json<{ timeline: TimelineEntry[] }>();
     const kinds = c.timeline.map((t) => t.kind);
-    expect(kinds).toEqual(['created', 'comment', 'assigned', 'status_changed', 'phase_changed', 'closed', 'reopened']);
-    expect(c.timeline.find((t) => t.kind === 'comment')).toMatchObject({ actor: 'analyst', message: 'Looks like the weekly scan' });
+    expect(kinds).toEqual([
+      'created',
+      'comment',
+      'assigned',
+      'status_changed',
+      'phase_changed',
+      'closed',
+      'reopened',
+    ]);
+    expect(c.timeline.find((t) => t.kind === 'comment')).toMatchObject({
+      actor: 'analyst',
+      message: 'Looks like the weekly scan',
+    });
 
     const audit = await h.warden.store.readAudit(0, 10_000);
     const actions = audit.filter((a) => a.subject === caseId).map((a) => a.action);
     expect(actions).toEqual(kinds.map((k) => `case.${k}`));
-    const verified = await h.app.inject({ url: '/api/v1/audit/verify', headers: bearer(h.tokens.admin) });
+    const verified = await h.app.inject({
+      url: '/api/v1/audit/verify',
+      headers: bearer(h.tokens.admin),
+    });
     expect(verified.json()).toMatchObject({ ok: true });
   });
 
   it('refuses bad case updates naming the field', async () => {
     const send = (method: 'POST' | 'PATCH', path: string, payload: unknown) =>
-      h.app.inject({ method, url: `/api/v1/cases/${caseId}${path}`, headers: bearer(h.tokens.analyst), payload: payload as object });
+      h.app.inject({
+        method,
+        url: `/api/v1/cases/${caseId}${path}`,
+        headers: bearer(h.tokens.analyst),
+        payload: payload as object,
+      });
     expectProblem(await send('PATCH', '', { phase: 'lunch' }), 422, 'invalid_field', 'phase');
     expectProblem(await send('PATCH', '', { asignee: 'typo' }), 422, 'invalid_field', 'asignee');
     expectProblem(await send('POST', '/comments', {}), 422, 'missing_field', 'body');
-    expectProblem(await send('POST', '/close', { note: 'no reason' }), 422, 'missing_field', 'reason');
-    expectProblem(await send('POST', '/close', { reason: 'bored' }), 422, 'invalid_field', 'reason');
     expectProblem(
-      await h.app.inject({ method: 'PATCH', url: `/api/v1/cases/${caseId}`, headers: bearer(h.tokens.viewer), payload: { phase: 'recovery' } }),
+      await send('POST', '/close', { note: 'no reason' }),
+      422,
+      'missing_field',
+      'reason',
+    );
+    expectProblem(
+      await send('POST', '/close', { reason: 'bored' }),
+      422,
+      'invalid_field',
+      'reason',
+    );
+    expectProblem(
+      await h.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/cases/${caseId}`,
+        headers: bearer(h.tokens.viewer),
+        payload: { phase: 'recovery' },
+      }),
       403,
       'forbidden',
     );
     expectProblem(
-      await h.app.inject({ url: '/api/v1/cases/00000000-0000-7000-8000-000000000000', headers: bearer(h.tokens.viewer) }),
+      await h.app.inject({
+        url: '/api/v1/cases/00000000-0000-7000-8000-000000000000',
+        headers: bearer(h.tokens.viewer),
+      }),
       404,
       'not_found',
     );
@@ -239,12 +386,24 @@ describe('cases', () => {
 
   it('lists cases with filters and pagination', async () => {
     const list = async (query: string) =>
-      (await h.app.inject({ url: `/api/v1/cases${query}`, headers: bearer(h.tokens.viewer) })).json<{ items: Case[]; nextCursor: string | null }>();
+      (
+        await h.app.inject({ url: `/api/v1/cases${query}`, headers: bearer(h.tokens.viewer) })
+      ).json<{ items: Case[]; nextCursor: string | null }>();
     const all = await list('?limit=500');
     expect(all.items.length).toBeGreaterThan(2);
-    expect((await list('?business_unit=customer-experience')).items.every((c) => c.businessUnit === 'customer-experience')).toBe(true);
-    expect((await list('?tier=1&model=customer-churn')).items.every((c) => c.tier === 1 && c.modelIds.includes('customer-churn'))).toBe(true);
-    expect((await list('?severity=critical,high')).items.every((c) => c.severityId >= 4)).toBe(true);
+    expect(
+      (await list('?business_unit=customer-experience')).items.every(
+        (c) => c.businessUnit === 'customer-experience',
+      ),
+    ).toBe(true);
+    expect(
+      (await list('?tier=1&model=customer-churn')).items.every(
+        (c) => c.tier === 1 && c.modelIds.includes('customer-churn'),
+      ),
+    ).toBe(true);
+    expect((await list('?severity=critical,high')).items.every((c) => c.severityId >= 4)).toBe(
+      true,
+    );
     const seen: string[] = [];
     let cursor: string | null = '';
     while (cursor !== null) {
@@ -253,35 +412,77 @@ describe('cases', () => {
       cursor = page.nextCursor;
     }
     expect(seen).toEqual(all.items.map((c) => c.id));
-    expectProblem(await h.app.inject({ url: '/api/v1/cases?tier=7', headers: bearer(h.tokens.viewer) }), 400, 'invalid_field', 'tier');
-    expectProblem(await h.app.inject({ url: '/api/v1/cases?colour=red', headers: bearer(h.tokens.viewer) }), 400, 'invalid_field', 'colour');
-    expectProblem(await h.app.inject({ url: '/api/v1/cases?cursor=zzz', headers: bearer(h.tokens.viewer) }), 400, 'invalid_field', 'cursor');
+    expectProblem(
+      await h.app.inject({ url: '/api/v1/cases?tier=7', headers: bearer(h.tokens.viewer) }),
+      400,
+      'invalid_field',
+      'tier',
+    );
+    expectProblem(
+      await h.app.inject({ url: '/api/v1/cases?colour=red', headers: bearer(h.tokens.viewer) }),
+      400,
+      'invalid_field',
+      'colour',
+    );
+    expectProblem(
+      await h.app.inject({ url: '/api/v1/cases?cursor=zzz', headers: bearer(h.tokens.viewer) }),
+      400,
+      'invalid_field',
+      'cursor',
+    );
   });
 
   it('a business-unit scoped token sees only its units', async () => {
     const scoped = h.tokens.retailViewer;
-    const items = (await h.app.inject({ url: '/api/v1/cases?limit=500', headers: bearer(scoped) })).json<{ items: Case[] }>().items;
+    const items = (
+      await h.app.inject({ url: '/api/v1/cases?limit=500', headers: bearer(scoped) })
+    ).json<{ items: Case[] }>().items;
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((c) => c.businessUnit === 'retail-banking')).toBe(true);
-    const other = (await h.app.inject({ url: '/api/v1/cases?business_unit=customer-experience', headers: bearer(h.tokens.admin) })).json<{ items: Case[] }>().items[0];
+    const other = (
+      await h.app.inject({
+        url: '/api/v1/cases?business_unit=customer-experience',
+        headers: bearer(h.tokens.admin),
+      })
+    ).json<{ items: Case[] }>().items[0];
     expect(other).toBeDefined();
-    expectProblem(await h.app.inject({ url: `/api/v1/cases/${other?.id}`, headers: bearer(scoped) }), 404, 'not_found');
+    expectProblem(
+      await h.app.inject({ url: `/api/v1/cases/${other?.id}`, headers: bearer(scoped) }),
+      404,
+      'not_found',
+    );
   });
 });
 
 describe('tokens, health, metrics, openapi, unknown routes', () => {
   it('an admin creates a scoped token over the API; non-admins cannot', async () => {
-    const created = await post('/api/v1/tokens', { role: 'analyst', units: ['platform-engineering'], name: 'pe' }, h.tokens.admin);
+    const created = await post(
+      '/api/v1/tokens',
+      { role: 'analyst', units: ['platform-engineering'], name: 'pe' },
+      h.tokens.admin,
+    );
     expect(created.statusCode).toBe(201);
     const { token } = created.json<{ token: string }>();
     const cases = await h.app.inject({ url: '/api/v1/cases', headers: bearer(token) });
     expect(cases.statusCode).toBe(200);
-    expectProblem(await post('/api/v1/tokens', { role: 'admin' }, h.tokens.analyst), 403, 'forbidden');
-    expectProblem(await post('/api/v1/tokens', { role: 'king' }, h.tokens.admin), 422, 'invalid_field', 'role');
+    expectProblem(
+      await post('/api/v1/tokens', { role: 'admin' }, h.tokens.analyst),
+      403,
+      'forbidden',
+    );
+    expectProblem(
+      await post('/api/v1/tokens', { role: 'king' }, h.tokens.admin),
+      422,
+      'invalid_field',
+      'role',
+    );
   });
 
   it('serves /healthz and Prometheus /metrics without a token', async () => {
-    expect((await h.app.inject({ url: '/healthz' })).json()).toMatchObject({ status: 'ok', store: 'sqlite' });
+    expect((await h.app.inject({ url: '/healthz' })).json()).toMatchObject({
+      status: 'ok',
+      store: 'sqlite',
+    });
     const metrics = await h.app.inject({ url: '/metrics' });
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/warden_alerts_ingested_total\{outcome="new"\} \d+/);
@@ -290,12 +491,16 @@ describe('tokens, health, metrics, openapi, unknown routes', () => {
   });
 
   it('reports compression in /api/v1/stats', async () => {
-    const stats = (await h.app.inject({ url: '/api/v1/stats', headers: bearer(h.tokens.viewer) })).json<{ alerts: number; cases: number; alertToCaseCompression: number }>();
+    const stats = (
+      await h.app.inject({ url: '/api/v1/stats', headers: bearer(h.tokens.viewer) })
+    ).json<{ alerts: number; cases: number; alertToCaseCompression: number }>();
     expect(stats.alertToCaseCompression).toBeCloseTo(stats.alerts / stats.cases);
   });
 
   it('serves an OpenAPI document that lists every route', async () => {
-    const doc = (await h.app.inject({ url: '/api/v1/openapi.json', headers: bearer(h.tokens.viewer) })).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
+    const doc = (
+      await h.app.inject({ url: '/api/v1/openapi.json', headers: bearer(h.tokens.viewer) })
+    ).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(doc.openapi).toBe('3.1.0');
     const routes = h.app.printRoutes({ commonPrefix: false });
     for (const [path, methods] of Object.entries(doc.paths)) {
@@ -303,13 +508,23 @@ describe('tokens, health, metrics, openapi, unknown routes', () => {
       expect(routes, `route ${path}`).toContain(fastifyPath.split('/').pop() ?? '');
       expect(Object.keys(methods).length).toBeGreaterThan(0);
     }
-    for (const route of ['/api/v1/alerts', '/api/v1/cases/{id}/close', '/api/v1/tokens', '/healthz', '/metrics']) {
+    for (const route of [
+      '/api/v1/alerts',
+      '/api/v1/cases/{id}/close',
+      '/api/v1/tokens',
+      '/healthz',
+      '/metrics',
+    ]) {
       expect(doc.paths[route], route).toBeDefined();
     }
   });
 
   it('answers an unknown route with route_not_found', async () => {
-    expectProblem(await h.app.inject({ url: '/api/v2/nothing', headers: bearer(h.tokens.viewer) }), 404, 'route_not_found');
+    expectProblem(
+      await h.app.inject({ url: '/api/v2/nothing', headers: bearer(h.tokens.viewer) }),
+      404,
+      'route_not_found',
+    );
     expectProblem(await h.app.inject({ url: '/nowhere' }), 404, 'route_not_found');
   });
 });

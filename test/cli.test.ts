@@ -20,7 +20,8 @@ function warden(args: string[], env: Record<string, string> = {}) {
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  if (!existsSync(CLI))
+    throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
   data = join(dir, 'data');
 });
@@ -32,18 +33,36 @@ describe('warden CLI', () => {
   it('prints help naming every command', () => {
     const { code, stdout } = warden(['--help']);
     expect(code).toBe(0);
-    for (const command of ['serve', 'ingest', 'cases', 'audit', 'token']) expect(stdout).toContain(command);
+    for (const command of ['serve', 'ingest', 'cases', 'audit', 'token'])
+      expect(stdout).toContain(command);
   });
 
   it('ingests NDJSON and JSON files into the store, with a progress bar for large files, and lists the cases', () => {
     const ndjson = join(dir, 'burst.ndjson');
     const lines: string[] = [];
     for (let i = 0; i < 1500; i += 1) {
-      lines.push(JSON.stringify(spikeAlert(`203.0.113.${i % 50}`, { time: new Date(Date.parse('2026-11-26T10:00:00Z') + i * 1000).toISOString() })));
+      lines.push(
+        JSON.stringify(
+          spikeAlert(`203.0.113.${i % 50}`, {
+            time: new Date(Date.parse('2026-11-26T10:00:00Z') + i * 1000).toISOString(),
+          }),
+        ),
+      );
     }
     writeFileSync(ndjson, lines.join('\n'));
     const json = join(dir, 'one.json');
-    writeFileSync(json, JSON.stringify([spikeAlert('198.51.100.1', { observables: { model: { id: 'fraud-detection' }, users: ['mallory'] } })], null, 2));
+    writeFileSync(
+      json,
+      JSON.stringify(
+        [
+          spikeAlert('198.51.100.1', {
+            observables: { model: { id: 'fraud-detection' }, users: ['mallory'] },
+          }),
+        ],
+        null,
+        2,
+      ),
+    );
 
     const ingest = warden(['ingest', ndjson, json, '--data', data]);
     expect(ingest.stderr).toMatch(/ingest \[#+\] 100% 1,501\/1,501/);
@@ -53,20 +72,36 @@ describe('warden CLI', () => {
     const cases = warden(['cases', '--data', data]);
     expect(cases.code).toBe(0);
     expect(cases.stdout).toMatch(/inference spike on Customer Churn/);
-    expect(cases.stdout).toContain('2 cases (2 open) from 51 alerts / 1501 events: 25.5 alerts per case');
+    expect(cases.stdout).toContain(
+      '2 cases (2 open) from 51 alerts / 1501 events: 25.5 alerts per case',
+    );
   });
 
   it('names the bad line of a file and exits non-zero', () => {
     const bad = join(dir, 'bad.ndjson');
-    writeFileSync(bad, `${JSON.stringify(spikeAlert('198.51.100.9', { title: 'ok' }))}\n${JSON.stringify({ type: 'inference_spike' })}\n`);
+    writeFileSync(
+      bad,
+      `${JSON.stringify(spikeAlert('198.51.100.9', { title: 'ok' }))}\n${JSON.stringify({ type: 'inference_spike' })}\n`,
+    );
     const result = warden(['ingest', bad, '--data', data]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${bad}:2: native alert: required field "title" is missing`);
-    expect(warden(['ingest', bad, '--data', data, '--source', 'nope']).stderr).toContain('unknown source format "nope"');
+    expect(warden(['ingest', bad, '--data', data, '--source', 'nope']).stderr).toContain(
+      'unknown source format "nope"',
+    );
   });
 
   it('creates tokens and refuses an unknown role', () => {
-    const created = warden(['token', 'create', '--role', 'viewer', '--unit', 'retail-banking', '--data', data]);
+    const created = warden([
+      'token',
+      'create',
+      '--role',
+      'viewer',
+      '--unit',
+      'retail-banking',
+      '--data',
+      data,
+    ]);
     expect(created.code).toBe(0);
     expect(created.stdout.trim()).toMatch(/^wdn_[\w-]{20,}$/);
     const bad = warden(['token', 'create', '--role', 'king', '--data', data]);
@@ -92,14 +127,27 @@ describe('warden CLI', () => {
   it('serve prints a generated admin token once, and the token works', async () => {
     const serveData = join(dir, 'serve-data');
     const start = async () => {
-      const child = spawn(process.execPath, [CLI, 'serve', '--data', serveData, '--port', '0', '--host', '127.0.0.1'], {
-        env: { ...process.env, WARDEN_CONFIG: DEMO_CONFIG, WARDEN_ADMIN_TOKEN: '', WARDEN_LOG_LEVEL: 'warn' },
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'serve', '--data', serveData, '--port', '0', '--host', '127.0.0.1'],
+        {
+          env: {
+            ...process.env,
+            WARDEN_CONFIG: DEMO_CONFIG,
+            WARDEN_ADMIN_TOKEN: '',
+            WARDEN_LOG_LEVEL: 'warn',
+          },
+        },
+      );
       let out = '';
       await new Promise<void>((ready, fail) => {
         child.stdout.on('data', (chunk: Buffer) => {
           out += chunk.toString();
-          if (/Warden http:\/\/\S+/.test(out) && (out.includes('Try:') || out.split('\n').length > 1)) ready();
+          if (
+            /Warden http:\/\/\S+/.test(out) &&
+            (out.includes('Try:') || out.split('\n').length > 1)
+          )
+            ready();
         });
         child.once('exit', (code) => fail(new Error(`serve exited ${code}: ${out}`)));
       });
@@ -109,7 +157,9 @@ describe('warden CLI', () => {
     const first = await start();
     const token = /Admin token[^\n]*\n\s+(\S+)/.exec(first.out)?.[1];
     expect(token).toMatch(/^wdn_/);
-    const response = await fetch(`${first.url}/api/v1/cases`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${first.url}/api/v1/cases`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(200);
     first.child.kill('SIGTERM');
     await new Promise((r) => first.child.once('exit', r));

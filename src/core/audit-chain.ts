@@ -24,6 +24,9 @@ export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 /** JSON with object keys sorted, so the hash does not depend on key order. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  // Hash what will be stored: a Date (or anything with toJSON) as its JSON form.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return canonicalJson((toJSON as () => unknown).call(value));
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)

@@ -9,7 +9,7 @@ import {
 import { caseSeverityOf } from './case-severity.js';
 import { WardenError, invalidField } from './errors.js';
 import type { ModelTier } from './inventory.js';
-import { sourceRangeOf } from './ip-range.js';
+import { normalizeCidrText, sourceRangeOf } from './ip-range.js';
 
 /** NIST SP 800-61 incident-handling phases. */
 export const CASE_PHASES = [
@@ -158,11 +158,18 @@ function rescore(c: Case): void {
   c.severityReason = reason;
 }
 
+/** Every source address of the alert is allow-listed (one forged allow-listed address is not enough). */
+function fromAllowlistedSourcesOnly(alert: NormalizedAlert): boolean {
+  const ips = alert.observables.ips;
+  const listed = new Set(alert.enrichment.allowlisted.map((m) => m.ip));
+  return ips.length > 0 && ips.every((ip) => listed.has(ip));
+}
+
 function sourceRangesOf(alert: NormalizedAlert): string[] {
   const ranges = alert.observables.ips
     .map(sourceRangeOf)
     .filter((r): r is string => r !== undefined);
-  return [...ranges, ...alert.observables.cidrs];
+  return [...ranges, ...alert.observables.cidrs.map(normalizeCidrText)];
 }
 
 export interface NewCaseIdentity {
@@ -206,7 +213,7 @@ export function openCaseFor(
     },
     blastRadius: [...e.blastRadius],
     allowlisted: [],
-    allAllowlisted: e.allowlisted.length > 0,
+    allAllowlisted: fromAllowlistedSourcesOnly(alert),
     alertCount: 1,
     eventCount: alert.count,
     maxAlertSeverityId: alert.severityId,
@@ -260,7 +267,7 @@ export function linkAlertToCase(
   );
   c.blastRadius = c.blastRadius.filter((m) => !c.modelIds.includes(m));
   addAllowlisted(c, e.allowlisted);
-  c.allAllowlisted = c.allAllowlisted && e.allowlisted.length > 0;
+  c.allAllowlisted = c.allAllowlisted && fromAllowlistedSourcesOnly(alert);
   mergeObservables(c.observables, alert, sourceRangesOf(alert));
   addBounded(c.correlationKeys, keys, CASE_CORRELATION_KEY_LIMIT);
   if (alert.firstSeen < c.firstSeen) c.firstSeen = alert.firstSeen;
@@ -302,6 +309,17 @@ function assertOpen(c: Case): void {
  */
 export function applyCaseUpdate(c: Case, update: CaseUpdate, now: string): CaseChange[] {
   assertOpen(c);
+  // Validate everything before changing anything: a rejected update leaves the case as it was.
+  if (update.phase !== undefined && !(CASE_PHASES as readonly string[]).includes(update.phase)) {
+    throw invalidField('phase', `must be one of ${CASE_PHASES.join(', ')}`, 'case update');
+  }
+  if (update.status !== undefined && update.status !== 'open' && update.status !== 'in_progress') {
+    throw invalidField(
+      'status',
+      'must be open or in_progress (close a case with its reason)',
+      'case update',
+    );
+  }
   const changes: CaseChange[] = [];
   if (update.assignee !== undefined && update.assignee !== c.assignee) {
     changes.push({
@@ -320,9 +338,6 @@ export function applyCaseUpdate(c: Case, update: CaseUpdate, now: string): CaseC
     }
   }
   if (update.phase !== undefined && update.phase !== c.phase) {
-    if (!(CASE_PHASES as readonly string[]).includes(update.phase)) {
-      throw invalidField('phase', `must be one of ${CASE_PHASES.join(', ')}`, 'case update');
-    }
     changes.push({
       kind: 'phase_changed',
       message: `phase ${c.phase} → ${update.phase}`,

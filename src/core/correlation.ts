@@ -1,5 +1,5 @@
 import type { NormalizedAlert } from './alert.js';
-import { sourceRangeOf } from './ip-range.js';
+import { normalizeCidrText, sourceRangeOf } from './ip-range.js';
 
 /**
  * The keys that make two alerts "related": same model and source range,
@@ -17,7 +17,7 @@ export function correlationKeysOf(alert: NormalizedAlert): string[] {
     const range = sourceRangeOf(ip);
     if (range) keys.add(`range:${model}:${range}`);
   }
-  for (const cidr of o.cidrs) keys.add(`range:${model}:${cidr}`);
+  for (const cidr of o.cidrs) keys.add(`range:${model}:${normalizeCidrText(cidr)}`);
   for (const user of o.users) keys.add(`user:${user.toLowerCase()}`);
   for (const session of o.sessionIds) keys.add(`session:${session}`);
   for (const key of o.apiKeyIds) keys.add(`apikey:${key}`);

@@ -52,6 +52,16 @@ export function emptyInventory(): Inventory {
   return { businessUnits: [], models: [], datasets: [], allowlists: [] };
 }
 
+/** The lower-cased path of an http(s) URL; undefined for anything else (e.g. "foo:bar" ids). */
+function urlPath(text: string): string | undefined {
+  if (!/^https?:\/\//i.test(text)) return undefined;
+  try {
+    return new URL(text).pathname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Lookups over an inventory, built once per load. */
 export class InventoryIndex {
   readonly inventory: Inventory;
@@ -65,6 +75,11 @@ export class InventoryIndex {
     for (const model of inventory.models) {
       for (const key of [model.id, model.registryName, ...model.endpoints]) {
         if (key) this.modelsByKey.set(key.toLowerCase(), model);
+      }
+      // An endpoint declared as a URL is also found by its path alone.
+      for (const endpoint of model.endpoints) {
+        const path = urlPath(endpoint);
+        if (path && !this.modelsByKey.has(path)) this.modelsByKey.set(path, model);
       }
       for (const source of new Set([...model.datasets, ...model.featureStores])) {
         const readers = this.readersBySource.get(source) ?? [];
@@ -91,13 +106,9 @@ export class InventoryIndex {
     const lower = key.toLowerCase();
     const direct = this.modelsByKey.get(lower);
     if (direct) return direct;
-    // An endpoint given as a full URL should match a declared path and vice versa.
-    try {
-      const path = new URL(lower).pathname;
-      return this.modelsByKey.get(path);
-    } catch {
-      return undefined;
-    }
+    // An endpoint given as a full URL matches a declared path.
+    const path = urlPath(lower);
+    return path ? this.modelsByKey.get(path) : undefined;
   }
 
   dataset(id: string): DatasetRecord | undefined {

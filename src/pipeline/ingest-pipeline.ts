@@ -175,19 +175,19 @@ export class IngestPipeline {
         alert.dedupKey,
         isoMinus(alert.firstSeen, this.settings.dedupWindowMs),
       );
-      if (repeatOf) {
+      const repeatCase = repeatOf?.caseId
+        ? (touched.get(repeatOf.caseId)?.value ?? (await tx.getCase(repeatOf.caseId)))
+        : undefined;
+      // Activity after an analyst closed the case is news: it is stored anew and correlated.
+      if (repeatOf && repeatCase?.status !== 'closed') {
         duplicates += 1;
         await tx.foldRepeat(repeatOf.id, alert.lastSeen, alert.count);
         let caseNumber: number | null = null;
-        if (repeatOf.caseId) {
-          const existing =
-            touched.get(repeatOf.caseId)?.value ?? (await tx.getCase(repeatOf.caseId));
-          if (existing) {
-            const t = touch(existing, false);
-            recordRepeatOnCase(t.value, alert.count, alert.lastSeen, now);
-            t.repeats += alert.count;
-            caseNumber = t.value.number;
-          }
+        if (repeatCase) {
+          const t = touch(repeatCase, false);
+          recordRepeatOnCase(t.value, alert.count, alert.lastSeen, now);
+          t.repeats += alert.count;
+          caseNumber = t.value.number;
         }
         outcomes.push({
           id: repeatOf.id,

@@ -16,6 +16,8 @@ export interface Store {
   readonly backend: string;
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
 
+  /** Resolves when the store answers a trivial query (health checks). */
+  ping(): Promise<void>;
   getAlert(id: string): Promise<NormalizedAlert | undefined>;
   /** The case by id, or by its number when `idOrNumber` is all digits. */
   getCase(idOrNumber: string): Promise<Case | undefined>;

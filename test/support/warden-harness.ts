@@ -55,14 +55,20 @@ export function bearer(secret: string | undefined): { authorization: string } {
 }
 
 /** A native-format alert about the churn model's inference API. */
-export function spikeAlert(ip: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function spikeAlert(
+  ip: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     type: 'inference_spike',
     title: 'Inference request volume 6x baseline',
     severity: 'high',
     time: '2026-11-26T10:00:00Z',
     source: { product: 'Model Monitor', vendor: 'Acme' },
-    observables: { ips: [ip], model: { id: 'customer-churn', endpoint: '/v1/models/customer-churn:predict' } },
+    observables: {
+      ips: [ip],
+      model: { id: 'customer-churn', endpoint: '/v1/models/customer-churn:predict' },
+    },
     ...overrides,
   };
 }

@@ -7,7 +7,7 @@ export function healthRoutes(
   deps: { store: Store; metrics: WardenMetrics },
 ): void {
   app.get('/healthz', async () => {
-    await deps.store.counts();
+    await deps.store.ping();
     return { status: 'ok', store: deps.store.backend };
   });
 

@@ -96,7 +96,8 @@ export const MIGRATIONS: readonly Migration[] = [
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
       );
-      INSERT INTO counters (name, value) VALUES ('case_number', 0), ('audit_entries', 0);
+      INSERT INTO counters (name, value)
+        VALUES ('case_number', 0), ('audit_entries', 0), ('alerts', 0), ('events', 0);
     `,
   },
 ];

@@ -125,10 +125,12 @@ export class SqliteStore implements Store {
       this.writer.exec('BEGIN IMMEDIATE');
       try {
         const result = await work(this.tx);
+        this.tx.flushCounters();
         this.writer.exec('COMMIT');
         return result;
       } catch (error) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        this.tx.discardCounters();
         throw error;
       }
     };
@@ -137,70 +139,94 @@ export class SqliteStore implements Store {
     return result;
   }
 
+  /** Read errors (a bad cursor, a closed database) become rejections, as callers expect of a promise. */
+  private read<T>(query: () => T): Promise<T> {
+    try {
+      return Promise.resolve(query());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  ping(): Promise<void> {
+    return this.read(() => {
+      this.reader.prepare('SELECT 1').get();
+    });
+  }
+
   getAlert(id: string): Promise<NormalizedAlert | undefined> {
-    const row = this.reader.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
-    return Promise.resolve(row ? alertFromRow(row) : undefined);
+    return this.read(() => {
+      const row = this.reader.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as
+        Row | undefined;
+      return row ? alertFromRow(row) : undefined;
+    });
   }
 
   getCase(idOrNumber: string): Promise<Case | undefined> {
-    const row = (
-      /^\d+$/.test(idOrNumber)
-        ? this.reader.prepare('SELECT doc FROM cases WHERE number = ?').get(Number(idOrNumber))
-        : this.reader.prepare('SELECT doc FROM cases WHERE id = ?').get(idOrNumber)
-    ) as Row | undefined;
-    return Promise.resolve(row ? (JSON.parse(str(row.doc)) as Case) : undefined);
+    return this.read(() => {
+      const row = (
+        /^\d+$/.test(idOrNumber)
+          ? this.reader.prepare('SELECT doc FROM cases WHERE number = ?').get(Number(idOrNumber))
+          : this.reader.prepare('SELECT doc FROM cases WHERE id = ?').get(idOrNumber)
+      ) as Row | undefined;
+      return row ? (JSON.parse(str(row.doc)) as Case) : undefined;
+    });
   }
 
   listCases(filter: CaseFilter, page: PageRequest): Promise<Page<Case>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const inList = (column: string, values: readonly unknown[] | undefined): void => {
-      if (!values) return;
-      if (values.length === 0) {
-        where.push('0');
-        return;
+    return this.read(() => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const inList = (column: string, values: readonly unknown[] | undefined): void => {
+        if (!values) return;
+        if (values.length === 0) {
+          where.push('0');
+          return;
+        }
+        where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+        params.push(...values);
+      };
+      inList('status', filter.status);
+      inList('severity_id', filter.severityId);
+      inList('tier', filter.tier);
+      inList('business_unit', filter.businessUnit);
+      inList('business_unit', filter.scopeUnits);
+      if (filter.model) {
+        where.push('id IN (SELECT case_id FROM case_models WHERE model_id = ?)');
+        params.push(filter.model);
       }
-      where.push(`${column} IN (${values.map(() => '?').join(',')})`);
-      params.push(...values);
-    };
-    inList('status', filter.status);
-    inList('severity_id', filter.severityId);
-    inList('tier', filter.tier);
-    inList('business_unit', filter.businessUnit);
-    inList('business_unit', filter.scopeUnits);
-    if (filter.model) {
-      where.push('id IN (SELECT case_id FROM case_models WHERE model_id = ?)');
-      params.push(filter.model);
-    }
-    if (page.cursor) {
-      const cursor = decodeCursor(page.cursor);
-      where.push('(updated_at < ? OR (updated_at = ? AND id < ?))');
-      params.push(cursor.u, cursor.u, cursor.id);
-    }
-    const sql = `SELECT id, updated_at, doc FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY updated_at DESC, id DESC LIMIT ?`;
-    const rows = this.reader.prepare(sql).all(...params, page.limit + 1) as Row[];
-    const items = rows.slice(0, page.limit).map((r) => JSON.parse(str(r.doc)) as Case);
-    const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
-    return Promise.resolve({
-      items,
-      nextCursor: last ? encodeCursor({ u: str(last.updated_at), id: str(last.id) }) : null,
+      if (page.cursor) {
+        const cursor = decodeCursor(page.cursor);
+        where.push('(updated_at < ? OR (updated_at = ? AND id < ?))');
+        params.push(cursor.u, cursor.u, cursor.id);
+      }
+      const sql = `SELECT id, updated_at, doc FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY updated_at DESC, id DESC LIMIT ?`;
+      const rows = this.reader.prepare(sql).all(...params, page.limit + 1) as Row[];
+      const items = rows.slice(0, page.limit).map((r) => JSON.parse(str(r.doc)) as Case);
+      const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
+      return {
+        items,
+        nextCursor: last ? encodeCursor({ u: str(last.updated_at), id: str(last.id) }) : null,
+      };
     });
   }
 
   listCaseAlerts(caseId: string, limit: number): Promise<NormalizedAlert[]> {
-    const rows = this.reader
-      .prepare('SELECT * FROM alerts WHERE case_id = ? ORDER BY received_at, id LIMIT ?')
-      .all(caseId, limit) as Row[];
-    return Promise.resolve(rows.map(alertFromRow));
+    return this.read(() => {
+      const rows = this.reader
+        .prepare('SELECT * FROM alerts WHERE case_id = ? ORDER BY received_at, id LIMIT ?')
+        .all(caseId, limit) as Row[];
+      return rows.map(alertFromRow);
+    });
   }
 
   listTimeline(caseId: string): Promise<TimelineEntry[]> {
-    const rows = this.reader
-      .prepare('SELECT * FROM timeline WHERE case_id = ? ORDER BY id')
-      .all(caseId) as Row[];
-    return Promise.resolve(
-      rows.map((r) => ({
+    return this.read(() => {
+      const rows = this.reader
+        .prepare('SELECT * FROM timeline WHERE case_id = ? ORDER BY id')
+        .all(caseId) as Row[];
+      return rows.map((r) => ({
         id: str(r.id),
         caseId: str(r.case_id),
         at: str(r.at),
@@ -208,49 +234,62 @@ export class SqliteStore implements Store {
         kind: str(r.kind) as TimelineEntry['kind'],
         message: str(r.message),
         data: JSON.parse(str(r.data)) as Record<string, unknown>,
-      })),
-    );
+      }));
+    });
   }
 
   findTokenByHash(tokenHash: string): Promise<ApiToken | undefined> {
-    const row = this.reader
-      .prepare('SELECT * FROM api_tokens WHERE token_hash = ?')
-      .get(tokenHash) as Row | undefined;
-    return Promise.resolve(row ? tokenFromRow(row) : undefined);
+    return this.read(() => {
+      const row = this.reader
+        .prepare('SELECT * FROM api_tokens WHERE token_hash = ?')
+        .get(tokenHash) as Row | undefined;
+      return row ? tokenFromRow(row) : undefined;
+    });
   }
 
   getToken(id: string): Promise<ApiToken | undefined> {
-    const row = this.reader.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as
-      Row | undefined;
-    return Promise.resolve(row ? tokenFromRow(row) : undefined);
+    return this.read(() => {
+      const row = this.reader.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as
+        Row | undefined;
+      return row ? tokenFromRow(row) : undefined;
+    });
   }
 
   readAudit(afterSeq: number, limit: number): Promise<AuditEntry[]> {
-    const rows = this.reader
-      .prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(afterSeq, limit) as Row[];
-    return Promise.resolve(rows.map(auditFromRow));
+    return this.read(() => {
+      const rows = this.reader
+        .prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(afterSeq, limit) as Row[];
+      return rows.map(auditFromRow);
+    });
   }
 
   recordedAuditCount(): Promise<number> {
-    const row = this.reader
-      .prepare("SELECT value FROM counters WHERE name = 'audit_entries'")
-      .get() as Row;
-    return Promise.resolve(row.value as number);
+    return this.read(() => {
+      const row = this.reader
+        .prepare("SELECT value FROM counters WHERE name = 'audit_entries'")
+        .get() as Row;
+      return row.value as number;
+    });
   }
 
   counts(): Promise<StoreCounts> {
-    const alerts = this.reader
-      .prepare('SELECT count(*) AS n, coalesce(sum(count), 0) AS e FROM alerts')
-      .get() as Row;
-    const cases = this.reader
-      .prepare("SELECT count(*) AS n, coalesce(sum(status != 'closed'), 0) AS open FROM cases")
-      .get() as Row;
-    return Promise.resolve({
-      alerts: alerts.n as number,
-      events: alerts.e as number,
-      cases: cases.n as number,
-      openCases: cases.open as number,
+    return this.read(() => {
+      // Alert and event totals are kept as counters: counting a million rows per scrape would not do.
+      const alerts = this.reader
+        .prepare(
+          "SELECT (SELECT value FROM counters WHERE name = 'alerts') AS n, (SELECT value FROM counters WHERE name = 'events') AS e",
+        )
+        .get() as Row;
+      const cases = this.reader
+        .prepare("SELECT count(*) AS n, coalesce(sum(status != 'closed'), 0) AS open FROM cases")
+        .get() as Row;
+      return {
+        alerts: alerts.n as number,
+        events: alerts.e as number,
+        cases: cases.n as number,
+        openCases: cases.open as number,
+      };
     });
   }
 
@@ -324,6 +363,7 @@ class SqliteTransaction implements StoreTransaction {
       audit:
         db.prepare(`INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash)
         VALUES (@seq, @at, @actor, @action, @subject, @data, @prevHash, @hash)`),
+      bumpCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
       auditCount: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'audit_entries'"),
       insertToken:
         db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
@@ -351,7 +391,24 @@ class SqliteTransaction implements StoreTransaction {
     );
   }
 
+  private pendingAlerts = 0;
+  private pendingEvents = 0;
+
+  /** Totals change once per transaction, not once per alert. */
+  flushCounters(): void {
+    if (this.pendingAlerts > 0) this.s.bumpCounter.run(this.pendingAlerts, 'alerts');
+    if (this.pendingEvents > 0) this.s.bumpCounter.run(this.pendingEvents, 'events');
+    this.discardCounters();
+  }
+
+  discardCounters(): void {
+    this.pendingAlerts = 0;
+    this.pendingEvents = 0;
+  }
+
   insertAlert(alert: NormalizedAlert): Promise<void> {
+    this.pendingAlerts += 1;
+    this.pendingEvents += alert.count;
     const { raw, ...doc } = alert;
     this.s.insertAlert.run({
       id: alert.id,
@@ -373,6 +430,7 @@ class SqliteTransaction implements StoreTransaction {
   }
 
   foldRepeat(alertId: string, lastSeen: string, count: number): Promise<void> {
+    this.pendingEvents += count;
     this.s.foldRepeat.run(count, lastSeen, alertId);
     return Promise.resolve();
   }

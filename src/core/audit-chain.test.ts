@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  AUDIT_GENESIS_HASH,
+  AuditChainVerifier,
+  auditHash,
+  canonicalJson,
+  chainAuditEntry,
+  describeAuditProblem,
+  type AuditDraft,
+  type AuditEntry,
+  type AuditProblem,
+} from './audit-chain.js';
+
+function draft(n: number, data: Record<string, unknown> = { n }): AuditDraft {
+  return {
+    at: `2026-03-01T12:00:0${n % 10}.000Z`,
+    actor: 'alice',
+    action: `case.test_${n}`,
+    subject: `case-${n}`,
+    data,
+  };
+}
+
+function chain(length: number): AuditEntry[] {
+  const entries: AuditEntry[] = [];
+  let prev = AUDIT_GENESIS_HASH;
+  for (let seq = 1; seq <= length; seq++) {
+    const entry = chainAuditEntry(seq, prev, draft(seq));
+    entries.push(entry);
+    prev = entry.hash;
+  }
+  return entries;
+}
+
+function verify(
+  entries: AuditEntry[],
+  recordedCount?: number,
+): ReturnType<AuditChainVerifier['finish']> {
+  const verifier = new AuditChainVerifier();
+  for (const e of entries) verifier.push(e);
+  return verifier.finish(recordedCount);
+}
+
+describe('canonicalJson', () => {
+  it('does not depend on key order, at any depth', () => {
+    const a = { b: 1, a: { d: [1, { y: 2, x: 1 }], c: 'x' } };
+    const b = { a: { c: 'x', d: [1, { x: 1, y: 2 }] }, b: 1 };
+    expect(canonicalJson(a)).toBe(canonicalJson(b));
+    expect(canonicalJson(a)).toBe('{"a":{"c":"x","d":[1,{"x":1,"y":2}]},"b":1}');
+  });
+
+  it('keeps array order', () => {
+    expect(canonicalJson([2, 1])).not.toBe(canonicalJson([1, 2]));
+  });
+
+  it('writes scalars as JSON does', () => {
+    for (const v of [null, true, 0, -1.5, 'a"b\n', '√']) {
+      expect(canonicalJson(v)).toBe(JSON.stringify(v));
+    }
+  });
+
+  it('drops undefined properties as JSON does, and writes undefined in arrays as null', () => {
+    expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+    expect(canonicalJson([undefined, 1])).toBe('[null,1]');
+    expect(canonicalJson(undefined)).toBe('null');
+  });
+
+  it('orders keys by code unit, not locale', () => {
+    expect(canonicalJson({ b: 1, B: 2, a: 3, _: 4 })).toBe('{"B":2,"_":4,"a":3,"b":1}');
+  });
+});
+
+describe('chainAuditEntry and auditHash', () => {
+  it('hashes the canonical JSON of seq, prevHash and the draft', () => {
+    const d = draft(1);
+    const expected = createHash('sha256')
+      .update(canonicalJson({ seq: 1, prevHash: AUDIT_GENESIS_HASH, ...d }))
+      .digest('hex');
+    const entry = chainAuditEntry(1, AUDIT_GENESIS_HASH, d);
+    expect(entry).toEqual({ ...d, seq: 1, prevHash: AUDIT_GENESIS_HASH, hash: expected });
+    expect(entry.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('gives a different hash when anything covered changes', () => {
+    const base = auditHash(1, AUDIT_GENESIS_HASH, draft(1));
+    expect(auditHash(2, AUDIT_GENESIS_HASH, draft(1))).not.toBe(base);
+    expect(auditHash(1, 'f'.repeat(64), draft(1))).not.toBe(base);
+    expect(auditHash(1, AUDIT_GENESIS_HASH, { ...draft(1), actor: 'bob' })).not.toBe(base);
+    expect(auditHash(1, AUDIT_GENESIS_HASH, draft(1, { n: 2 }))).not.toBe(base);
+  });
+
+  it('gives the same hash whatever the key order of the data', () => {
+    expect(auditHash(1, AUDIT_GENESIS_HASH, draft(1, { a: 1, b: { c: 2, d: 3 } }))).toBe(
+      auditHash(1, AUDIT_GENESIS_HASH, draft(1, { b: { d: 3, c: 2 }, a: 1 })),
+    );
+  });
+
+  it('survives a JSON round trip, as a stored entry must', () => {
+    const entry = chainAuditEntry(1, AUDIT_GENESIS_HASH, draft(1, { z: [1, 'x'], a: null }));
+    expect(verify([JSON.parse(JSON.stringify(entry)) as AuditEntry]).ok).toBe(true);
+  });
+
+  // Bug: canonicalJson ignores toJSON, so data holding a Date hashes as "{}"
+  // while the store writes (and later reads back) its ISO string; the entry
+  // then fails verification as "edited" although nobody touched it.
+  it('hashes data with a Date the way it will be stored', () => {
+    const entry = chainAuditEntry(1, AUDIT_GENESIS_HASH, draft(1, { when: new Date(0) }));
+    expect(verify([JSON.parse(JSON.stringify(entry)) as AuditEntry]).ok).toBe(true);
+  });
+});
+
+describe('AuditChainVerifier', () => {
+  it('accepts an intact chain and counts it', () => {
+    expect(verify(chain(5), 5)).toEqual({ ok: true, entries: 5, problems: [] });
+    expect(verify(chain(5))).toEqual({ ok: true, entries: 5, problems: [] });
+    expect(verify([], 0)).toEqual({ ok: true, entries: 0, problems: [] });
+  });
+
+  it('detects an edited entry', () => {
+    const entries = chain(4);
+    entries[1] = { ...(entries[1] as AuditEntry), data: { n: 99 } };
+    expect(verify(entries, 4).problems).toEqual([{ kind: 'edited', seq: 2 }]);
+  });
+
+  it('detects an edited actor, action, subject or time', () => {
+    for (const field of ['actor', 'action', 'subject', 'at'] as const) {
+      const entries = chain(3);
+      entries[2] = { ...(entries[2] as AuditEntry), [field]: 'forged' };
+      expect(verify(entries, 3).problems, field).toEqual([{ kind: 'edited', seq: 3 }]);
+    }
+  });
+
+  it('detects a missing entry', () => {
+    const entries = chain(5);
+    entries.splice(2, 1);
+    expect(verify(entries).problems).toEqual([{ kind: 'missing', afterSeq: 2, expectedSeq: 3 }]);
+    expect(verify(chain(3).slice(1)).problems).toEqual([
+      { kind: 'missing', afterSeq: 0, expectedSeq: 1 },
+    ]);
+  });
+
+  it('detects an entry re-hashed after editing, at the entry that follows it', () => {
+    const entries = chain(4);
+    const target = entries[1] as AuditEntry;
+    entries[1] = chainAuditEntry(2, target.prevHash, { ...draft(2), actor: 'mallory' });
+    expect(verify(entries, 4).problems).toEqual([{ kind: 'relinked', seq: 3 }]);
+  });
+
+  it('detects an entry that links to the wrong predecessor', () => {
+    const entries = chain(3);
+    entries[0] = chainAuditEntry(1, 'a'.repeat(64), draft(1));
+    const problems = verify(entries).problems;
+    expect(problems).toContainEqual({ kind: 'relinked', seq: 1 });
+  });
+
+  it('detects a truncated tail against the recorded count', () => {
+    expect(verify(chain(5).slice(0, 3), 5)).toEqual({
+      ok: false,
+      entries: 3,
+      problems: [{ kind: 'truncated', expectedCount: 5, actualCount: 3 }],
+    });
+  });
+
+  it('reports every problem it finds', () => {
+    const entries = chain(6);
+    entries[0] = { ...(entries[0] as AuditEntry), actor: 'x' };
+    entries.splice(3, 1);
+    const result = verify(entries, 6);
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      { kind: 'edited', seq: 1 },
+      { kind: 'missing', afterSeq: 3, expectedSeq: 4 },
+      { kind: 'truncated', expectedCount: 6, actualCount: 5 },
+    ]);
+  });
+});
+
+describe('describeAuditProblem', () => {
+  it.each<[AuditProblem, string]>([
+    [{ kind: 'edited', seq: 3 }, 'entry 3 was edited (its hash does not match its content)'],
+    [{ kind: 'missing', afterSeq: 2, expectedSeq: 3 }, 'entry 3 is missing (after entry 2)'],
+    [{ kind: 'relinked', seq: 4 }, 'entry 4 does not link to the entry before it'],
+    [
+      { kind: 'truncated', expectedCount: 5, actualCount: 3 },
+      'the log ends early: 3 entries, 5 recorded',
+    ],
+  ])('describes %j', (problem, text) => {
+    expect(describeAuditProblem(problem)).toBe(text);
+  });
+});

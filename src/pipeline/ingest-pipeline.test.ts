@@ -1,0 +1,470 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Principal } from '../core/access.js';
+import { emptyObservables, type AlertDraft, type AlertObservables } from '../core/alert.js';
+import type { Case } from '../core/case.js';
+import { InventoryIndex } from '../core/inventory.js';
+import type { PipelineSettings } from '../core/settings.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { StoreTransaction } from '../store/store.js';
+import { verifyAuditLog } from './audit-verification.js';
+import { CaseWorkflow } from './case-workflow.js';
+import {
+  IngestPipeline,
+  type IngestObserver,
+  type IngestOutcome,
+  type IngestPipelineOptions,
+} from './ingest-pipeline.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const SETTINGS: PipelineSettings = { dedupWindowMs: HOUR, correlationWindowMs: 24 * HOUR };
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+
+/** ISO time `minutes` after the test epoch. */
+const at = (minutes: number): string => new Date(T0 + minutes * MINUTE).toISOString();
+
+const inventory = new InventoryIndex({
+  businessUnits: [
+    { id: 'retail', name: 'Retail' },
+    { id: 'payments', name: 'Payments' },
+  ],
+  models: [
+    {
+      id: 'churn',
+      name: 'Churn Predictor',
+      owner: 'retail-ml@example.com',
+      businessUnit: 'retail',
+      environment: 'production',
+      tier: 2,
+      endpoints: ['/v1/models/churn:predict'],
+      datasets: ['ds-customers'],
+      featureStores: [],
+    },
+    {
+      id: 'fraud',
+      name: 'Fraud Scorer',
+      owner: 'fraud-ml@example.com',
+      businessUnit: 'payments',
+      environment: 'production',
+      tier: 1,
+      endpoints: [],
+      datasets: ['ds-customers'],
+      featureStores: [],
+    },
+  ],
+  datasets: [{ id: 'ds-customers', name: 'Customers' }],
+  allowlists: [{ name: 'scanners', reason: 'red team', cidrs: ['198.51.100.0/24'] }],
+});
+
+const analyst: Principal = { tokenId: 'tok-1', name: 'alice', role: 'analyst', units: null };
+
+function draft(
+  overrides: Partial<AlertDraft> = {},
+  observables: Partial<AlertObservables> = {},
+): AlertDraft {
+  return {
+    source: { format: 'native', product: 'Prompt Shield', vendor: 'Example' },
+    type: 'prompt_injection',
+    title: 'Injected instructions',
+    severityId: 3,
+    firstSeen: at(0),
+    lastSeen: at(0),
+    count: 1,
+    observables: {
+      ...emptyObservables(),
+      ips: ['203.0.113.7'],
+      model: { id: 'churn' },
+      ...observables,
+    },
+    atlasTechniques: ['AML.T0051'],
+    raw: { prompt: 'ignore previous instructions', n: 1 },
+    ...overrides,
+  };
+}
+
+class RecordingObserver implements IngestObserver {
+  readonly batches: { alerts: number; duplicates: number; casesOpened: number }[] = [];
+  batchCommitted(info: { alerts: number; duplicates: number; casesOpened: number }): void {
+    this.batches.push({
+      alerts: info.alerts,
+      duplicates: info.duplicates,
+      casesOpened: info.casesOpened,
+    });
+  }
+}
+
+/** A SQLite store whose next `failures` transactions do all their writes, then fail. */
+class FailingStore extends SqliteStore {
+  failures = 1;
+  readonly error = new Error('disk I/O error');
+  override transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    if (this.failures <= 0) return super.transaction(work);
+    this.failures -= 1;
+    return super.transaction(async (tx) => {
+      await work(tx);
+      throw this.error;
+    });
+  }
+}
+
+describe('IngestPipeline', () => {
+  let dir: string;
+  let store: SqliteStore;
+  let now: Date;
+  const clock = (): Date => now;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-ingest-'));
+    store = new SqliteStore({ dataDir: dir });
+    now = new Date(T0 + 5 * MINUTE);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function pipeline(options: Partial<IngestPipelineOptions> = {}): IngestPipeline {
+    return new IngestPipeline({ store, inventory, settings: SETTINGS, clock, ...options });
+  }
+
+  function ingest(p: IngestPipeline, ...drafts: AlertDraft[]): Promise<IngestOutcome[]> {
+    return p.submit(drafts.map((d) => p.prepare(d)));
+  }
+
+  async function caseOf(outcome: IngestOutcome | undefined): Promise<Case> {
+    const c = await store.getCase(outcome?.caseId ?? 'none');
+    if (!c) throw new Error(`no case for ${JSON.stringify(outcome)}`);
+    return c;
+  }
+
+  describe('prepare', () => {
+    it('assigns identity, dedup key, severity label, receipt time and enrichment', () => {
+      const alert = pipeline().prepare(draft({ severityId: 4 }));
+      expect(alert.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(alert.severity).toBe('High');
+      expect(alert.receivedAt).toBe(now.toISOString());
+      expect(alert.dedupKey).toMatch(/^[0-9a-f]{40}$/);
+      expect(alert.enrichment).toMatchObject({ modelId: 'churn', businessUnit: 'retail', tier: 2 });
+      expect(pipeline().prepare(draft({ dedupKey: 'vendor-1' })).dedupKey).toBe('vendor-1');
+    });
+  });
+
+  describe('deduplication', () => {
+    it('folds a repeat inside one batch into the first alert', async () => {
+      const p = pipeline();
+      const [first, repeat] = await ingest(p, draft(), draft({ count: 2, lastSeen: at(3) }));
+      expect(first?.status).toBe('new');
+      expect(repeat).toEqual({
+        id: first?.id,
+        status: 'duplicate',
+        caseId: first?.caseId,
+        caseNumber: first?.caseNumber,
+      });
+      const stored = await store.getAlert(first?.id ?? '');
+      expect(stored?.count).toBe(3);
+      expect(stored?.lastSeen).toBe(at(3));
+      expect(await store.counts()).toEqual({ alerts: 1, events: 3, cases: 1, openCases: 1 });
+      const c = await caseOf(first);
+      expect(c.alertCount).toBe(1);
+      expect(c.eventCount).toBe(3);
+      expect(c.lastSeen).toBe(at(3));
+    });
+
+    it('folds a repeat across batches, within the window', async () => {
+      const p = pipeline();
+      const [first] = await ingest(p, draft());
+      now = new Date(T0 + 45 * MINUTE);
+      const [repeat] = await ingest(p, draft({ firstSeen: at(30), lastSeen: at(40), count: 3 }));
+      expect(repeat).toEqual({ ...first, status: 'duplicate' });
+      const stored = await store.getAlert(first?.id ?? '');
+      expect(stored?.count).toBe(4);
+      expect(stored?.lastSeen).toBe(at(40));
+      expect(stored?.firstSeen).toBe(at(0));
+      const c = await caseOf(first);
+      expect(c.eventCount).toBe(4);
+      expect(c.lastSeen).toBe(at(40));
+      expect(c.updatedAt).toBe(now.toISOString());
+      const timeline = await store.listTimeline(c.id);
+      expect(timeline.map((e) => e.kind)).toEqual(['created', 'alerts_linked']);
+      expect(timeline[1]?.message).toBe('3 repeats folded');
+    });
+
+    it('counts the window from the stored last-seen to the repeat’s first-seen, inclusive', async () => {
+      const p = pipeline();
+      const [first] = await ingest(p, draft({ firstSeen: at(0), lastSeen: at(10) }));
+      const [edge] = await ingest(p, draft({ firstSeen: at(70), lastSeen: at(70) }));
+      expect(edge?.status).toBe('duplicate');
+      expect(edge?.id).toBe(first?.id);
+    });
+
+    it('stores a repeat outside the window as a new alert (on the same case)', async () => {
+      const p = pipeline();
+      const [first] = await ingest(p, draft());
+      const [late] = await ingest(p, draft({ firstSeen: at(61), lastSeen: at(61) }));
+      expect(late?.status).toBe('new');
+      expect(late?.id).not.toBe(first?.id);
+      expect(late?.caseId).toBe(first?.caseId);
+      expect((await store.counts()).alerts).toBe(2);
+      expect((await caseOf(first)).alertCount).toBe(2);
+    });
+
+    it('judges the window by alert times, not by when alerts arrive', async () => {
+      const p = pipeline();
+      const [first] = await ingest(p, draft());
+      now = new Date(T0 + 48 * HOUR);
+      const [repeat] = await ingest(p, draft({ firstSeen: at(20), lastSeen: at(20) }));
+      expect(repeat?.status).toBe('duplicate');
+      expect(repeat?.id).toBe(first?.id);
+    });
+
+    it('does not fold alerts that differ', async () => {
+      const outcomes = await ingest(
+        pipeline(),
+        draft(),
+        draft({ title: 'Another finding' }),
+        draft({}, { ips: ['203.0.113.8'] }),
+      );
+      expect(outcomes.map((o) => o.status)).toEqual(['new', 'new', 'new']);
+      expect(new Set(outcomes.map((o) => o.id)).size).toBe(3);
+    });
+  });
+
+  describe('correlation', () => {
+    it('joins alerts from one /24 against one model into one case', async () => {
+      const p = pipeline();
+      const [a] = await ingest(p, draft({ title: 'A' }, { ips: ['203.0.113.7'] }));
+      const [b, c] = await ingest(
+        p,
+        draft({ title: 'B', firstSeen: at(30), lastSeen: at(30) }, { ips: ['203.0.113.99'] }),
+        draft({ title: 'C', firstSeen: at(31), lastSeen: at(31) }, { ips: ['203.0.113.200'] }),
+      );
+      expect(b?.status).toBe('new');
+      expect(b?.caseId).toBe(a?.caseId);
+      expect(c?.caseId).toBe(a?.caseId);
+      expect(b?.caseNumber).toBe(a?.caseNumber);
+      const kase = await caseOf(a);
+      expect(kase.alertCount).toBe(3);
+      expect(kase.observables.ips).toEqual(['203.0.113.7', '203.0.113.99', '203.0.113.200']);
+      expect((await store.listCaseAlerts(kase.id, 10)).map((x) => x.id)).toEqual([
+        a?.id,
+        b?.id,
+        c?.id,
+      ]);
+      expect((await store.getAlert(b?.id ?? ''))?.caseId).toBe(kase.id);
+      expect((await store.counts()).cases).toBe(1);
+    });
+
+    it('opens separate cases for another /24 or another model', async () => {
+      const [a, otherRange, otherModel] = await ingest(
+        pipeline(),
+        draft({ title: 'A' }, { ips: ['203.0.113.7'] }),
+        draft({ title: 'B' }, { ips: ['203.0.114.7'] }),
+        draft({ title: 'C' }, { ips: ['203.0.113.8'], model: { id: 'fraud' } }),
+      );
+      const ids = [a?.caseId, otherRange?.caseId, otherModel?.caseId];
+      expect(new Set(ids).size).toBe(3);
+      expect([a?.caseNumber, otherRange?.caseNumber, otherModel?.caseNumber]).toEqual([1, 2, 3]);
+      expect(await store.counts()).toMatchObject({ alerts: 3, cases: 3, openCases: 3 });
+      expect((await caseOf(otherModel)).businessUnit).toBe('payments');
+    });
+
+    it('opens a new case once the correlation window has passed', async () => {
+      const p = pipeline();
+      const [a] = await ingest(p, draft({ title: 'A' }));
+      const [b] = await ingest(
+        p,
+        draft({ title: 'B', firstSeen: at(24 * 60 + 1), lastSeen: at(24 * 60 + 1) }),
+      );
+      expect(b?.caseId).not.toBe(a?.caseId);
+    });
+
+    it('flags allow-listed sources on the case, caps severity, and lifts the cap when others join', async () => {
+      const p = pipeline();
+      const [scan] = await ingest(
+        p,
+        draft({ severityId: 5, title: 'scan' }, { ips: ['198.51.100.10'], users: ['probe-bot'] }),
+      );
+      let c = await caseOf(scan);
+      expect(c.allAllowlisted).toBe(true);
+      expect(c.allowlisted).toEqual([
+        { list: 'scanners', cidr: '198.51.100.0/24', ip: '198.51.100.10', reason: 'red team' },
+      ]);
+      expect(c.severityId).toBe(2);
+      expect(c.severity).toBe('Low');
+      expect(c.severityReason).toContain('allow-listed');
+
+      const [real] = await ingest(
+        p,
+        draft(
+          { severityId: 5, title: 'real', firstSeen: at(5), lastSeen: at(5) },
+          { ips: ['203.0.113.50'], users: ['probe-bot'] },
+        ),
+      );
+      expect(real?.caseId).toBe(scan?.caseId);
+      c = await caseOf(scan);
+      expect(c.allAllowlisted).toBe(false);
+      expect(c.severityId).toBe(5);
+      const timeline = await store.listTimeline(c.id);
+      expect(timeline.map((e) => e.kind)).toEqual(['created', 'alerts_linked', 'severity_changed']);
+      expect(timeline[2]?.data).toMatchObject({ from: 2, to: 5 });
+    });
+
+    it('does not join a closed case: a related alert opens a new one', async () => {
+      const p = pipeline();
+      const [a] = await ingest(p, draft({ title: 'A' }));
+      await new CaseWorkflow(store, clock).close(analyst, a?.caseId ?? '', 'benign', null);
+
+      const [b] = await ingest(p, draft({ title: 'B', firstSeen: at(10), lastSeen: at(10) }));
+      expect(b?.status).toBe('new');
+      expect(b?.caseId).not.toBe(a?.caseId);
+      expect(b?.caseNumber).toBe(2);
+      const closed = await caseOf(a);
+      expect(closed.status).toBe('closed');
+      expect(closed.alertCount).toBe(1);
+      expect(await store.counts()).toMatchObject({ cases: 2, openCases: 1 });
+    });
+
+    // Bug: a repeat (same dedup key, inside the dedup window) of an alert whose
+    // case was closed is folded into that closed case — new activity after an
+    // analyst closed the case opens nothing and only touches the closed case.
+    it('does not fold a repeat into a closed case: it opens a new one', async () => {
+      const p = pipeline();
+      const [a] = await ingest(p, draft());
+      await new CaseWorkflow(store, clock).close(analyst, a?.caseId ?? '', 'benign', null);
+
+      const [again] = await ingest(p, draft({ firstSeen: at(10), lastSeen: at(10) }));
+      expect(again?.caseId).not.toBe(a?.caseId);
+      expect((await caseOf(a)).eventCount).toBe(1);
+    });
+  });
+
+  describe('timeline and audit', () => {
+    it('writes one created entry, then alerts_linked per batch that adds alerts', async () => {
+      const p = pipeline();
+      const [a, b] = await ingest(p, draft({ title: 'A' }), draft({ title: 'B' }));
+      const [c] = await ingest(p, draft({ title: 'C', firstSeen: at(5), lastSeen: at(5) }));
+      const kase = await caseOf(a);
+      expect(kase.alertCount).toBe(3);
+
+      const timeline = await store.listTimeline(kase.id);
+      expect(timeline.map((e) => e.kind)).toEqual(['created', 'alerts_linked', 'alerts_linked']);
+      expect(timeline.every((e) => e.actor === 'system:ingest' && e.caseId === kase.id)).toBe(true);
+      expect(timeline[0]?.message).toBe(`case opened: ${kase.title}`);
+      expect(timeline[0]?.data).toMatchObject({ alertId: a?.id, businessUnit: 'retail', tier: 2 });
+      expect(timeline[1]).toMatchObject({
+        message: '1 alert linked',
+        data: { alertIds: [b?.id], linked: 1, repeats: 0 },
+      });
+      expect(timeline[2]?.data).toMatchObject({ alertIds: [c?.id], linked: 1 });
+    });
+
+    it('writes only a created entry for a case of one alert', async () => {
+      const [a] = await ingest(pipeline(), draft());
+      expect((await store.listTimeline(a?.caseId ?? '')).map((e) => e.kind)).toEqual(['created']);
+    });
+
+    it('mirrors every timeline entry in an audit log that verifies', async () => {
+      const p = pipeline();
+      await ingest(p, draft({ title: 'A' }), draft({ title: 'B' }), draft({ title: 'A' }));
+      await ingest(p, draft({ title: 'C' }, { ips: ['192.0.2.1'] }));
+      const audit = await store.readAudit(0, 100);
+      expect(audit.map((e) => e.action)).toEqual([
+        'case.created',
+        'case.alerts_linked',
+        'case.created',
+      ]);
+      expect(audit.every((e) => e.actor === 'system:ingest')).toBe(true);
+      expect(await verifyAuditLog(store)).toEqual({ ok: true, entries: 3, problems: [] });
+    });
+  });
+
+  describe('group commit', () => {
+    it('commits 1,000 alerts from 100 concurrent submits in one transaction', async () => {
+      const observer = new RecordingObserver();
+      const p = pipeline({ observer });
+      const submits = Array.from({ length: 100 }, (_, i) =>
+        ingest(p, ...Array.from({ length: 10 }, (_, j) => draft({ title: `probe ${i}-${j}` }))),
+      );
+      const results = await Promise.all(submits);
+
+      expect(results.every((r) => r.length === 10 && r.every((o) => o.status === 'new'))).toBe(
+        true,
+      );
+      const ids = results.flat().map((o) => o.id);
+      expect(new Set(ids).size).toBe(1000);
+      expect(observer.batches).toEqual([{ alerts: 1000, duplicates: 0, casesOpened: 1 }]);
+      expect(await store.counts()).toEqual({ alerts: 1000, events: 1000, cases: 1, openCases: 1 });
+      for (const id of ids.filter((_, i) => i % 97 === 0)) {
+        expect(await store.getAlert(id)).toBeDefined();
+      }
+      const c = await caseOf(results[0]?.[0]);
+      expect(c.alertCount).toBe(1000);
+    });
+
+    it('splits the queue into batches of at most maxBatch', async () => {
+      const observer = new RecordingObserver();
+      const p = pipeline({ observer, maxBatch: 300 });
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          ingest(p, ...Array.from({ length: 10 }, (_, j) => draft({ title: `t ${i}-${j}` }))),
+        ),
+      );
+      expect(results.flat()).toHaveLength(1000);
+      expect(observer.batches.map((b) => b.alerts)).toEqual([300, 300, 300, 100]);
+      expect((await store.counts()).alerts).toBe(1000);
+    });
+
+    it('resolves only after the commit, and drain() waits for queued work', async () => {
+      const p = pipeline();
+      const pending = ingest(p, draft());
+      await p.drain();
+      expect((await store.counts()).alerts).toBe(1);
+      const [outcome] = await pending;
+      expect(await store.getAlert(outcome?.id ?? '')).toBeDefined();
+    });
+
+    it('rejects every waiting submit when the store is closed, and stores nothing', async () => {
+      const p = pipeline({ maxBatch: 300 });
+      await store.close();
+      const settled = await Promise.allSettled(
+        Array.from({ length: 100 }, (_, i) =>
+          ingest(p, ...Array.from({ length: 10 }, (_, j) => draft({ title: `t ${i}-${j}` }))),
+        ),
+      );
+      expect(settled.every((s) => s.status === 'rejected')).toBe(true);
+
+      store = new SqliteStore({ dataDir: dir });
+      expect(await store.counts()).toEqual({ alerts: 0, events: 0, cases: 0, openCases: 0 });
+      expect(await store.recordedAuditCount()).toBe(0);
+    });
+
+    it('rolls a failed batch back, rejects each of its submits with the error, then recovers', async () => {
+      await store.close();
+      const failing = new FailingStore({ dataDir: dir });
+      store = failing;
+      const p = pipeline();
+      const settled = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          i % 2 === 0
+            ? ingest(p, draft({ title: `t ${i}` }))
+            : ingest(p, draft({ title: `t ${i}` }), draft()),
+        ),
+      );
+      expect(
+        settled.map((s) => (s.status === 'rejected' ? (s.reason as unknown) : s.status)),
+      ).toEqual(Array.from({ length: 20 }, () => failing.error));
+      expect(await store.counts()).toEqual({ alerts: 0, events: 0, cases: 0, openCases: 0 });
+      expect(await store.recordedAuditCount()).toBe(0);
+
+      const [later] = await ingest(p, draft());
+      expect(later?.status).toBe('new');
+      expect(later?.caseNumber).toBe(1);
+      expect(await store.counts()).toMatchObject({ alerts: 1, cases: 1 });
+      expect((await verifyAuditLog(store)).ok).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,227 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { auditHash, type AuditDraft, type AuditEntry } from '../../core/audit-chain.js';
+import { WardenError } from '../../core/errors.js';
+import { verifyAuditLog } from '../../pipeline/audit-verification.js';
+import { at, describeStoreContract, makeAlert, makeCase } from '../store.contract.js';
+import { MIGRATIONS } from './migrations.js';
+import { SqliteStore } from './sqlite-store.js';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'warden-sqlite-'));
+}
+
+describeStoreContract('sqlite', () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ dataDir: dir });
+  return Promise.resolve({
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+});
+
+function auditDraft(n: number): AuditDraft {
+  return { at: at(n), actor: 'tester', action: `test.${n}`, subject: `s-${n}`, data: { n } };
+}
+
+describe('SqliteStore', () => {
+  let dir: string;
+  let store: SqliteStore | undefined;
+
+  beforeEach(() => {
+    dir = tempDir();
+  });
+
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function openStore(): SqliteStore {
+    store = new SqliteStore({ dataDir: dir });
+    return store;
+  }
+
+  /** A second, independent connection to the store's file, as an attacker or operator would have. */
+  function withRawDb<T>(run: (db: Database.Database) => T): T {
+    const db = new Database(join(dir, 'warden.db'));
+    try {
+      return run(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  it('creates warden.db in the data dir, creating the dir when missing', async () => {
+    const nested = join(dir, 'a', 'b');
+    const s = new SqliteStore({ dataDir: nested });
+    expect(s.path).toBe(join(nested, 'warden.db'));
+    expect(s.backend).toBe('sqlite');
+    await s.close();
+  });
+
+  it('runs in WAL journal mode', () => {
+    openStore();
+    const mode = withRawDb((db) => db.pragma('journal_mode', { simple: true }) as string);
+    expect(mode.toLowerCase()).toBe('wal');
+  });
+
+  it('records each migration once and does not re-run them on reopen; data survives', async () => {
+    const first = openStore();
+    const alert = makeAlert();
+    const c = makeCase(1);
+    await first.transaction(async (tx) => {
+      await tx.insertAlert(alert);
+      expect(await tx.nextCaseNumber()).toBe(1);
+      await tx.insertCase(c);
+      await tx.appendAudit(auditDraft(1));
+    });
+    const migrations = (): { version: number; name: string; applied_at: string }[] =>
+      withRawDb(
+        (db) =>
+          db
+            .prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version')
+            .all() as {
+            version: number;
+            name: string;
+            applied_at: string;
+          }[],
+      );
+    const before = migrations();
+    expect(before.map((m) => [m.version, m.name])).toEqual(
+      MIGRATIONS.map((m) => [m.version, m.name]),
+    );
+    await first.close();
+    store = undefined;
+
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = openStore();
+    expect(migrations()).toEqual(before);
+    expect(await second.getAlert(alert.id)).toEqual(alert);
+    expect(await second.getCase('1')).toEqual(c);
+    expect(await second.recordedAuditCount()).toBe(1);
+    // Counters were not re-seeded: numbering and the audit chain carry on.
+    const [number, entry] = await second.transaction(async (tx) => [
+      await tx.nextCaseNumber(),
+      await tx.appendAudit(auditDraft(2)),
+    ]);
+    expect(number).toBe(2);
+    expect(entry.seq).toBe(2);
+    expect((await verifyAuditLog(second)).ok).toBe(true);
+  });
+
+  it('close() waits for a running transaction to commit', async () => {
+    const first = openStore();
+    const alert = makeAlert();
+    const running = first.transaction(async (tx) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await tx.insertAlert(alert);
+    });
+    await first.close();
+    await running;
+    store = undefined;
+    expect(await openStore().getAlert(alert.id)).toEqual(alert);
+  });
+
+  it('closes cleanly after a failed transaction', async () => {
+    const s = openStore();
+    await expect(s.transaction(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    store = undefined;
+    await expect(s.close()).resolves.toBeUndefined();
+  });
+
+  it('rejects transactions once closed', async () => {
+    const s = openStore();
+    await s.close();
+    store = undefined;
+    await expect(s.transaction((tx) => tx.nextCaseNumber())).rejects.toThrow();
+  });
+
+  // Bug: listCases decodes the cursor synchronously, so a bad cursor throws
+  // out of the call instead of rejecting the promise it returns.
+  it('reports a bad cursor as a rejected promise, not a synchronous throw', async () => {
+    const s = openStore();
+    let promise: Promise<unknown> | undefined;
+    expect(() => {
+      promise = s.listCases({}, { limit: 5, cursor: 'garbage' });
+    }).not.toThrow();
+    await expect(promise).rejects.toBeInstanceOf(WardenError);
+  });
+
+  describe('audit tampering is caught by verifyAuditLog', () => {
+    let entries: AuditEntry[];
+
+    beforeEach(async () => {
+      const s = openStore();
+      entries = await s.transaction(async (tx) => {
+        const out: AuditEntry[] = [];
+        for (let n = 1; n <= 5; n++) out.push(await tx.appendAudit(auditDraft(n)));
+        return out;
+      });
+    });
+
+    it('passes an untouched log, in one page or many', async () => {
+      const s = store as SqliteStore;
+      expect(await verifyAuditLog(s)).toEqual({ ok: true, entries: 5, problems: [] });
+      expect(await verifyAuditLog(s, 2)).toEqual({ ok: true, entries: 5, problems: [] });
+      expect(await verifyAuditLog(s, 5)).toEqual({ ok: true, entries: 5, problems: [] });
+    });
+
+    it('passes an empty log', async () => {
+      await store?.close();
+      rmSync(dir, { recursive: true, force: true });
+      expect(await verifyAuditLog(openStore())).toEqual({ ok: true, entries: 0, problems: [] });
+    });
+
+    it('reports an entry whose data was edited', async () => {
+      withRawDb((db) =>
+        db.prepare('UPDATE audit_log SET data = ? WHERE seq = 3').run(JSON.stringify({ n: 333 })),
+      );
+      expect(await verifyAuditLog(store as SqliteStore, 2)).toEqual({
+        ok: false,
+        entries: 5,
+        problems: [{ kind: 'edited', seq: 3 }],
+      });
+    });
+
+    it('reports an entry edited with its hash recomputed as breaking the next link', async () => {
+      const target = entries[2] as AuditEntry;
+      const forged = { ...auditDraft(3), actor: 'mallory' };
+      withRawDb((db) =>
+        db
+          .prepare('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = 3')
+          .run('mallory', auditHash(3, target.prevHash, forged)),
+      );
+      expect(await verifyAuditLog(store as SqliteStore)).toEqual({
+        ok: false,
+        entries: 5,
+        problems: [{ kind: 'relinked', seq: 4 }],
+      });
+    });
+
+    it('reports a deleted middle entry as missing', async () => {
+      withRawDb((db) => db.prepare('DELETE FROM audit_log WHERE seq = 3').run());
+      const result = await verifyAuditLog(store as SqliteStore);
+      expect(result.ok).toBe(false);
+      expect(result.entries).toBe(4);
+      expect(result.problems).toContainEqual({ kind: 'missing', afterSeq: 2, expectedSeq: 3 });
+      expect(result.problems.map((p) => p.kind).sort()).toEqual(['missing', 'truncated']);
+    });
+
+    it('reports a deleted last entry as truncation', async () => {
+      withRawDb((db) => db.prepare('DELETE FROM audit_log WHERE seq = 5').run());
+      expect(await verifyAuditLog(store as SqliteStore)).toEqual({
+        ok: false,
+        entries: 4,
+        problems: [{ kind: 'truncated', expectedCount: 5, actualCount: 4 }],
+      });
+    });
+  });
+});
