@@ -1,0 +1,132 @@
+/**
+ * Servers under test run in child processes, so the load generator (this
+ * process) neither shares their event loop nor inflates their memory.
+ *
+ * Warden is the built CLI, exactly as deployed:
+ *   node dist/cli/main.js serve --config examples/demo --data DIR --host 127.0.0.1 --port 0
+ * (`serve` is `openWarden` + `wardenServer(...).listen`). The baseline is
+ * bench/baseline-server.ts, run through tsx.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ServerProcess {
+  name: string;
+  /** e.g. http://127.0.0.1:43121 */
+  url: string;
+  pid: number;
+  /** Resident set size now (VmRSS) and at its peak (VmHWM), from /proc/PID/status, in MB (10^6 bytes). */
+  memory(): { rssMB: number; peakMB: number };
+  stop(): Promise<void>;
+}
+
+function statusField(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  return match?.[1] ? (Number(match[1]) * 1024) / 1e6 : NaN;
+}
+
+function spawnServer(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within 60 s:\n${output}`));
+    }, 60_000);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} before listening:\n${output}`));
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const before = output;
+      keep(chunk);
+      const url = /(http:\/\/[\d.]+:\d+)/.exec(before + chunk.toString())?.[1];
+      if (!url || child.pid === undefined) return;
+      clearTimeout(timer);
+      const pid = child.pid;
+      resolve({
+        name,
+        url,
+        pid,
+        memory: () => ({ rssMB: statusField(pid, 'VmRSS'), peakMB: statusField(pid, 'VmHWM') }),
+        async stop() {
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          await exited;
+          clearTimeout(killer);
+        },
+      });
+    });
+  });
+}
+
+export interface WardenProcessOptions {
+  dataDir: string;
+  configDir: string;
+  adminToken: string;
+  /** Write a V8 CPU profile of the server into this directory when it stops. */
+  cpuProfileDir?: string;
+}
+
+export function startWarden(options: WardenProcessOptions): Promise<ServerProcess> {
+  const profile = options.cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
+    : [];
+  return spawnServer(
+    'warden',
+    [
+      ...profile,
+      'dist/cli/main.js',
+      'serve',
+      '--config',
+      options.configDir,
+      '--data',
+      options.dataDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ],
+    { WARDEN_ADMIN_TOKEN: options.adminToken, WARDEN_LOG_LEVEL: 'warn' },
+  );
+}
+
+export interface BaselineProcessOptions {
+  dataDir: string;
+  bodyLimit: number;
+  token: string;
+}
+
+export function startBaseline(options: BaselineProcessOptions): Promise<ServerProcess> {
+  return spawnServer(
+    'baseline',
+    [
+      '--import',
+      'tsx',
+      'bench/baseline-server.ts',
+      '--data',
+      options.dataDir,
+      '--port',
+      '0',
+      '--body-limit',
+      String(options.bodyLimit),
+    ],
+    { BENCH_TOKEN: options.token },
+  );
+}
