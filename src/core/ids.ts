@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /**
  * UUIDv7 (RFC 9562): time-ordered, so ids sort by creation and index well.
@@ -7,6 +7,20 @@ import { randomBytes } from 'node:crypto';
 let lastMs = 0;
 let sequence = 0;
 
+// One system call fills randomness for hundreds of ids.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function randomSlice(size: number): Buffer {
+  if (poolOffset + size > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const slice = pool.subarray(poolOffset, poolOffset + size);
+  poolOffset += size;
+  return slice;
+}
+
 export function uuidv7(now: number = Date.now()): string {
   if (now <= lastMs) {
     sequence = (sequence + 1) & 0xfff;
@@ -14,9 +28,9 @@ export function uuidv7(now: number = Date.now()): string {
     now = lastMs;
   } else {
     lastMs = now;
-    sequence = randomBytes(2).readUInt16BE(0) & 0x7ff;
+    sequence = randomSlice(2).readUInt16BE(0) & 0x7ff;
   }
-  const bytes = randomBytes(16);
+  const bytes = Buffer.from(randomSlice(16));
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (sequence >> 8);
   bytes[7] = sequence & 0xff;

@@ -1,4 +1,4 @@
-import { cidrContains, parseCidr, type CidrRange } from './ip-range.js';
+import { parseCidr, parseIp, rangeContains, type CidrRange } from './ip-range.js';
 import type { AllowlistMatch } from './alert.js';
 
 /** The AI estate as declared in the config directory's inventory YAML. */
@@ -69,6 +69,7 @@ export class InventoryIndex {
   private readonly readersBySource = new Map<string, ModelRecord[]>();
   private readonly datasetsById = new Map<string, DatasetRecord>();
   private readonly ranges: { list: Allowlist; range: CidrRange }[] = [];
+  private readonly blastRadiusByModel = new Map<string, string[]>();
 
   constructor(inventory: Inventory) {
     this.inventory = inventory;
@@ -125,6 +126,15 @@ export class InventoryIndex {
 
   /** Other models that share a dataset or feature store with this one. */
   blastRadius(model: ModelRecord): string[] {
+    let cached = this.blastRadiusByModel.get(model.id);
+    if (!cached) {
+      cached = this.computeBlastRadius(model);
+      this.blastRadiusByModel.set(model.id, cached);
+    }
+    return cached;
+  }
+
+  private computeBlastRadius(model: ModelRecord): string[] {
     const sources = [...model.datasets, ...model.featureStores];
     for (const id of model.datasets) {
       const store = this.datasetsById.get(id)?.featureStore;
@@ -140,9 +150,12 @@ export class InventoryIndex {
 
   allowlistMatches(ips: readonly string[]): AllowlistMatch[] {
     const matches: AllowlistMatch[] = [];
+    if (this.ranges.length === 0) return matches;
     for (const ip of ips) {
+      const parsed = parseIp(ip);
+      if (!parsed) continue;
       for (const { list, range } of this.ranges) {
-        if (cidrContains(range, ip)) {
+        if (rangeContains(range, parsed)) {
           matches.push({
             list: list.name,
             cidr: range.cidr,

@@ -9,10 +9,12 @@ export interface CidrRange {
   readonly version: 4 | 6;
   readonly network: bigint;
   readonly prefix: number;
+  readonly mask: bigint;
 }
 
 function ipv4ToBigInt(ip: string): bigint {
-  return ip.split('.').reduce((acc, octet) => (acc << 8n) + BigInt(Number(octet)), 0n);
+  const [a = 0, b = 0, c = 0, d = 0] = ip.split('.').map(Number);
+  return BigInt(((a * 256 + b) * 256 + c) * 256 + d);
 }
 
 function ipv6ToBigInt(ip: string): bigint {
@@ -95,7 +97,7 @@ export function parseCidr(cidr: string): CidrRange | undefined {
   const prefix = prefixText === undefined ? bits : Number(prefixText) - mappedOffset;
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) return undefined;
   const mask = prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix);
-  return { cidr, version: ip.version, network: ip.value & mask, prefix };
+  return { cidr, version: ip.version, network: ip.value & mask, prefix, mask };
 }
 
 /** The canonical text of a range: its network address and prefix, e.g. `2001:db8::/64`. */
@@ -111,11 +113,12 @@ export function normalizeCidrText(cidr: string): string {
 
 export function cidrContains(range: CidrRange, ip: string): boolean {
   const parsed = parseIp(ip);
-  if (!parsed || parsed.version !== range.version) return false;
-  const bits = range.version === 4 ? 32 : 128;
-  const mask =
-    range.prefix === 0 ? 0n : ((1n << BigInt(range.prefix)) - 1n) << BigInt(bits - range.prefix);
-  return (parsed.value & mask) === range.network;
+  return parsed !== undefined && rangeContains(range, parsed);
+}
+
+/** `cidrContains` for an address already parsed (hot path: one parse, many ranges). */
+export function rangeContains(range: CidrRange, parsed: { version: 4 | 6; value: bigint }): boolean {
+  return parsed.version === range.version && (parsed.value & range.mask) === range.network;
 }
 
 /**
@@ -123,6 +126,8 @@ export function cidrContains(range: CidrRange, ip: string): boolean {
  * the /24 of an IPv4 address, the /64 of an IPv6 one.
  */
 export function sourceRangeOf(ip: string): string | undefined {
+  // Node's isIP refuses leading zeros, so the text of the first three octets is canonical.
+  if (isIP(ip) === 4) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
   const parsed = parseIp(ip);
   if (!parsed) return undefined;
   if (parsed.version === 4) return `${formatIp(4, parsed.value & 0xffffff00n)}/24`;

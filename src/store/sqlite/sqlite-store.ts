@@ -22,6 +22,7 @@ import type {
   StoreTransaction,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** Directory holding `warden.db`; created if missing. */
@@ -105,6 +106,7 @@ export class SqliteStore implements Store {
   private readonly reader: Database.Database;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly tx: SqliteTransaction;
+  private readonly checkpointer: WalCheckpointer;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
@@ -115,6 +117,9 @@ export class SqliteStore implements Store {
     this.writer.pragma('foreign_keys = ON');
     this.writer.pragma('busy_timeout = 5000');
     migrate(this.writer);
+    // Checkpoints run on a worker thread (see WalCheckpointer), not inside commits.
+    this.writer.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new WalCheckpointer(this.path);
     this.reader = new Database(this.path, { readonly: true });
     this.reader.pragma('busy_timeout = 5000');
     this.tx = new SqliteTransaction(this.writer);
@@ -295,7 +300,9 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.tail;
+    await this.checkpointer.stop();
     this.reader.close();
+    this.writer.pragma('wal_checkpoint(TRUNCATE)');
     this.writer.close();
   }
 }

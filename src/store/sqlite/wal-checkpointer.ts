@@ -1,0 +1,44 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Copies the write-ahead log back into the database from a worker thread, on
+ * its own connection, so that commits (and the acknowledgements waiting on
+ * them) never pay for a checkpoint. SQLite lets a checkpoint run beside
+ * readers and the writer; PASSIVE never blocks either.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 1000');
+const checkpoint = () => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage(String(error)); }
+};
+const timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message === 'stop') { clearInterval(timer); checkpoint(); db.close(); parentPort.postMessage('stopped'); }
+});
+`;
+
+export class WalCheckpointer {
+  private readonly worker: Worker;
+
+  constructor(path: string, intervalMs = 200) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, intervalMs } });
+    // Must not keep the process alive, nor crash it: a failed checkpoint only lets the WAL grow.
+    this.worker.unref();
+    this.worker.on('error', () => undefined);
+  }
+
+  async stop(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => {
+      this.worker.once('message', () => resolve());
+      this.worker.once('exit', () => resolve());
+    });
+    this.worker.postMessage('stop');
+    await stopped;
+    await this.worker.terminate();
+  }
+}
