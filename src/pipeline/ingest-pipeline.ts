@@ -265,7 +265,8 @@ export class IngestPipeline {
           t.repeats > 0 ? `${t.repeats} repeat${t.repeats === 1 ? '' : 's'} folded` : '',
         ].filter(Boolean);
         await this.record(tx, c, now, 'alerts_linked', parts.join(', '), {
-          alertIds: linked.slice(0, 50),
+          // A few ids to click through; the case lists all its alerts.
+          alertIds: linked.slice(0, 5),
           linked: linked.length,
           repeats: t.repeats,
         });

@@ -128,6 +128,7 @@ export class SqliteStore implements Store {
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       this.writer.exec('BEGIN IMMEDIATE');
+      this.tx.begin();
       try {
         const result = await work(this.tx);
         this.tx.flushCounters();
@@ -144,6 +145,19 @@ export class SqliteStore implements Store {
     return result;
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Read statements are compiled once; list queries vary, so the cache is bounded. */
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= 256) this.statements.clear();
+      statement = this.reader.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** Read errors (a bad cursor, a closed database) become rejections, as callers expect of a promise. */
   private read<T>(query: () => T): Promise<T> {
     try {
@@ -155,14 +169,13 @@ export class SqliteStore implements Store {
 
   ping(): Promise<void> {
     return this.read(() => {
-      this.reader.prepare('SELECT 1').get();
+      this.statement('SELECT 1').get();
     });
   }
 
   getAlert(id: string): Promise<NormalizedAlert | undefined> {
     return this.read(() => {
-      const row = this.reader.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as
-        Row | undefined;
+      const row = this.statement('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
       return row ? alertFromRow(row) : undefined;
     });
   }
@@ -171,8 +184,8 @@ export class SqliteStore implements Store {
     return this.read(() => {
       const row = (
         /^\d+$/.test(idOrNumber)
-          ? this.reader.prepare('SELECT doc FROM cases WHERE number = ?').get(Number(idOrNumber))
-          : this.reader.prepare('SELECT doc FROM cases WHERE id = ?').get(idOrNumber)
+          ? this.statement('SELECT doc FROM cases WHERE number = ?').get(Number(idOrNumber))
+          : this.statement('SELECT doc FROM cases WHERE id = ?').get(idOrNumber)
       ) as Row | undefined;
       return row ? (JSON.parse(str(row.doc)) as Case) : undefined;
     });
@@ -207,7 +220,7 @@ export class SqliteStore implements Store {
       }
       const sql = `SELECT id, updated_at, doc FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY updated_at DESC, id DESC LIMIT ?`;
-      const rows = this.reader.prepare(sql).all(...params, page.limit + 1) as Row[];
+      const rows = this.statement(sql).all(...params, page.limit + 1) as Row[];
       const items = rows.slice(0, page.limit).map((r) => JSON.parse(str(r.doc)) as Case);
       const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
       return {
@@ -219,18 +232,18 @@ export class SqliteStore implements Store {
 
   listCaseAlerts(caseId: string, limit: number): Promise<NormalizedAlert[]> {
     return this.read(() => {
-      const rows = this.reader
-        .prepare('SELECT * FROM alerts WHERE case_id = ? ORDER BY received_at, id LIMIT ?')
-        .all(caseId, limit) as Row[];
+      const rows = this.statement(
+        'SELECT * FROM alerts WHERE case_id = ? ORDER BY received_at, id LIMIT ?',
+      ).all(caseId, limit) as Row[];
       return rows.map(alertFromRow);
     });
   }
 
   listTimeline(caseId: string): Promise<TimelineEntry[]> {
     return this.read(() => {
-      const rows = this.reader
-        .prepare('SELECT * FROM timeline WHERE case_id = ? ORDER BY id')
-        .all(caseId) as Row[];
+      const rows = this.statement('SELECT * FROM timeline WHERE case_id = ? ORDER BY id').all(
+        caseId,
+      ) as Row[];
       return rows.map((r) => ({
         id: str(r.id),
         caseId: str(r.case_id),
@@ -245,16 +258,15 @@ export class SqliteStore implements Store {
 
   findTokenByHash(tokenHash: string): Promise<ApiToken | undefined> {
     return this.read(() => {
-      const row = this.reader
-        .prepare('SELECT * FROM api_tokens WHERE token_hash = ?')
-        .get(tokenHash) as Row | undefined;
+      const row = this.statement('SELECT * FROM api_tokens WHERE token_hash = ?').get(tokenHash) as
+        Row | undefined;
       return row ? tokenFromRow(row) : undefined;
     });
   }
 
   getToken(id: string): Promise<ApiToken | undefined> {
     return this.read(() => {
-      const row = this.reader.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as
+      const row = this.statement('SELECT * FROM api_tokens WHERE id = ?').get(id) as
         Row | undefined;
       return row ? tokenFromRow(row) : undefined;
     });
@@ -262,18 +274,19 @@ export class SqliteStore implements Store {
 
   readAudit(afterSeq: number, limit: number): Promise<AuditEntry[]> {
     return this.read(() => {
-      const rows = this.reader
-        .prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?')
-        .all(afterSeq, limit) as Row[];
+      const rows = this.statement('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?').all(
+        afterSeq,
+        limit,
+      ) as Row[];
       return rows.map(auditFromRow);
     });
   }
 
   recordedAuditCount(): Promise<number> {
     return this.read(() => {
-      const row = this.reader
-        .prepare("SELECT value FROM counters WHERE name = 'audit_entries'")
-        .get() as Row;
+      const row = this.statement(
+        "SELECT value FROM counters WHERE name = 'audit_entries'",
+      ).get() as Row;
       return row.value as number;
     });
   }
@@ -281,14 +294,12 @@ export class SqliteStore implements Store {
   counts(): Promise<StoreCounts> {
     return this.read(() => {
       // Alert and event totals are kept as counters: counting a million rows per scrape would not do.
-      const alerts = this.reader
-        .prepare(
-          "SELECT (SELECT value FROM counters WHERE name = 'alerts') AS n, (SELECT value FROM counters WHERE name = 'events') AS e",
-        )
-        .get() as Row;
-      const cases = this.reader
-        .prepare("SELECT count(*) AS n, coalesce(sum(status != 'closed'), 0) AS open FROM cases")
-        .get() as Row;
+      const alerts = this.statement(
+        "SELECT (SELECT value FROM counters WHERE name = 'alerts') AS n, (SELECT value FROM counters WHERE name = 'events') AS e",
+      ).get() as Row;
+      const cases = this.statement(
+        "SELECT count(*) AS n, coalesce(sum(status != 'closed'), 0) AS open FROM cases",
+      ).get() as Row;
       return {
         alerts: alerts.n as number,
         events: alerts.e as number,
@@ -371,7 +382,6 @@ class SqliteTransaction implements StoreTransaction {
         db.prepare(`INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash)
         VALUES (@seq, @at, @actor, @action, @subject, @data, @prevHash, @hash)`),
       bumpCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
-      auditCount: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'audit_entries'"),
       insertToken:
         db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
         VALUES (@id, @name, @tokenHash, @role, @units, @createdAt, @createdBy)`),
@@ -400,17 +410,26 @@ class SqliteTransaction implements StoreTransaction {
 
   private pendingAlerts = 0;
   private pendingEvents = 0;
+  private pendingAudit = 0;
+  private auditHead: { seq: number; hash: string } | undefined;
+
+  begin(): void {
+    this.auditHead = undefined;
+    this.discardCounters();
+  }
 
   /** Totals change once per transaction, not once per alert. */
   flushCounters(): void {
     if (this.pendingAlerts > 0) this.s.bumpCounter.run(this.pendingAlerts, 'alerts');
     if (this.pendingEvents > 0) this.s.bumpCounter.run(this.pendingEvents, 'events');
+    if (this.pendingAudit > 0) this.s.bumpCounter.run(this.pendingAudit, 'audit_entries');
     this.discardCounters();
   }
 
   discardCounters(): void {
     this.pendingAlerts = 0;
     this.pendingEvents = 0;
+    this.pendingAudit = 0;
   }
 
   insertAlert(alert: NormalizedAlert): Promise<void> {
@@ -509,14 +528,13 @@ class SqliteTransaction implements StoreTransaction {
   }
 
   appendAudit(draft: AuditDraft): Promise<AuditEntry> {
-    // Read the head every time: another process (the CLI) may have appended since.
-    const head = (this.s.auditHead.get() as { seq: number; hash: string } | undefined) ?? {
-      seq: 0,
-      hash: AUDIT_GENESIS_HASH,
-    };
+    // Read the head once per transaction: BEGIN IMMEDIATE keeps other writers (the CLI) out until commit.
+    const head = (this.auditHead ??= (this.s.auditHead.get() as
+      { seq: number; hash: string } | undefined) ?? { seq: 0, hash: AUDIT_GENESIS_HASH });
     const entry = chainAuditEntry(head.seq + 1, head.hash, draft);
     this.s.audit.run({ ...entry, data: JSON.stringify(entry.data) });
-    this.s.auditCount.run();
+    this.auditHead = { seq: entry.seq, hash: entry.hash };
+    this.pendingAudit += 1;
     return Promise.resolve(entry);
   }
 

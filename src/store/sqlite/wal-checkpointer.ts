@@ -26,7 +26,10 @@ export class WalCheckpointer {
 
   constructor(path: string, intervalMs = 200) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, intervalMs } });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { path, driver, intervalMs },
+    });
     // Must not keep the process alive, nor crash it: a failed checkpoint only lets the WAL grow.
     this.worker.unref();
     this.worker.on('error', () => undefined);
