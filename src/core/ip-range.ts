@@ -117,7 +117,10 @@ export function cidrContains(range: CidrRange, ip: string): boolean {
 }
 
 /** `cidrContains` for an address already parsed (hot path: one parse, many ranges). */
-export function rangeContains(range: CidrRange, parsed: { version: 4 | 6; value: bigint }): boolean {
+export function rangeContains(
+  range: CidrRange,
+  parsed: { version: 4 | 6; value: bigint },
+): boolean {
   return parsed.version === range.version && (parsed.value & range.mask) === range.network;
 }
 

@@ -217,7 +217,11 @@ export class IngestPipeline {
         const found = await tx.findOpenCaseByKeys(keys, notBefore);
         if (found) target = touch(touched.get(found.id)?.value ?? found, false);
       }
+      let freshKeys: readonly string[] = keys;
       if (target) {
+        // Keys the case already holds are already in the store's index.
+        const known = target.value.correlationKeys;
+        freshKeys = keys.filter((key) => !known.includes(key));
         linkAlertToCase(target.value, alert, keys, now);
       } else {
         const opened = openCaseFor(alert, keys, {
@@ -228,10 +232,8 @@ export class IngestPipeline {
         target = touch(opened, true);
       }
       target.linkedAlertIds.push(alert.id);
-      for (const key of keys) {
-        batchKeys.set(key, target.value.id);
-        target.newKeys.add(key);
-      }
+      for (const key of keys) batchKeys.set(key, target.value.id);
+      for (const key of freshKeys) target.newKeys.add(key);
       alert.caseId = target.value.id;
       await tx.insertAlert(alert);
       outcomes.push({
@@ -257,7 +259,7 @@ export class IngestPipeline {
       } else {
         await tx.updateCase(c);
       }
-      await tx.addCorrelationKeys(c.id, [...t.newKeys]);
+      if (t.newKeys.size > 0) await tx.addCorrelationKeys(c.id, [...t.newKeys]);
       const linked = t.isNew ? t.linkedAlertIds.slice(1) : t.linkedAlertIds;
       if (linked.length > 0 || t.repeats > 0) {
         const parts = [
