@@ -136,7 +136,7 @@ export class SqliteStore implements Store {
         return result;
       } catch (error) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        this.tx.discardCounters();
+        this.tx.rolledBack();
         throw error;
       }
     };
@@ -339,6 +339,9 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/** Open cases whose parsed documents the writer keeps. */
+const CASE_CACHE_LIMIT = 5000;
+
 /** Statements prepared once; every method runs inside the store's open transaction. */
 class SqliteTransaction implements StoreTransaction {
   private readonly s;
@@ -357,10 +360,11 @@ class SqliteTransaction implements StoreTransaction {
         'UPDATE alerts SET count = count + ?, last_seen = max(last_seen, ?) WHERE id = ?',
       ),
       caseByKeys: (n: number) =>
-        db.prepare(`SELECT c.doc FROM cases c WHERE c.id IN (
+        db.prepare(`SELECT c.id FROM cases c WHERE c.id IN (
           SELECT case_id FROM correlation_keys WHERE key IN (${Array.from({ length: n }, () => '?').join(',')}))
           AND c.status != 'closed' AND c.last_seen >= ? ORDER BY c.updated_at DESC LIMIT 1`),
       getCase: db.prepare('SELECT doc FROM cases WHERE id = ?'),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       nextNumber: db.prepare(
         "UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value",
       ),
@@ -413,9 +417,35 @@ class SqliteTransaction implements StoreTransaction {
   private pendingAudit = 0;
   private auditHead: { seq: number; hash: string } | undefined;
 
+  /**
+   * Parsed case documents as last written by this connection, so the hot
+   * path neither re-reads nor re-parses a case it just wrote. Dropped when
+   * another connection (the CLI) has committed since, and on rollback, since
+   * callers mutate the objects they are handed.
+   */
+  private readonly caseCache = new Map<string, Case>();
+  private dataVersion = -1;
+
   begin(): void {
     this.auditHead = undefined;
     this.discardCounters();
+    const version = this.s.dataVersion.get() as number;
+    if (version !== this.dataVersion) this.caseCache.clear();
+    this.dataVersion = version;
+  }
+
+  rolledBack(): void {
+    this.discardCounters();
+    this.caseCache.clear();
+  }
+
+  private remember(c: Case): void {
+    this.caseCache.delete(c.id);
+    this.caseCache.set(c.id, c);
+    if (this.caseCache.size > CASE_CACHE_LIMIT) {
+      const oldest = this.caseCache.keys().next().value;
+      if (oldest !== undefined) this.caseCache.delete(oldest);
+    }
   }
 
   /** Totals change once per transaction, not once per alert. */
@@ -469,12 +499,17 @@ class SqliteTransaction implements StoreTransaction {
       this.caseByKeysStatements.set(keys.length, statement);
     }
     const row = statement.get(...keys, notBefore) as Row | undefined;
-    return Promise.resolve(row ? (JSON.parse(str(row.doc)) as Case) : undefined);
+    return row ? this.getCase(str(row.id)) : Promise.resolve(undefined);
   }
 
   getCase(id: string): Promise<Case | undefined> {
+    const cached = this.caseCache.get(id);
+    if (cached) return Promise.resolve(cached);
     const row = this.s.getCase.get(id) as Row | undefined;
-    return Promise.resolve(row ? (JSON.parse(str(row.doc)) as Case) : undefined);
+    if (!row) return Promise.resolve(undefined);
+    const c = JSON.parse(str(row.doc)) as Case;
+    this.remember(c);
+    return Promise.resolve(c);
   }
 
   nextCaseNumber(): Promise<number> {
@@ -501,6 +536,7 @@ class SqliteTransaction implements StoreTransaction {
 
   insertCase(c: Case): Promise<void> {
     this.s.insertCase.run(this.caseParams(c));
+    this.remember(c);
     for (const model of c.modelIds) this.s.caseModel.run(model, c.id);
     return Promise.resolve();
   }
@@ -508,6 +544,7 @@ class SqliteTransaction implements StoreTransaction {
   updateCase(c: Case): Promise<void> {
     const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(c);
     this.s.updateCase.run(params);
+    this.remember(c);
     for (const model of c.modelIds) this.s.caseModel.run(model, c.id);
     return Promise.resolve();
   }
