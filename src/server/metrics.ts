@@ -31,7 +31,8 @@ export class WardenMetrics implements IngestObserver {
 
   constructor(store: Store) {
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
-    const stored = new Gauge({
+    // Collected on scrape; the registry holds the gauges.
+    new Gauge({
       name: 'warden_store_records',
       help: 'Records in the store, by kind',
       labelNames: ['kind'] as const,
@@ -53,7 +54,6 @@ export class WardenMetrics implements IngestObserver {
         this.set(c.cases === 0 ? 0 : c.alerts / c.cases);
       },
     });
-    void stored;
   }
 
   batchCommitted(info: {
