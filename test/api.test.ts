@@ -384,6 +384,46 @@ describe('cases', () => {
     );
   });
 
+  it('pages the timeline: a case read carries the newest 200 entries, /timeline the older ones', async () => {
+    const comment = (n: number) =>
+      h.app.inject({
+        method: 'POST',
+        url: `/api/v1/cases/${caseId}/comments`,
+        headers: bearer(h.tokens.analyst),
+        payload: { body: `note ${n}` },
+      });
+    for (let n = 0; n < 205; n += 1) expect((await comment(n)).statusCode).toBe(201);
+    const c = (await readCase()).json<{ timeline: TimelineEntry[]; timelineTruncated: boolean }>();
+    expect(c.timelineTruncated).toBe(true);
+    expect(c.timeline).toHaveLength(200);
+    expect(c.timeline.at(-1)?.message).toBe('note 204');
+
+    const all: TimelineEntry[] = [];
+    let before: string | null = '';
+    while (before !== null) {
+      const page: { items: TimelineEntry[]; nextBefore: string | null } = (
+        await h.app.inject({
+          url: `/api/v1/cases/${caseId}/timeline?limit=100${before ? `&before=${before}` : ''}`,
+          headers: bearer(h.tokens.viewer),
+        })
+      ).json<{ items: TimelineEntry[]; nextBefore: string | null }>();
+      all.unshift(...page.items);
+      before = page.nextBefore;
+    }
+    const full = await h.warden.store.listTimeline(caseId);
+    expect(all.map((e) => e.id)).toEqual(full.map((e) => e.id));
+    expect(all.length).toBeGreaterThan(205);
+    expectProblem(
+      await h.app.inject({
+        url: `/api/v1/cases/${caseId}/timeline?limit=0`,
+        headers: bearer(h.tokens.viewer),
+      }),
+      400,
+      'invalid_field',
+      'limit',
+    );
+  });
+
   it('lists cases with filters and pagination', async () => {
     const list = async (query: string) =>
       (

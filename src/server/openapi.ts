@@ -115,7 +115,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/api/v1/cases/{id}': {
         get: {
-          summary: 'Read a case with its alerts (first 100), timeline and observables',
+          summary:
+            'Read a case with its alerts (first 100), timeline (newest 200 entries) and observables',
           parameters: [idParam],
           responses: {
             '200': { description: 'The case', ...(json(caseRef) as object) },
@@ -137,6 +138,38 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             '200': { description: 'Updated case', ...(json(caseRef) as object) },
             ...errors(400, 401, 403, 404, 409, 422),
+          },
+        },
+      },
+      '/api/v1/cases/{id}/timeline': {
+        get: {
+          summary: 'Page through a case timeline, newest page first (each page oldest first)',
+          parameters: [
+            idParam,
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            },
+            {
+              name: 'before',
+              in: 'query',
+              schema: { type: 'string' },
+              description: '`nextBefore` of the previous page',
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'Timeline entries',
+              ...(json({
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: { type: 'object' } },
+                  nextBefore: { type: ['string', 'null'] },
+                },
+              }) as object),
+            },
+            ...errors(400, 401, 403, 404),
           },
         },
       },

@@ -601,6 +601,23 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect((await store.listTimeline(other.id)).length).toBe(1);
         expect(await store.listTimeline('no-such-case')).toEqual([]);
       });
+
+      it('pages a long timeline newest first, each page oldest first', async () => {
+        const c = makeCase(1);
+        await insertCases(c);
+        const entries = Array.from({ length: 7 }, (_, i) =>
+          timelineEntry(c.id, { message: `entry ${i}`, at: at(i) }),
+        );
+        await store.transaction(async (tx) => {
+          for (const e of entries) await tx.appendTimeline(e);
+        });
+        const latest = await store.listTimeline(c.id, { limit: 3 });
+        expect(latest.map((e) => e.message)).toEqual(['entry 4', 'entry 5', 'entry 6']);
+        const older = await store.listTimeline(c.id, { limit: 3, before: latest[0]?.id as string });
+        expect(older.map((e) => e.message)).toEqual(['entry 1', 'entry 2', 'entry 3']);
+        const oldest = await store.listTimeline(c.id, { limit: 3, before: older[0]?.id as string });
+        expect(oldest.map((e) => e.message)).toEqual(['entry 0']);
+      });
     });
 
     describe('audit log', () => {

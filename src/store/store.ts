@@ -24,7 +24,11 @@ export interface Store {
   listCases(filter: CaseFilter, page: PageRequest): Promise<Page<Case>>;
   /** A case's alerts, oldest first. */
   listCaseAlerts(caseId: string, limit: number): Promise<NormalizedAlert[]>;
-  listTimeline(caseId: string): Promise<TimelineEntry[]>;
+  /**
+   * A case's timeline, oldest first. With a page: the newest `limit` entries
+   * written before the entry `before` (all when omitted), still oldest first.
+   */
+  listTimeline(caseId: string, page?: TimelinePage): Promise<TimelineEntry[]>;
   findTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
   getToken(id: string): Promise<ApiToken | undefined>;
   /** Audit entries with seq > afterSeq, in order. */
@@ -55,6 +59,12 @@ export interface StoreTransaction {
   insertToken(token: ApiToken): Promise<void>;
   /** Replace the token hash of an existing token id (the env-provided admin token). */
   upsertToken(token: ApiToken): Promise<void>;
+}
+
+export interface TimelinePage {
+  limit: number;
+  /** An entry id: only entries written before it. */
+  before?: string;
 }
 
 export interface DedupCandidate {

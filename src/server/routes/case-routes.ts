@@ -29,6 +29,8 @@ export interface CaseRouteDeps {
 
 /** How many alerts a case read returns inline. */
 const CASE_ALERTS_INLINE = 100;
+/** How many of the newest timeline entries a case read returns; older ones via /timeline. */
+const TIMELINE_INLINE = 200;
 
 function caseFilterOf(query: Fields): CaseFilter {
   const filter: CaseFilter = {};
@@ -99,10 +101,40 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
     const c = await deps.cases.visibleCase(principal, request.params.id);
     const [alerts, timeline] = await Promise.all([
       deps.store.listCaseAlerts(c.id, CASE_ALERTS_INLINE),
-      deps.store.listTimeline(c.id),
+      deps.store.listTimeline(c.id, { limit: TIMELINE_INLINE + 1 }),
     ]);
-    return { ...c, alerts, alertsTruncated: c.alertCount > alerts.length, timeline };
+    const timelineTruncated = timeline.length > TIMELINE_INLINE;
+    return {
+      ...c,
+      alerts,
+      alertsTruncated: c.alertCount > alerts.length,
+      timeline: timelineTruncated ? timeline.slice(1) : timeline,
+      timelineTruncated,
+    };
   });
+
+  app.get<{ Params: { id: string }; Querystring: Fields }>(
+    '/api/v1/cases/:id/timeline',
+    async (request) => {
+      const principal = principalWith(request, 'cases:read');
+      for (const key of Object.keys(request.query)) {
+        if (key !== 'limit' && key !== 'before') {
+          throw queryError(key, 'is not a known parameter (expected one of: limit, before)');
+        }
+      }
+      const c = await deps.cases.visibleCase(principal, request.params.id);
+      const limit = limitOf(request.query);
+      const before = typeof request.query.before === 'string' ? request.query.before : undefined;
+      const entries = await deps.store.listTimeline(c.id, {
+        limit: limit + 1,
+        ...(before ? { before } : {}),
+      });
+      const more = entries.length > limit;
+      const items = more ? entries.slice(1) : entries;
+      // The next page holds what was written before the oldest entry of this one.
+      return { items, nextBefore: more ? (items[0]?.id ?? null) : null };
+    },
+  );
 
   app.patch<{ Params: { id: string } }>('/api/v1/cases/:id', async (request) => {
     const principal = principalWith(request, 'cases:write');

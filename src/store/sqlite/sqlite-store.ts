@@ -20,6 +20,7 @@ import type {
   Store,
   StoreCounts,
   StoreTransaction,
+  TimelinePage,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
@@ -239,10 +240,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  listTimeline(caseId: string): Promise<TimelineEntry[]> {
+  listTimeline(caseId: string, page?: TimelinePage): Promise<TimelineEntry[]> {
     return this.read(() => {
-      const rows = this.statement('SELECT * FROM timeline WHERE case_id = ? ORDER BY id').all(
-        caseId,
+      // Entry ids are UUIDv7, so id order is write order.
+      const rows = (
+        page
+          ? (
+              this.statement(
+                `SELECT * FROM timeline WHERE case_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+              ).all(caseId, page.before ?? '\uffff', page.limit) as Row[]
+            ).reverse()
+          : this.statement('SELECT * FROM timeline WHERE case_id = ? ORDER BY id').all(caseId)
       ) as Row[];
       return rows.map((r) => ({
         id: str(r.id),
