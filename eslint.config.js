@@ -5,7 +5,14 @@ import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'dist-typecheck/**', 'coverage/**', 'node_modules/**', '.warden-data/**'],
+    ignores: [
+      'dist/**',
+      'dist-typecheck/**',
+      'coverage/**',
+      'node_modules/**',
+      '.warden-data/**',
+      '.tmp/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
