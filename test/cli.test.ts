@@ -161,6 +161,30 @@ describe('warden CLI', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(response.status).toBe(200);
+
+    // ingest --url posts the files to the running server in NDJSON batches.
+    const file = join(dir, 'remote.ndjson');
+    writeFileSync(
+      file,
+      [spikeAlert('203.0.113.1'), spikeAlert('203.0.113.1'), { type: 'inference_spike' }]
+        .map((a) => JSON.stringify(a))
+        .join('\n'),
+    );
+    const remote = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (done) => {
+        const child = spawn(process.execPath, [CLI, 'ingest', file, '--url', first.url], {
+          env: { ...process.env, WARDEN_TOKEN: token },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.once('exit', (code) => done({ code, stdout, stderr }));
+      },
+    );
+    expect(remote.stdout).toContain('ingested 3 alerts: 1 new, 1 duplicates, 1 rejected');
+    expect(remote.stderr).toContain(`${file}:3:`);
+    expect(remote.code).toBe(1);
     first.child.kill('SIGTERM');
     await new Promise((r) => first.child.once('exit', r));
 
