@@ -255,6 +255,32 @@ describe('loadWardenConfig on broken config directories', () => {
     );
   });
 
+  it('reports a model reading an undeclared dataset', () => {
+    const error = loadError(inventory(VALID_INVENTORY, '    datasets: [ds-profiles]'));
+    expect(error.message).toMatch(
+      /inventory\.yaml:11:16: models\[0\]\.datasets\[0\] "ds-profiles" is not a declared dataset \(declared: none\)/,
+    );
+  });
+
+  it('reports an endpoint claimed by two models', () => {
+    const error = loadError(
+      inventory(
+        VALID_INVENTORY,
+        '    endpoints: [/v1/models/churn:predict]',
+        '  - id: churn-v2',
+        '    name: Churn v2',
+        '    owner: ml@bank.example',
+        '    business_unit: retail',
+        '    environment: dev',
+        '    tier: 3',
+        '    endpoints: [/v1/models/CHURN:predict]',
+      ),
+    );
+    expect(error.message).toContain(
+      'models[1].endpoints[0] "/v1/models/CHURN:predict" already identifies models[0]',
+    );
+  });
+
   it('reports an unparseable allow-list cidr', () => {
     const error = loadError(
       inventory(

@@ -145,6 +145,19 @@ function readInventory(file: YamlFile): Inventory {
     };
   });
 
+  const datasetIds = new Set(datasets.map((dataset) => dataset.id));
+  // An endpoint or registry name naming two models would attribute alerts to either at random.
+  const modelKeyOwners = new Map<string, string>();
+  const claim = (entry: Fields, key: string, index: number | undefined, value: string): void => {
+    const owner = modelKeyOwners.get(value.toLowerCase());
+    if (owner !== undefined && owner !== entry.path) {
+      const problem = `"${value}" already identifies ${owner}`;
+      if (index === undefined) entry.fail(key, problem);
+      else entry.failItem(key, index, problem);
+    }
+    modelKeyOwners.set(value.toLowerCase(), entry.path);
+  };
+
   const modelEntries = root.list('models', MODEL_KEYS);
   unique(modelEntries, 'id');
   const models = modelEntries.map((entry): ModelRecord => {
@@ -153,6 +166,23 @@ function readInventory(file: YamlFile): Inventory {
     const owner = entry.requiredString('owner');
     const businessUnit = entry.requiredString('business_unit');
     checkUnit(entry, 'business_unit', businessUnit);
+    const endpoints = entry.stringList('endpoints');
+    endpoints.forEach((endpoint, index) => claim(entry, 'endpoints', index, endpoint));
+    const registryName = entry.optionalString('registry_name');
+    if (registryName !== undefined && registryName !== id) {
+      claim(entry, 'registry_name', undefined, registryName);
+    }
+    const modelDatasets = entry.stringList('datasets');
+    modelDatasets.forEach((dataset, index) => {
+      if (!datasetIds.has(dataset)) {
+        const declared = [...datasetIds].join(', ') || 'none';
+        entry.failItem(
+          'datasets',
+          index,
+          `"${dataset}" is not a declared dataset (declared: ${declared})`,
+        );
+      }
+    });
     return {
       id,
       name,
@@ -160,9 +190,9 @@ function readInventory(file: YamlFile): Inventory {
       businessUnit,
       environment: entry.requiredString('environment'),
       tier: readTier(entry),
-      endpoints: entry.stringList('endpoints'),
-      ...optional('registryName', entry.optionalString('registry_name')),
-      datasets: entry.stringList('datasets'),
+      endpoints,
+      ...optional('registryName', registryName),
+      datasets: modelDatasets,
       featureStores: entry.stringList('feature_stores'),
       ...optional('description', entry.optionalString('description')),
     };
