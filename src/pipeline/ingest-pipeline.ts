@@ -204,11 +204,8 @@ export class IngestPipeline {
       for (const key of keys) {
         const caseId = batchKeys.get(key);
         const candidate = caseId ? touched.get(caseId) : undefined;
-        if (
-          candidate &&
-          candidate.value.status !== 'closed' &&
-          candidate.value.lastSeen >= notBefore
-        ) {
+        // Cases touched in this batch are open: closed ones never absorb alerts.
+        if (candidate && candidate.value.lastSeen >= notBefore) {
           target = candidate;
           break;
         }

@@ -56,6 +56,13 @@ export function oneOf<T extends string>(
   name: string,
   where: string,
 ): T {
+  if (value === undefined) {
+    throw new WardenError(
+      'missing_field',
+      `${where}: required field "${name}" is missing (one of: ${allowed.join(', ')})`,
+      { field: name },
+    );
+  }
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     throw invalidField(name, `must be one of: ${allowed.join(', ')}`, where);
   }

@@ -41,12 +41,17 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
         preparedIndex.push(item.index);
       } catch (error) {
         if (!(error instanceof WardenError)) throw error;
+        if (items.length === 1) {
+          // A lone payload is answered with its own problem, not a batch report.
+          deps.metrics.alertsIngested.inc({ outcome: 'rejected' });
+          throw error;
+        }
         rejected.push({
           index: item.index,
           status: 'rejected',
           error: {
             code: error.code,
-            message: items.length > 1 ? `alert [${item.index}]: ${error.message}` : error.message,
+            message: `alert [${item.index}]: ${error.message}`,
             ...(error.field ? { field: error.field } : {}),
           },
         });
@@ -56,12 +61,6 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
       deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
 
     if (prepared.length === 0) {
-      const first = rejected[0];
-      if (items.length === 1 && first) {
-        throw new WardenError(first.error.code as WardenError['code'], first.error.message, {
-          ...(first.error.field ? { field: first.error.field } : {}),
-        });
-      }
       throw new WardenError('invalid_field', `all ${items.length} alerts were rejected`, {
         status: 422,
         details: { errors: rejected },

@@ -7,7 +7,6 @@ import {
   type CaseStatus,
   type CaseUpdate,
 } from '../../core/case.js';
-import { WardenError } from '../../core/errors.js';
 import type { ModelTier } from '../../core/inventory.js';
 import type { CaseWorkflow } from '../../pipeline/case-workflow.js';
 import type { CaseFilter, Store } from '../../store/store.js';
@@ -167,13 +166,6 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
     const principal = principalWith(request, 'cases:write');
     const where = 'case close';
     const body = bodyObject(request.body, ['reason', 'note'], where);
-    if (body.reason === undefined) {
-      throw new WardenError(
-        'missing_field',
-        `${where}: required field "reason" is missing (one of: ${CLOSURE_REASONS.join(', ')})`,
-        { field: 'reason' },
-      );
-    }
     const reason = oneOf(body.reason, CLOSURE_REASONS, 'reason', where);
     return deps.cases.close(
       principal,
