@@ -51,9 +51,9 @@ export async function fillStore(options: FillOptions): Promise<FillResult> {
     for (let done = 0; done < sent;) {
       const n = Math.min(CHUNK, sent - done);
       const prepared = Array.from({ length: n }, () =>
-        warden.pipeline.prepare(normalizeNativeAlert(generator.next())),
+        warden.preparer.prepare(normalizeNativeAlert(generator.next())),
       );
-      const outcomes = await warden.pipeline.submit(prepared);
+      const outcomes = await warden.ingest.submit(prepared);
       for (const o of outcomes) {
         if (o.status === 'new' && o.caseId) {
           alertsPerCase.set(o.caseId, (alertsPerCase.get(o.caseId) ?? 0) + 1);

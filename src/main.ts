@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { InventoryIndex } from './core/inventory.js';
 import { loadWardenConfig, type WardenConfig } from './config/warden-config.js';
 import { AccessTokens } from './pipeline/access-tokens.js';
 import { CaseWorkflow } from './pipeline/case-workflow.js';
+import { AlertPreparer } from './pipeline/alert-preparer.js';
+import type { IngestWorkerData } from './ingest-worker.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import type { IngestQueue } from './pipeline/ingest-queue.js';
+import { ThreadedIngest } from './pipeline/threaded-ingest.js';
 import { buildServer } from './server/app.js';
 import { WardenMetrics } from './server/metrics.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -23,12 +30,19 @@ export interface WardenOptions {
   host?: string;
   /** `FULL` (default) survives power loss; `NORMAL` only process crashes. */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Commit alerts on a writer thread while the main thread serves requests.
+   * `false` commits on the calling thread (a one-shot CLI run needs no thread).
+   * @default true
+   */
+  ingestThread?: boolean;
 }
 
 export interface Warden {
   config: WardenConfig;
   store: Store;
-  pipeline: IngestPipeline;
+  preparer: AlertPreparer;
+  ingest: IngestQueue;
   cases: CaseWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;
@@ -49,24 +63,49 @@ export function openWarden(options: WardenOptions): Warden {
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
   });
   const metrics = new WardenMetrics(store);
-  const pipeline = new IngestPipeline({
-    store,
-    inventory: new InventoryIndex(config.inventory),
-    settings: config.pipeline,
-    observer: metrics,
-  });
+  const ingest: IngestQueue =
+    options.ingestThread === false
+      ? new IngestPipeline({ store, settings: config.pipeline, observer: metrics })
+      : ingestThread(options, config, metrics);
   return {
     config,
     store,
-    pipeline,
+    preparer: new AlertPreparer(new InventoryIndex(config.inventory)),
+    ingest,
     cases: new CaseWorkflow(store),
     tokens: new AccessTokens(store),
     metrics,
     async close() {
-      await pipeline.drain();
+      await ingest.close();
       await store.close();
     },
   };
+}
+
+function ingestThread(
+  options: WardenOptions,
+  config: WardenConfig,
+  metrics: WardenMetrics,
+): ThreadedIngest {
+  const workerData: IngestWorkerData = {
+    dataDir: options.dataDir,
+    settings: { ...config.pipeline },
+    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+  };
+  const extension = extname(fileURLToPath(import.meta.url));
+  const entry = new URL(`./ingest-worker${extension}`, import.meta.url);
+  return new ThreadedIngest({
+    spawn: () =>
+      extension === '.ts'
+        ? // Run from source (tests, benchmarks): the thread registers the TypeScript loader first.
+          new Worker(
+            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+              .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+            { eval: true, workerData },
+          )
+        : new Worker(entry, { workerData }),
+    observer: metrics,
+  });
 }
 
 export function wardenServer(

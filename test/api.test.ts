@@ -341,6 +341,33 @@ describe('cases', () => {
     expect(verified.json()).toMatchObject({ ok: true });
   });
 
+  it('the writer thread sees a close made on the request thread: the next related alert opens a new case', async () => {
+    const ip = '203.0.113.77';
+    const first = (
+      await post('/api/v1/alerts', spikeAlert(ip, { title: 'before close' }))
+    ).json<IngestBody>().results[0];
+    const closed = await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${first?.caseId}/close`,
+      headers: bearer(h.tokens.analyst),
+      payload: { reason: 'false_positive' },
+    });
+    expect(closed.statusCode).toBe(200);
+
+    const repeat = (
+      await post('/api/v1/alerts', spikeAlert(ip, { title: 'before close' }))
+    ).json<IngestBody>().results[0];
+    const related = (
+      await post('/api/v1/alerts', spikeAlert(ip, { title: 'after close' }))
+    ).json<IngestBody>().results[0];
+    // A repeat of a closed case's alert is news: stored anew, on a new case.
+    expect(repeat?.status).toBe('new');
+    expect(repeat?.caseId).not.toBe(first?.caseId);
+    expect(related?.caseId).toBe(repeat?.caseId);
+    const old = await h.warden.store.getCase(first?.caseId as string);
+    expect(old).toMatchObject({ status: 'closed', alertCount: 1 });
+  });
+
   it('refuses bad case updates naming the field', async () => {
     const send = (method: 'POST' | 'PATCH', path: string, payload: unknown) =>
       h.app.inject({

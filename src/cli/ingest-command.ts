@@ -66,13 +66,15 @@ async function ingestLocally(
       const prepared = [];
       for (const item of chunk) {
         try {
-          prepared.push(warden.pipeline.prepare(normalizePayload(payloadOf(item), options.source)));
+          prepared.push(
+            warden.preparer.prepare(normalizePayload(payloadOf(item), options.source), item.text),
+          );
         } catch (error) {
           if (!(error instanceof WardenError)) throw error;
           tally.rejected.push({ where: item.where, message: error.message });
         }
       }
-      for (const outcome of await warden.pipeline.submit(prepared)) {
+      for (const outcome of await warden.ingest.submit(prepared)) {
         if (outcome.status === 'new') tally.new += 1;
         else tally.duplicates += 1;
       }

@@ -148,3 +148,30 @@ export interface NormalizedAlert extends Omit<AlertDraft, 'dedupKey'> {
   enrichment: AlertEnrichment;
   caseId?: string;
 }
+
+/** Everything Warden derived from an alert, without the raw payload. */
+export type AlertFacts = Omit<NormalizedAlert, 'raw'>;
+
+/**
+ * An alert ready to store, its JSON already written: serialising is the
+ * costly part of storing an alert, and it can happen away from the writer.
+ */
+export interface EncodedAlert {
+  alert: AlertFacts;
+  /**
+   * JSON of `alert`. Case id, count and last-seen change after the alert is
+   * stored, so a store keeps those in its own fields and they win over `doc`.
+   */
+  doc: string;
+  /** The payload as received, as JSON text (verbatim when the caller has the text). */
+  raw: string;
+}
+
+export function encodeAlert(alert: NormalizedAlert, rawText?: string): EncodedAlert {
+  const { raw, ...facts } = alert;
+  return {
+    alert: facts,
+    doc: JSON.stringify(facts),
+    raw: rawText ?? JSON.stringify(raw) ?? 'null',
+  };
+}

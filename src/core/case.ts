@@ -2,7 +2,7 @@ import {
   severityLabel,
   type AlertType,
   type AllowlistMatch,
-  type NormalizedAlert,
+  type AlertFacts,
   type SeverityId,
   type SeverityLabel,
 } from './alert.js';
@@ -118,7 +118,7 @@ function addBounded(into: string[], values: Iterable<string>, limit = CASE_OBSER
   }
 }
 
-function mergeObservables(target: CaseObservables, alert: NormalizedAlert, ranges: string[]): void {
+function mergeObservables(target: CaseObservables, alert: AlertFacts, ranges: string[]): void {
   const o = alert.observables;
   addBounded(target.ips, o.ips);
   addBounded(target.sourceRanges, ranges);
@@ -136,7 +136,7 @@ function mergeObservables(target: CaseObservables, alert: NormalizedAlert, range
   }
 }
 
-function titleFor(alert: NormalizedAlert): string {
+function titleFor(alert: AlertFacts): string {
   const subject =
     alert.enrichment.modelName ?? alert.observables.model?.id ?? alert.observables.dataset?.id;
   const type = alert.type.replace(/_/g, ' ');
@@ -159,13 +159,13 @@ function rescore(c: Case): void {
 }
 
 /** Every source address of the alert is allow-listed (one forged allow-listed address is not enough). */
-function fromAllowlistedSourcesOnly(alert: NormalizedAlert): boolean {
+function fromAllowlistedSourcesOnly(alert: AlertFacts): boolean {
   const ips = alert.observables.ips;
   const listed = new Set(alert.enrichment.allowlisted.map((m) => m.ip));
   return ips.length > 0 && ips.every((ip) => listed.has(ip));
 }
 
-function sourceRangesOf(alert: NormalizedAlert): string[] {
+function sourceRangesOf(alert: AlertFacts): string[] {
   const ranges = alert.observables.ips
     .map(sourceRangeOf)
     .filter((r): r is string => r !== undefined);
@@ -179,7 +179,7 @@ export interface NewCaseIdentity {
 }
 
 export function openCaseFor(
-  alert: NormalizedAlert,
+  alert: AlertFacts,
   keys: readonly string[],
   identity: NewCaseIdentity,
 ): Case {
@@ -242,7 +242,7 @@ function addAllowlisted(c: Case, matches: readonly AllowlistMatch[]): void {
 /** Fold one more alert into an open case (mutates and returns it). */
 export function linkAlertToCase(
   c: Case,
-  alert: NormalizedAlert,
+  alert: AlertFacts,
   keys: readonly string[],
   now: string,
 ): Case {

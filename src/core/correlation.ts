@@ -1,4 +1,4 @@
-import type { NormalizedAlert } from './alert.js';
+import type { AlertFacts } from './alert.js';
 import { normalizeCidrText, sourceRangeOf } from './ip-range.js';
 
 /**
@@ -9,7 +9,7 @@ import { normalizeCidrText, sourceRangeOf } from './ip-range.js';
  * alerts on one model become one case while two bursts from different ranges
  * stay two cases.
  */
-export function correlationKeysOf(alert: NormalizedAlert): string[] {
+export function correlationKeysOf(alert: AlertFacts): string[] {
   const o = alert.observables;
   const model = alert.enrichment.modelId ?? o.model?.id ?? '*';
   const keys = new Set<string>();

@@ -9,6 +9,7 @@ import { InventoryIndex } from '../core/inventory.js';
 import type { PipelineSettings } from '../core/settings.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { StoreTransaction } from '../store/store.js';
+import { AlertPreparer } from './alert-preparer.js';
 import { verifyAuditLog } from './audit-verification.js';
 import { CaseWorkflow } from './case-workflow.js';
 import {
@@ -128,11 +129,13 @@ describe('IngestPipeline', () => {
   });
 
   function pipeline(options: Partial<IngestPipelineOptions> = {}): IngestPipeline {
-    return new IngestPipeline({ store, inventory, settings: SETTINGS, clock, ...options });
+    return new IngestPipeline({ store, settings: SETTINGS, clock, ...options });
   }
 
+  const preparer = new AlertPreparer(inventory, clock);
+
   function ingest(p: IngestPipeline, ...drafts: AlertDraft[]): Promise<IngestOutcome[]> {
-    return p.submit(drafts.map((d) => p.prepare(d)));
+    return p.submit(drafts.map((d) => preparer.prepare(d)));
   }
 
   async function caseOf(outcome: IngestOutcome | undefined): Promise<Case> {
@@ -143,13 +146,21 @@ describe('IngestPipeline', () => {
 
   describe('prepare', () => {
     it('assigns identity, dedup key, severity label, receipt time and enrichment', () => {
-      const alert = pipeline().prepare(draft({ severityId: 4 }));
+      const { alert, doc, raw } = preparer.prepare(draft({ severityId: 4 }));
       expect(alert.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(alert.severity).toBe('High');
       expect(alert.receivedAt).toBe(now.toISOString());
       expect(alert.dedupKey).toMatch(/^[0-9a-f]{40}$/);
       expect(alert.enrichment).toMatchObject({ modelId: 'churn', businessUnit: 'retail', tier: 2 });
-      expect(pipeline().prepare(draft({ dedupKey: 'vendor-1' })).dedupKey).toBe('vendor-1');
+      expect(preparer.prepare(draft({ dedupKey: 'vendor-1' })).alert.dedupKey).toBe('vendor-1');
+      expect(JSON.parse(doc)).toEqual(alert);
+      expect(alert).not.toHaveProperty('raw');
+      expect(JSON.parse(raw)).toEqual(draft().raw);
+    });
+
+    it('keeps the payload text verbatim when it has it', () => {
+      const text = '{ "type" : "prompt_injection" }';
+      expect(preparer.prepare(draft(), text).raw).toBe(text);
     });
   });
 

@@ -1,32 +1,15 @@
-import { severityLabel, type AlertDraft, type NormalizedAlert } from '../core/alert.js';
+import type { AlertFacts, EncodedAlert } from '../core/alert.js';
 import { linkAlertToCase, openCaseFor, recordRepeatOnCase, type Case } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
-import { dedupKeyOf } from '../core/dedup-key.js';
-import { enrichAlert } from '../core/enrichment.js';
 import { uuidv7 } from '../core/ids.js';
-import type { InventoryIndex } from '../core/inventory.js';
 import type { PipelineSettings } from '../core/settings.js';
 import type { Store, StoreTransaction } from '../store/store.js';
+import type { IngestObserver, IngestOutcome, IngestQueue } from './ingest-queue.js';
 
-export interface IngestOutcome {
-  id: string;
-  status: 'new' | 'duplicate';
-  caseId: string | null;
-  caseNumber: number | null;
-}
-
-export interface IngestObserver {
-  batchCommitted(info: {
-    alerts: number;
-    duplicates: number;
-    casesOpened: number;
-    ms: number;
-  }): void;
-}
+export type { IngestObserver, IngestOutcome } from './ingest-queue.js';
 
 export interface IngestPipelineOptions {
   store: Store;
-  inventory: InventoryIndex;
   settings: PipelineSettings;
   /** @default () => new Date() */
   clock?: () => Date;
@@ -39,7 +22,7 @@ export interface IngestPipelineOptions {
 }
 
 interface Pending {
-  alert: NormalizedAlert;
+  encoded: EncodedAlert;
   resolve: (outcome: IngestOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -61,14 +44,12 @@ function isoMinus(iso: string, ms: number): string {
 }
 
 /**
- * Alerts in, cases out. `prepare` is pure CPU work (enrich, key); `submit`
- * queues prepared alerts for group commit: every alert waiting when the
- * store is free goes into one transaction, and each caller's promise resolves
- * only after that transaction has committed.
+ * Alerts in, cases out, with group commit: every prepared alert waiting when
+ * the store is free goes into one transaction, and each caller's promise
+ * resolves only after that transaction has committed.
  */
-export class IngestPipeline {
+export class IngestPipeline implements IngestQueue {
   private readonly store: Store;
-  private readonly inventory: InventoryIndex;
   private readonly settings: PipelineSettings;
   private readonly clock: () => Date;
   private readonly observer: IngestObserver | undefined;
@@ -78,31 +59,17 @@ export class IngestPipeline {
 
   constructor(options: IngestPipelineOptions) {
     this.store = options.store;
-    this.inventory = options.inventory;
     this.settings = options.settings;
     this.clock = options.clock ?? (() => new Date());
     this.observer = options.observer;
     this.maxBatch = options.maxBatch ?? 2000;
   }
 
-  prepare(draft: AlertDraft): NormalizedAlert {
-    const now = this.clock();
-    const { dedupKey: _explicit, ...rest } = draft;
-    return {
-      ...rest,
-      id: uuidv7(now.getTime()),
-      dedupKey: dedupKeyOf(draft),
-      severity: severityLabel(draft.severityId),
-      receivedAt: now.toISOString(),
-      enrichment: enrichAlert(draft, this.inventory),
-    };
-  }
-
-  submit(alerts: readonly NormalizedAlert[]): Promise<IngestOutcome[]> {
+  submit(alerts: readonly EncodedAlert[]): Promise<IngestOutcome[]> {
     const outcomes = alerts.map(
-      (alert) =>
+      (encoded) =>
         new Promise<IngestOutcome>((resolve, reject) => {
-          this.queue.push({ alert, resolve, reject });
+          this.queue.push({ encoded, resolve, reject });
         }),
     );
     this.scheduleFlush();
@@ -114,6 +81,10 @@ export class IngestPipeline {
     while (this.queue.length > 0 || this.flushing) {
       await new Promise((r) => setImmediate(r));
     }
+  }
+
+  close(): Promise<void> {
+    return this.drain();
   }
 
   private scheduleFlush(): void {
@@ -170,7 +141,8 @@ export class IngestPipeline {
       return t;
     };
 
-    for (const { alert } of batch) {
+    for (const { encoded } of batch) {
+      const alert: AlertFacts = encoded.alert;
       const repeatOf = await tx.findDedupCandidate(
         alert.dedupKey,
         isoMinus(alert.firstSeen, this.settings.dedupWindowMs),
@@ -232,7 +204,7 @@ export class IngestPipeline {
       for (const key of keys) batchKeys.set(key, target.value.id);
       for (const key of freshKeys) target.newKeys.add(key);
       alert.caseId = target.value.id;
-      await tx.insertAlert(alert);
+      await tx.insertAlert(encoded);
       outcomes.push({
         id: alert.id,
         status: 'new',

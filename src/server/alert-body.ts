@@ -11,6 +11,8 @@ export const NDJSON_TYPES = [
 export interface BodyItem {
   index: number;
   payload?: unknown;
+  /** The JSON text the payload was parsed from, when the body had it on its own (an NDJSON line). */
+  text?: string;
   error?: WardenError;
 }
 
@@ -44,7 +46,7 @@ export function itemsOfNdjson(text: string): BodyItem[] {
     lineNumber += 1;
     if (line.trim() === '') continue;
     try {
-      items.push({ index, payload: JSON.parse(line) });
+      items.push({ index, payload: JSON.parse(line), text: line });
     } catch (error) {
       items.push({
         index,

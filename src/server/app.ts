@@ -2,7 +2,8 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { WardenError } from '../core/errors.js';
 import type { AccessTokens } from '../pipeline/access-tokens.js';
 import type { CaseWorkflow } from '../pipeline/case-workflow.js';
-import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { AlertPreparer } from '../pipeline/alert-preparer.js';
+import type { IngestQueue } from '../pipeline/ingest-queue.js';
 import type { Store } from '../store/store.js';
 import { NDJSON_TYPES, parseJsonText } from './alert-body.js';
 import { bearerAuth } from './auth.js';
@@ -16,7 +17,8 @@ import { healthRoutes } from './routes/health-routes.js';
 
 export interface WardenServerDeps {
   store: Store;
-  pipeline: IngestPipeline;
+  preparer: AlertPreparer;
+  ingest: IngestQueue;
   cases: CaseWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;

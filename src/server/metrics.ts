@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { IngestObserver } from '../pipeline/ingest-pipeline.js';
+import type { IngestObserver } from '../pipeline/ingest-queue.js';
 import type { Store } from '../store/store.js';
 
 /** Prometheus metrics on a registry of our own (no global state). */

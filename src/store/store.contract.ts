@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyObservables, type NormalizedAlert } from '../core/alert.js';
+import { emptyObservables, encodeAlert, type NormalizedAlert } from '../core/alert.js';
 import {
   AUDIT_GENESIS_HASH,
   AuditChainVerifier,
@@ -162,7 +162,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
             ],
           },
         });
-        await store.transaction((tx) => tx.insertAlert(alert));
+        await store.transaction((tx) => tx.insertAlert(encodeAlert(alert)));
 
         const got = await store.getAlert(alert.id);
         expect(got).toEqual(alert);
@@ -173,7 +173,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
 
       it('keeps an alert without a case without one, and answers undefined for unknown ids', async () => {
         const alert = makeAlert();
-        await store.transaction((tx) => tx.insertAlert(alert));
+        await store.transaction((tx) => tx.insertAlert(encodeAlert(alert)));
         expect((await store.getAlert(alert.id))?.caseId).toBeUndefined();
         expect(await store.getAlert(uuidv7())).toBeUndefined();
       });
@@ -182,7 +182,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const alert = makeAlert();
         let seenInside: NormalizedAlert | undefined = makeAlert();
         await store.transaction(async (tx) => {
-          await tx.insertAlert(alert);
+          await tx.insertAlert(encodeAlert(alert));
           seenInside = await store.getAlert(alert.id);
         });
         expect(seenInside).toBeUndefined();
@@ -195,7 +195,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const a3 = makeAlert({ caseId: 'case-a', receivedAt: at(3) });
         const other = makeAlert({ caseId: 'case-b', receivedAt: at(0) });
         await store.transaction(async (tx) => {
-          for (const a of [a3, other, a1, a2]) await tx.insertAlert(a);
+          for (const a of [a3, other, a1, a2]) await tx.insertAlert(encodeAlert(a));
         });
         expect((await store.listCaseAlerts('case-a', 10)).map((a) => a.id)).toEqual([
           a1.id,
@@ -214,9 +214,9 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const otherKey = makeAlert({ dedupKey: 'other', lastSeen: at(40) });
         await store.transaction(async (tx) => {
           // The newer one goes in first so that insertion order cannot pass for recency.
-          await tx.insertAlert(newer);
-          await tx.insertAlert(older);
-          await tx.insertAlert(otherKey);
+          await tx.insertAlert(encodeAlert(newer));
+          await tx.insertAlert(encodeAlert(older));
+          await tx.insertAlert(encodeAlert(otherKey));
         });
 
         await store.transaction(async (tx) => {
@@ -235,7 +235,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
 
       it('reports caseId null for an alert without a case', async () => {
         const alert = makeAlert({ dedupKey: 'lonely' });
-        await store.transaction((tx) => tx.insertAlert(alert));
+        await store.transaction((tx) => tx.insertAlert(encodeAlert(alert)));
         const candidate = await store.transaction((tx) => tx.findDedupCandidate('lonely', at(0)));
         expect(candidate?.caseId).toBeNull();
       });
@@ -243,7 +243,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
       it('sees an alert inserted earlier in the same transaction', async () => {
         const alert = makeAlert({ dedupKey: 'same-tx', lastSeen: at(5) });
         const found = await store.transaction(async (tx) => {
-          await tx.insertAlert(alert);
+          await tx.insertAlert(encodeAlert(alert));
           return tx.findDedupCandidate('same-tx', at(0));
         });
         expect(found?.id).toBe(alert.id);
@@ -253,7 +253,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
     describe('foldRepeat', () => {
       it('adds to the count and moves last-seen forward only', async () => {
         const alert = makeAlert({ dedupKey: 'fold', firstSeen: at(0), lastSeen: at(10), count: 2 });
-        await store.transaction((tx) => tx.insertAlert(alert));
+        await store.transaction((tx) => tx.insertAlert(encodeAlert(alert)));
 
         await store.transaction((tx) => tx.foldRepeat(alert.id, at(20), 3));
         let got = await store.getAlert(alert.id);
@@ -664,7 +664,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
       it('rolls back every write when the work throws', async () => {
         const kept = makeAlert({ count: 1 });
         const keptEntry = await store.transaction(async (tx) => {
-          await tx.insertAlert(kept);
+          await tx.insertAlert(encodeAlert(kept));
           return tx.appendAudit(draft('kept'));
         });
         const countsBefore = await store.counts();
@@ -675,7 +675,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const boom = new Error('boom');
         const error = await rejectionOf(() =>
           store.transaction(async (tx) => {
-            await tx.insertAlert(alert);
+            await tx.insertAlert(encodeAlert(alert));
             await tx.foldRepeat(kept.id, at(90), 10);
             await tx.nextCaseNumber();
             await tx.insertCase(c);
@@ -742,12 +742,12 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const a = makeAlert();
         const b = makeAlert();
         const results = await Promise.allSettled([
-          store.transaction((tx) => tx.insertAlert(a)),
+          store.transaction((tx) => tx.insertAlert(encodeAlert(a))),
           store.transaction(async (tx) => {
             await tx.appendAudit(draft('doomed'));
             throw new Error('fails');
           }),
-          store.transaction((tx) => tx.insertAlert(b)),
+          store.transaction((tx) => tx.insertAlert(encodeAlert(b))),
         ]);
         expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
         expect(await store.getAlert(a.id)).toBeDefined();
@@ -801,8 +801,8 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const a = makeAlert({ count: 3 });
         const b = makeAlert({ count: 1 });
         await store.transaction(async (tx) => {
-          await tx.insertAlert(a);
-          await tx.insertAlert(b);
+          await tx.insertAlert(encodeAlert(a));
+          await tx.insertAlert(encodeAlert(b));
           await tx.foldRepeat(b.id, at(5), 4);
           await tx.insertCase(makeCase(1, { status: 'open' }));
           await tx.insertCase(makeCase(2, { status: 'in_progress' }));

@@ -1,4 +1,4 @@
-import type { NormalizedAlert, SeverityId } from '../core/alert.js';
+import type { EncodedAlert, NormalizedAlert, SeverityId } from '../core/alert.js';
 import type { AuditDraft, AuditEntry } from '../core/audit-chain.js';
 import type { Case, CaseStatus, TimelineEntry } from '../core/case.js';
 import type { Role } from '../core/access.js';
@@ -42,7 +42,7 @@ export interface Store {
 export interface StoreTransaction {
   /** The newest alert with this dedup key last seen at or after `notBefore` (ISO). */
   findDedupCandidate(dedupKey: string, notBefore: string): Promise<DedupCandidate | undefined>;
-  insertAlert(alert: NormalizedAlert): Promise<void>;
+  insertAlert(encoded: EncodedAlert): Promise<void>;
   /** Fold a repeat into a stored alert: add to its count, move its last-seen forward. */
   foldRepeat(alertId: string, lastSeen: string, count: number): Promise<void>;
   /** The most recently updated open case holding any of the keys and last seen at or after `notBefore`. */

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { inScope } from '../../core/access.js';
 import { WardenError } from '../../core/errors.js';
-import type { NormalizedAlert } from '../../core/alert.js';
-import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
+import type { EncodedAlert } from '../../core/alert.js';
+import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
+import type { IngestQueue } from '../../pipeline/ingest-queue.js';
 import { findSourceFormat, normalizePayload } from '../../sources/source-registry.js';
 import type { Store } from '../../store/store.js';
 import { itemsOfJson, itemsOfNdjson, type BodyItem } from '../alert-body.js';
@@ -11,7 +12,8 @@ import type { WardenMetrics } from '../metrics.js';
 
 export interface AlertRouteDeps {
   store: Store;
-  pipeline: IngestPipeline;
+  preparer: AlertPreparer;
+  ingest: IngestQueue;
   metrics: WardenMetrics;
 }
 
@@ -31,13 +33,13 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
     const items: BodyItem[] =
       typeof request.body === 'string' ? itemsOfNdjson(request.body) : itemsOfJson(request.body);
 
-    const prepared: NormalizedAlert[] = [];
+    const prepared: EncodedAlert[] = [];
     const preparedIndex: number[] = [];
     const rejected: Rejection[] = [];
     for (const item of items) {
       try {
         if (item.error) throw item.error;
-        prepared.push(deps.pipeline.prepare(normalizePayload(item.payload, sourceName)));
+        prepared.push(deps.preparer.prepare(normalizePayload(item.payload, sourceName), item.text));
         preparedIndex.push(item.index);
       } catch (error) {
         if (!(error instanceof WardenError)) throw error;
@@ -67,7 +69,7 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
       });
     }
 
-    const outcomes = await deps.pipeline.submit(prepared);
+    const outcomes = await deps.ingest.submit(prepared);
     const results = [
       ...outcomes.map((o, i) => ({ index: preparedIndex[i] as number, ...o })),
       ...rejected,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeAlert } from '../../core/alert.js';
 import { auditHash, type AuditDraft, type AuditEntry } from '../../core/audit-chain.js';
 import { WardenError } from '../../core/errors.js';
 import { verifyAuditLog } from '../../pipeline/audit-verification.js';
@@ -78,7 +79,7 @@ describe('SqliteStore', () => {
     const alert = makeAlert();
     const c = makeCase(1);
     await first.transaction(async (tx) => {
-      await tx.insertAlert(alert);
+      await tx.insertAlert(encodeAlert(alert));
       expect(await tx.nextCaseNumber()).toBe(1);
       await tx.insertCase(c);
       await tx.appendAudit(auditDraft(1));
@@ -122,7 +123,7 @@ describe('SqliteStore', () => {
     const alert = makeAlert();
     const running = first.transaction(async (tx) => {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      await tx.insertAlert(alert);
+      await tx.insertAlert(encodeAlert(alert));
     });
     await first.close();
     await running;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NormalizedAlert } from '../../core/alert.js';
+import type { EncodedAlert, NormalizedAlert } from '../../core/alert.js';
 import {
   AUDIT_GENESIS_HASH,
   chainAuditEntry,
@@ -33,6 +33,12 @@ export interface SqliteStoreOptions {
    * @default 'FULL'
    */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Run WAL checkpoints from a worker thread. One connection per database
+   * file needs to; a second connection to the same file (a writer thread) does not.
+   * @default true
+   */
+  checkpoints?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -107,7 +113,7 @@ export class SqliteStore implements Store {
   private readonly reader: Database.Database;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly tx: SqliteTransaction;
-  private readonly checkpointer: WalCheckpointer;
+  private readonly checkpointer: WalCheckpointer | undefined;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
@@ -120,7 +126,7 @@ export class SqliteStore implements Store {
     migrate(this.writer);
     // Checkpoints run on a worker thread (see WalCheckpointer), not inside commits.
     this.writer.pragma('wal_autocheckpoint = 0');
-    this.checkpointer = new WalCheckpointer(this.path);
+    this.checkpointer = options.checkpoints === false ? undefined : new WalCheckpointer(this.path);
     this.reader = new Database(this.path, { readonly: true });
     this.reader.pragma('busy_timeout = 5000');
     this.tx = new SqliteTransaction(this.writer);
@@ -319,7 +325,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.tail;
-    await this.checkpointer.stop();
+    await this.checkpointer?.stop();
     this.reader.close();
     this.writer.pragma('wal_checkpoint(TRUNCATE)');
     this.writer.close();
@@ -470,10 +476,9 @@ class SqliteTransaction implements StoreTransaction {
     this.pendingAudit = 0;
   }
 
-  insertAlert(alert: NormalizedAlert): Promise<void> {
+  insertAlert({ alert, doc, raw }: EncodedAlert): Promise<void> {
     this.pendingAlerts += 1;
     this.pendingEvents += alert.count;
-    const { raw, ...doc } = alert;
     this.s.insertAlert.run({
       id: alert.id,
       dedupKey: alert.dedupKey,
@@ -487,8 +492,8 @@ class SqliteTransaction implements StoreTransaction {
       lastSeen: alert.lastSeen,
       count: alert.count,
       receivedAt: alert.receivedAt,
-      doc: JSON.stringify(doc),
-      raw: JSON.stringify(raw) ?? 'null',
+      doc,
+      raw,
     });
     return Promise.resolve();
   }

@@ -1,0 +1,107 @@
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { emptyObservables, encodeAlert, type NormalizedAlert } from '../core/alert.js';
+import { WardenError } from '../core/errors.js';
+import type { BatchCommitInfo } from './ingest-queue.js';
+import { ThreadedIngest } from './threaded-ingest.js';
+
+/**
+ * The protocol side of ThreadedIngest, against stand-in writer threads (the
+ * real one, `src/ingest-worker.ts`, runs under every API test).
+ */
+function alert(id: string): NormalizedAlert {
+  return {
+    id,
+    dedupKey: `key-${id}`,
+    source: { format: 'native', product: 'p', vendor: 'v' },
+    type: 'other',
+    title: 't',
+    severityId: 2,
+    severity: 'Low',
+    firstSeen: '2026-01-01T00:00:00.000Z',
+    lastSeen: '2026-01-01T00:00:00.000Z',
+    receivedAt: '2026-01-01T00:00:00.000Z',
+    count: 1,
+    observables: emptyObservables(),
+    atlasTechniques: [],
+    enrichment: { blastRadius: [], allowlisted: [] },
+    raw: { id },
+  };
+}
+
+/** A writer thread that answers every submission from the alerts' own JSON. */
+const ECHO_WRITER = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (m) => {
+  if (m.kind === 'close') { parentPort.postMessage({ kind: 'closed' }); return; }
+  const outcomes = m.docs.map((doc, i) => ({ id: JSON.parse(doc).id, status: 'new', caseId: m.raws[i], caseNumber: null }));
+  parentPort.postMessage({ kind: 'batch', info: { alerts: outcomes.length, duplicates: 0, casesOpened: 0, ms: 1 } });
+  parentPort.postMessage({ kind: 'committed', id: m.id, outcomes });
+});`;
+
+/** A writer thread that dies on its first submission. */
+const CRASHING_WRITER = `
+require('node:worker_threads').parentPort.on('message', () => process.exit(7));`;
+
+/** A writer thread whose store refuses every batch. */
+const FAILING_WRITER = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (m) => {
+  if (m.kind === 'close') { parentPort.postMessage({ kind: 'closed' }); return; }
+  parentPort.postMessage({ kind: 'failed', id: m.id, error: { message: 'database is locked', code: 'store_unavailable', status: 503, retryable: true } });
+});`;
+
+const evalWorker = (source: string) => () => new Worker(source, { eval: true });
+
+describe('ThreadedIngest', () => {
+  it('sends alerts as JSON text and resolves with the writer’s outcomes, reporting its batches', async () => {
+    const batches: BatchCommitInfo[] = [];
+    const ingest = new ThreadedIngest({
+      spawn: evalWorker(ECHO_WRITER),
+      observer: { batchCommitted: (info) => batches.push(info) },
+    });
+    const outcomes = await ingest.submit([encodeAlert(alert('a1')), encodeAlert(alert('a2'))]);
+    expect(outcomes).toEqual([
+      { id: 'a1', status: 'new', caseId: '{"id":"a1"}', caseNumber: null },
+      { id: 'a2', status: 'new', caseId: '{"id":"a2"}', caseNumber: null },
+    ]);
+    expect(batches).toEqual([{ alerts: 2, duplicates: 0, casesOpened: 0, ms: 1 }]);
+    expect(await ingest.submit([])).toEqual([]);
+    await ingest.close();
+  });
+
+  it('fails what a dead writer held with a retryable 503, and starts a new writer for the next', async () => {
+    const writers = [CRASHING_WRITER, ECHO_WRITER];
+    const ingest = new ThreadedIngest({ spawn: () => evalWorker(writers.shift() ?? '')() });
+    const error = await ingest.submit([encodeAlert(alert('lost'))]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WardenError);
+    expect(error).toMatchObject({ code: 'store_unavailable', status: 503, retryable: true });
+    expect(((error as WardenError).cause as Error).message).toMatch(/exited with code 7/);
+
+    const [outcome] = await ingest.submit([encodeAlert(alert('kept'))]);
+    expect(outcome?.id).toBe('kept');
+    await ingest.close();
+  });
+
+  it('passes the writer’s own error through with its code', async () => {
+    const ingest = new ThreadedIngest({ spawn: evalWorker(FAILING_WRITER) });
+    const error = await ingest.submit([encodeAlert(alert('x'))]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WardenError);
+    expect(error).toMatchObject({
+      code: 'store_unavailable',
+      message: 'database is locked',
+      retryable: true,
+    });
+    await ingest.close();
+  });
+
+  it('refuses submissions once closing, and closes once', async () => {
+    const ingest = new ThreadedIngest({ spawn: evalWorker(ECHO_WRITER) });
+    const closed = ingest.close();
+    expect(ingest.close()).toBe(closed);
+    await closed;
+    await expect(ingest.submit([encodeAlert(alert('late'))])).rejects.toMatchObject({
+      code: 'store_unavailable',
+    });
+  });
+});
