@@ -22,7 +22,13 @@ import { AlertGenerator } from './alert-generator.js';
 import { fillStore } from './fill-store.js';
 import { postAll, timeGets, type HttpResponse } from './http-client.js';
 import { int, markdownTable, median, ms, percentile, spread, table, verdict } from './report.js';
-import { ROOT, startBaseline, startWarden, type ServerProcess } from './warden-process.js';
+import {
+  ROOT,
+  startBaseline,
+  startWarden,
+  type CpuSeconds,
+  type ServerProcess,
+} from './warden-process.js';
 
 function envInt(name: string, fallback: number): number {
   const text = process.env[name];
@@ -122,6 +128,19 @@ async function withServer<T>(kind: Kind, work: (server: ServerProcess) => Promis
 interface BatchedRun {
   alertsPerSecond: number;
   peakMB: number;
+  /** Server CPU per alert, µs: all threads, and the main thread alone. */
+  cpuPerAlert: { total: number; main: number };
+}
+
+function cpuPerAlert(
+  before: CpuSeconds,
+  after: CpuSeconds,
+  alerts: number,
+): BatchedRun['cpuPerAlert'] {
+  return {
+    total: ((after.total - before.total) / alerts) * 1e6,
+    main: ((after.main - before.main) / alerts) * 1e6,
+  };
 }
 
 function ndjsonBodies(
@@ -149,10 +168,15 @@ async function batchedRun(kind: Kind, bodies: Buffer[], warmup: Buffer[]): Promi
     };
     await postAll(url, warmup, settings.batchConnections, headers, check);
     accepted = 0;
+    const cpuBefore = server.cpu();
     const { seconds } = await postAll(url, bodies, settings.batchConnections, headers, check);
     const expected = bodies.length * settings.batchSize;
     if (accepted !== expected) throw new Error(`${kind}: accepted ${accepted} of ${expected}`);
-    return { alertsPerSecond: accepted / seconds, peakMB: server.memory().peakMB };
+    return {
+      alertsPerSecond: accepted / seconds,
+      peakMB: server.memory().peakMB,
+      cpuPerAlert: cpuPerAlert(cpuBefore, server.cpu(), accepted),
+    };
   });
 }
 
@@ -332,7 +356,11 @@ async function main(): Promise<void> {
       for (const kind of kinds) {
         const r = await batchedRun(kind, bodies, warmup);
         batched[kind].push(r);
-        log(`  run ${run} ${kind.padEnd(8)} ${int(r.alertsPerSecond)} alerts/s`);
+        log(
+          `  run ${run} ${kind.padEnd(8)} ${int(r.alertsPerSecond)} alerts/s; server CPU ` +
+            `${int(r.cpuPerAlert.total)} µs/alert (main thread ${int(r.cpuPerAlert.main)}, ` +
+            `other threads ${int(r.cpuPerAlert.total - r.cpuPerAlert.main)})`,
+        );
       }
     }
   }

@@ -20,7 +20,39 @@ export interface ServerProcess {
   pid: number;
   /** Resident set size now (VmRSS) and at its peak (VmHWM), from /proc/PID/status, in MB (10^6 bytes). */
   memory(): { rssMB: number; peakMB: number };
+  /** CPU seconds the process has used so far: all threads, and its main (JavaScript) thread alone. */
+  cpu(): CpuSeconds;
   stop(): Promise<void>;
+}
+
+export interface CpuSeconds {
+  total: number;
+  main: number;
+}
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of one /proc stat line; the command name in parentheses may itself hold spaces. */
+function statTicks(path: string): number {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0; // a thread that ended between listing and reading
+  }
+}
+
+/**
+ * CPU time is what a busy, shared 2-core machine cannot distort much, unlike
+ * throughput: it says how many alerts per second the server could take on
+ * the cores it would have to itself.
+ */
+function cpuSeconds(pid: number): CpuSeconds {
+  const total = statTicks(`/proc/${pid}/stat`);
+  const main = statTicks(`/proc/${pid}/task/${pid}/stat`);
+  return { total: total / TICKS_PER_SECOND, main: main / TICKS_PER_SECOND };
 }
 
 function statusField(pid: number, field: string): number {
@@ -65,6 +97,7 @@ function spawnServer(name: string, args: string[], env: NodeJS.ProcessEnv): Prom
         url,
         pid,
         memory: () => ({ rssMB: statusField(pid, 'VmRSS'), peakMB: statusField(pid, 'VmHWM') }),
+        cpu: () => cpuSeconds(pid),
         async stop() {
           child.kill('SIGTERM');
           const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);

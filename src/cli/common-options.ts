@@ -2,7 +2,10 @@ import { Option } from 'commander';
 
 /** Shared flags, each with an environment fallback so scripts need not repeat them. */
 export const configOption = (): Option =>
-  new Option('--config <dir>', 'config directory (inventory.yaml, warden.yaml)')
+  new Option(
+    '--config <dir>',
+    'config directory (inventory.yaml, warden.yaml, policy.yaml, router.yaml, playbooks/)',
+  )
     .env('WARDEN_CONFIG')
     .default('examples/demo');
 

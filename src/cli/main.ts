@@ -5,6 +5,7 @@ import { packageVersion } from '../main.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerCasesCommand } from './cases-command.js';
 import { registerIngestCommand } from './ingest-command.js';
+import { registerPolicyCommand } from './policy-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerTokenCommand } from './token-command.js';
 
@@ -19,6 +20,7 @@ registerIngestCommand(program);
 registerCasesCommand(program);
 registerAuditCommand(program);
 registerTokenCommand(program);
+registerPolicyCommand(program);
 
 try {
   await program.parseAsync(process.argv);
