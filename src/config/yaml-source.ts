@@ -19,10 +19,6 @@ import type { SourcePosition } from '../core/source-position.js';
  * YAML access that keeps source positions, shared by every config file
  * loader: any problem throws `invalid_config` with
  * `file:line:column: field.path problem` and `details: { file, line, column }`.
- *
- * The classes are a copy of the private helpers in warden-config.ts (same
- * behaviour, same messages) plus what nested policy files need: `keys`,
- * `position`, `oneOrMany` and a required `section`.
  */
 
 /** The file's text; undefined when it does not exist. */
