@@ -3,7 +3,7 @@ import { inScope } from '../../core/access.js';
 import { WardenError } from '../../core/errors.js';
 import type { EncodedAlert } from '../../core/alert.js';
 import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
-import type { IngestQueue } from '../../pipeline/ingest-queue.js';
+import type { IngestOutcome, IngestQueue } from '../../pipeline/ingest-queue.js';
 import { findSourceFormat, normalizePayload } from '../../sources/source-registry.js';
 import type { Store } from '../../store/store.js';
 import { itemsOfJson, itemsOfNdjson, type BodyItem } from '../alert-body.js';
@@ -23,57 +23,75 @@ interface Rejection {
   error: { code: string; message: string; field?: string };
 }
 
+interface Submitted {
+  outcomes: Promise<IngestOutcome[]>;
+  /** Body index of each submitted alert, in submission order. */
+  indexes: number[];
+  rejected: Rejection[];
+}
+
+/**
+ * Normalises, prepares and submits a body's alerts. Synchronous on purpose:
+ * the parsed payloads and prepared alerts die when it returns, instead of
+ * living (and being copied by the garbage collector) for as long as the
+ * request waits for its commit.
+ */
+function submitBody(
+  body: unknown,
+  sourceName: string | undefined,
+  deps: AlertRouteDeps,
+): Submitted {
+  // The content-type parsers hand JSON over parsed and NDJSON as text.
+  const items: BodyItem[] = typeof body === 'string' ? itemsOfNdjson(body) : itemsOfJson(body);
+  const prepared: EncodedAlert[] = [];
+  const indexes: number[] = [];
+  const rejected: Rejection[] = [];
+  for (const item of items) {
+    try {
+      if (item.error) throw item.error;
+      prepared.push(deps.preparer.prepare(normalizePayload(item.payload, sourceName), item.text));
+      indexes.push(item.index);
+    } catch (error) {
+      if (!(error instanceof WardenError)) throw error;
+      if (items.length === 1) {
+        // A lone payload is answered with its own problem, not a batch report.
+        deps.metrics.alertsIngested.inc({ outcome: 'rejected' });
+        throw error;
+      }
+      rejected.push({
+        index: item.index,
+        status: 'rejected',
+        error: {
+          code: error.code,
+          message: `alert [${item.index}]: ${error.message}`,
+          ...(error.field ? { field: error.field } : {}),
+        },
+      });
+    }
+  }
+  if (rejected.length > 0)
+    deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
+  if (prepared.length === 0) {
+    throw new WardenError('invalid_field', `all ${items.length} alerts were rejected`, {
+      status: 422,
+      details: { errors: rejected },
+    });
+  }
+  return { outcomes: deps.ingest.submit(prepared), indexes, rejected };
+}
+
 export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
   app.post<{ Querystring: { source?: string } }>('/api/v1/alerts', async (request, reply) => {
     principalWith(request, 'alerts:ingest');
     const sourceName = request.query.source;
     if (sourceName !== undefined) findSourceFormat(sourceName);
 
-    // The content-type parsers hand JSON over parsed and NDJSON as text.
-    const items: BodyItem[] =
-      typeof request.body === 'string' ? itemsOfNdjson(request.body) : itemsOfJson(request.body);
-
-    const prepared: EncodedAlert[] = [];
-    const preparedIndex: number[] = [];
-    const rejected: Rejection[] = [];
-    for (const item of items) {
-      try {
-        if (item.error) throw item.error;
-        prepared.push(deps.preparer.prepare(normalizePayload(item.payload, sourceName), item.text));
-        preparedIndex.push(item.index);
-      } catch (error) {
-        if (!(error instanceof WardenError)) throw error;
-        if (items.length === 1) {
-          // A lone payload is answered with its own problem, not a batch report.
-          deps.metrics.alertsIngested.inc({ outcome: 'rejected' });
-          throw error;
-        }
-        rejected.push({
-          index: item.index,
-          status: 'rejected',
-          error: {
-            code: error.code,
-            message: `alert [${item.index}]: ${error.message}`,
-            ...(error.field ? { field: error.field } : {}),
-          },
-        });
-      }
-    }
-    if (rejected.length > 0)
-      deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
-
-    if (prepared.length === 0) {
-      throw new WardenError('invalid_field', `all ${items.length} alerts were rejected`, {
-        status: 422,
-        details: { errors: rejected },
-      });
-    }
-
-    const outcomes = await deps.ingest.submit(prepared);
+    const { outcomes: submitted, indexes, rejected } = submitBody(request.body, sourceName, deps);
+    const outcomes = await submitted;
     const results = [
-      ...outcomes.map((o, i) => ({ index: preparedIndex[i] as number, ...o })),
+      ...outcomes.map((o, i) => ({ index: indexes[i] as number, ...o })),
       ...rejected,
-    ].sort((a, b) => a.index - b.index);
+    ].sort((x, y) => x.index - y.index);
     return reply.code(202).send({
       accepted: outcomes.length,
       new: outcomes.filter((o) => o.status === 'new').length,
