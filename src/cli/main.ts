@@ -5,6 +5,7 @@ import { packageVersion } from '../main.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerCasesCommand } from './cases-command.js';
 import { registerIngestCommand } from './ingest-command.js';
+import { registerPlaybookCommand } from './playbook-command.js';
 import { registerPolicyCommand } from './policy-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerTokenCommand } from './token-command.js';
@@ -21,6 +22,7 @@ registerCasesCommand(program);
 registerAuditCommand(program);
 registerTokenCommand(program);
 registerPolicyCommand(program);
+registerPlaybookCommand(program);
 
 try {
   await program.parseAsync(process.argv);

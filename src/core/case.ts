@@ -99,7 +99,8 @@ export type TimelineKind =
   | 'status_changed'
   | 'severity_changed'
   | 'closed'
-  | 'reopened';
+  | 'reopened'
+  | 'task';
 
 export interface TimelineEntry {
   id: string;

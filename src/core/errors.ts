@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'case_closed'
   | 'conflict'
   | 'invalid_config'
+  | 'invalid_playbook'
+  | 'expression_failed'
   | 'store_unavailable'
   | 'audit_chain_broken'
   | 'internal';
@@ -47,6 +49,8 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   case_closed: 409,
   conflict: 409,
   invalid_config: 500,
+  invalid_playbook: 422,
+  expression_failed: 422,
   store_unavailable: 503,
   audit_chain_broken: 500,
   internal: 500,

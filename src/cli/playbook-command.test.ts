@@ -1,0 +1,131 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { registerPlaybookCommand } from './playbook-command.js';
+
+const TESTDATA = fileURLToPath(new URL('../playbooks/testdata', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../examples/demo', import.meta.url));
+
+async function run(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  const program = new Command('warden').exitOverride();
+  registerPlaybookCommand(program);
+  try {
+    await program.parseAsync(['node', 'warden', ...args]);
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { stdout, stderr, code };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('warden playbook', () => {
+  it('schema prints the JSON Schema', async () => {
+    const { stdout, code } = await run('playbook', 'schema');
+    expect(code).toBe(0);
+    const schema = JSON.parse(stdout) as { $schema: string; $defs: Record<string, unknown> };
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(Object.keys(schema.$defs)).toEqual(['step', 'test']);
+    expect(stdout).toContain('\n  "title": "Warden playbook",');
+  });
+
+  it('validate prints one ok line per playbook', async () => {
+    const { stdout, stderr, code } = await run('playbook', 'validate', TESTDATA);
+    expect({ stderr, code }).toEqual({ stderr: '', code: 0 });
+    expect(stdout.trimEnd().split('\n')).toEqual([
+      `ok  ${join(TESTDATA, 'federated-router.yaml')}  federated-router v2  (5 steps, 1 test)`,
+      `ok  ${join(TESTDATA, 'inference-spike-external-range.yaml')}  inference-spike-external-range v3  (7 steps, 3 tests)`,
+      `ok  ${join(TESTDATA, 'poisoned-dataset-upload.yaml')}  poisoned-dataset-upload v1  (7 steps, 1 test)`,
+    ]);
+  });
+
+  it('validate reads <--config>/playbooks by default and exits 2 on problems', async () => {
+    const config = mkdtempSync(join(tmpdir(), 'warden-cli-'));
+    dirs.push(config);
+    expect(await run('playbook', 'validate', '--config', config)).toEqual({
+      stdout: `no playbooks in ${join(config, 'playbooks')}\n`,
+      stderr: '',
+      code: 0,
+    });
+    const dir = join(config, 'playbooks');
+    mkdirSync(dir);
+    const good =
+      'id: good\nversion: 1\ntitle: T\nowner: o\ntrigger: { types: [other] }\nsteps: [{ id: a, goto: end }]\n';
+    writeFileSync(join(dir, 'good.yaml'), good);
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      good.replace('good', 'bad').replace('goto: end', 'goto: ned'),
+    );
+    const result = await run('playbook', 'validate', '--config', config);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe(`ok  ${join(dir, 'good.yaml')}  good v1  (1 step, 0 tests)\n`);
+    expect(result.stderr).toBe(
+      `${join(dir, 'bad.yaml')}:6:24: steps[0].goto: unknown step "ned" — did you mean "end"? (known: a, end)\n` +
+        '1 problem in 1 file\n',
+    );
+  });
+
+  it('test runs every inline test on the demo estate and prints one line each', async () => {
+    const { stdout, code } = await run('playbook', 'test', TESTDATA, '--config', DEMO);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      'ok    inference-spike-external-range › a malicious range on a tier-1 model waits for approval, then is blocked\n',
+    );
+    expect(stdout).toContain('5 tests: 5 passed, 0 failed');
+  });
+
+  it('test reports what differs and exits 1 when an expectation fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, 'p.yaml'),
+      [
+        'id: p',
+        'version: 1',
+        'title: T',
+        'owner: o',
+        'trigger: { types: [other] }',
+        'steps:',
+        '  - id: look',
+        '    enrich: { connector: ti, action: lookup, input: { ip: "${{ alert.observables.ips[0] }}" } }',
+        '  - id: note',
+        '    case: { phase: containment }',
+        'tests:',
+        '  - name: wrong on purpose',
+        '    alert: { type: other, title: t, observables: { ips: [203.0.113.9] } }',
+        '    expect:',
+        '      steps: [note]',
+        '      actions: [{ step: look, input: { ip: 203.0.113.1 } }]',
+        '      case: { phase: recovery }',
+      ].join('\n'),
+    );
+    const { stdout, code } = await run('playbook', 'test', dir, '--config', DEMO);
+    expect(code).toBe(1);
+    expect(stdout).toContain('FAIL  p › wrong on purpose\n');
+    expect(stdout).toContain('steps: expected note, ran look → note');
+    expect(stdout).toContain(
+      'actions[0] (look): expected input {"ip":"203.0.113.1"}, got {"ip":"203.0.113.9"}',
+    );
+    expect(stdout).toContain('case.phase: expected "recovery", got "containment"');
+    expect(stdout).toContain('1 test: 0 passed, 1 failed');
+  });
+});
