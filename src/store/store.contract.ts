@@ -10,7 +10,14 @@ import { openCaseFor, type Case, type TimelineEntry } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
-import type { ApiToken, CaseFilter, Store } from './store.js';
+import type {
+  ApiToken,
+  ApprovalRecord,
+  CaseFilter,
+  EffectRecord,
+  PlaybookRunRecord,
+  Store,
+} from './store.js';
 
 /**
  * The suite every storage backend passes. A backend's test calls it with a
@@ -114,6 +121,66 @@ async function rejectionOf(run: () => Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected a rejection');
+}
+
+export function makeRun(overrides: Partial<PlaybookRunRecord> = {}): PlaybookRunRecord {
+  return {
+    id: uuidv7(),
+    playbookId: 'spike',
+    playbookVersion: 3,
+    caseId: 'case-1',
+    alertId: 'alert-1',
+    businessUnit: 'fraud',
+    parentRunId: null,
+    parentStepId: null,
+    status: 'queued',
+    wakeAt: null,
+    state: { cursor: 0, steps: { intel: { status: 'pending' } } },
+    command: null,
+    createdAt: at(0),
+    updatedAt: at(0),
+    finishedAt: null,
+    ...overrides,
+  };
+}
+
+export function makeApproval(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
+  return {
+    id: uuidv7(),
+    runId: 'run-1',
+    stepId: 'approve_block',
+    caseId: 'case-1',
+    businessUnit: 'fraud',
+    status: 'pending',
+    approvers: ['responder', 'admin'],
+    message: 'Block 203.0.113.0/24?',
+    requestedAt: at(0),
+    deadline: at(30),
+    answeredBy: null,
+    answeredRole: null,
+    answeredAt: null,
+    comment: null,
+    ...overrides,
+  };
+}
+
+export function makeEffect(overrides: Partial<EffectRecord> = {}): EffectRecord {
+  return {
+    idempotencyKey: `run-1:block:0`,
+    runId: 'run-1',
+    stepId: 'block',
+    item: 0,
+    connector: 'network',
+    action: 'block_ip_range',
+    input: { cidr: '203.0.113.0/24' },
+    status: 'sent',
+    output: null,
+    error: null,
+    exchange: null,
+    sentAt: at(0),
+    finishedAt: null,
+    ...overrides,
+  };
 }
 
 export function describeStoreContract(name: string, open: OpenStore): void {
@@ -809,6 +876,159 @@ export function describeStoreContract(name: string, open: OpenStore): void {
           await tx.insertCase(makeCase(3, { status: 'closed' }));
         });
         expect(await store.counts()).toEqual({ alerts: 2, events: 8, cases: 3, openCases: 2 });
+      });
+    });
+
+    describe('playbook runs', () => {
+      it('round-trips a run with its state and command, and updates it in place', async () => {
+        const run = makeRun();
+        await store.transaction((tx) => tx.insertRun(run));
+        expect(await store.getRun(run.id)).toEqual(run);
+
+        const waiting: PlaybookRunRecord = {
+          ...run,
+          status: 'waiting',
+          wakeAt: at(30),
+          state: { cursor: 2, steps: { intel: { status: 'succeeded', output: { score: 9.5 } } } },
+          command: { kind: 'approval', stepId: 'approve_block' },
+          updatedAt: at(1),
+          // Identity fields are not rewritten by an update.
+          caseId: 'other-case',
+        };
+        await store.transaction((tx) => tx.updateRun(waiting));
+        expect(await store.getRun(run.id)).toEqual({ ...waiting, caseId: run.caseId });
+        expect(
+          await rejectionOf(() => store.transaction((tx) => tx.updateRun(makeRun()))),
+        ).toMatchObject({
+          code: 'not_found',
+        });
+      });
+
+      it('lists a case’s runs oldest first', async () => {
+        const later = makeRun({ createdAt: at(5) });
+        const earlier = makeRun({ createdAt: at(1) });
+        await store.transaction(async (tx) => {
+          await tx.insertRun(later);
+          await tx.insertRun(earlier);
+          await tx.insertRun(makeRun({ caseId: 'case-2' }));
+        });
+        expect((await store.listRunsForCase('case-1')).map((r) => r.id)).toEqual([
+          earlier.id,
+          later.id,
+        ]);
+      });
+
+      it('finds due runs: queued and running always, waiting once woken, finished never', async () => {
+        const queued = makeRun({ status: 'queued', updatedAt: at(3) });
+        const running = makeRun({ status: 'running', updatedAt: at(1) });
+        const wokenUp = makeRun({ status: 'waiting', wakeAt: at(10), updatedAt: at(2) });
+        const asleep = makeRun({ status: 'waiting', wakeAt: at(11) });
+        const done = makeRun({ status: 'succeeded', finishedAt: at(1) });
+        const failed = makeRun({ status: 'failed', finishedAt: at(1) });
+        await store.transaction(async (tx) => {
+          for (const r of [queued, running, wokenUp, asleep, done, failed]) await tx.insertRun(r);
+        });
+        expect((await store.dueRuns(at(10), 10)).map((r) => r.id)).toEqual([
+          running.id,
+          wokenUp.id,
+          queued.id,
+        ]);
+        expect(await store.dueRuns(at(10), 1)).toHaveLength(1);
+      });
+
+      it('numbers run events across transactions and reads them in order', async () => {
+        const event = (kind: string, stepId: string | null) => ({
+          at: at(0),
+          kind,
+          stepId,
+          data: { why: `${kind} ✓` },
+        });
+        await store.transaction((tx) =>
+          tx.appendRunEvents('run-1', [event('run_started', null), event('step_started', 'intel')]),
+        );
+        await store.transaction((tx) => tx.appendRunEvents('run-1', [event('branch', 'external')]));
+        await store.transaction((tx) => tx.appendRunEvents('run-2', [event('run_started', null)]));
+        const events = await store.listRunEvents('run-1');
+        expect(events.map((e) => [e.seq, e.kind, e.stepId])).toEqual([
+          [1, 'run_started', null],
+          [2, 'step_started', 'intel'],
+          [3, 'branch', 'external'],
+        ]);
+        expect(events[0]).toMatchObject({ runId: 'run-1', data: { why: 'run_started ✓' } });
+      });
+
+      it('leaves no run and no event behind when the transaction fails', async () => {
+        const run = makeRun();
+        await rejectionOf(() =>
+          store.transaction(async (tx) => {
+            await tx.insertRun(run);
+            await tx.appendRunEvents(run.id, [{ at: at(0), kind: 'x', stepId: null, data: {} }]);
+            throw new Error('crash');
+          }),
+        );
+        expect(await store.getRun(run.id)).toBeUndefined();
+        expect(await store.listRunEvents(run.id)).toEqual([]);
+      });
+    });
+
+    describe('approvals', () => {
+      it('round-trips, records an answer, and lists by status and unit, newest first, paged', async () => {
+        const old = makeApproval({ requestedAt: at(1) });
+        const recent = makeApproval({ requestedAt: at(2) });
+        const otherUnit = makeApproval({ requestedAt: at(3), businessUnit: 'retail' });
+        await store.transaction(async (tx) => {
+          for (const a of [old, recent, otherUnit]) await tx.insertApproval(a);
+        });
+        expect(await store.getApproval(old.id)).toEqual(old);
+
+        const answered: ApprovalRecord = {
+          ...old,
+          status: 'approved',
+          answeredBy: 'rita',
+          answeredRole: 'responder',
+          answeredAt: at(4),
+          comment: 'range belongs to nobody we know',
+          message: 'not rewritten',
+        };
+        await store.transaction((tx) => tx.updateApproval(answered));
+        expect(await store.getApproval(old.id)).toEqual({ ...answered, message: old.message });
+
+        const ids = async (filter: Parameters<Store['listApprovals']>[0]) =>
+          (await store.listApprovals(filter, { limit: 10 })).items.map((a) => a.id);
+        expect(await ids({ status: ['pending'] })).toEqual([otherUnit.id, recent.id]);
+        expect(await ids({ scopeUnits: ['fraud'] })).toEqual([recent.id, old.id]);
+        expect(await ids({ scopeUnits: [] })).toEqual([]);
+
+        const first = await store.listApprovals({}, { limit: 2 });
+        expect(first.items.map((a) => a.id)).toEqual([otherUnit.id, recent.id]);
+        const second = await store.listApprovals({}, { limit: 2, cursor: first.nextCursor ?? '' });
+        expect(second).toEqual({
+          items: [{ ...answered, message: old.message }],
+          nextCursor: null,
+        });
+
+        expect(
+          await rejectionOf(() => store.transaction((tx) => tx.updateApproval(makeApproval()))),
+        ).toMatchObject({ code: 'not_found' });
+      });
+    });
+
+    describe('effects', () => {
+      it('records a call as sent, then its result under the same idempotency key', async () => {
+        const sent = makeEffect();
+        await store.transaction((tx) => tx.putEffect(sent));
+        expect(await store.getEffect(sent.idempotencyKey)).toEqual(sent);
+
+        const done: EffectRecord = {
+          ...sent,
+          status: 'succeeded',
+          output: { ruleId: 17 },
+          exchange: { method: 'POST', status: 200 },
+          finishedAt: at(1),
+        };
+        await store.transaction((tx) => tx.putEffect(done));
+        expect(await store.getEffect(sent.idempotencyKey)).toEqual(done);
+        expect(await store.getEffect('nope')).toBeUndefined();
       });
     });
   });

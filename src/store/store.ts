@@ -36,6 +36,21 @@ export interface Store {
   /** How many audit entries were appended, as recorded apart from the log itself. */
   recordedAuditCount(): Promise<number>;
   counts(): Promise<StoreCounts>;
+
+  getRun(id: string): Promise<PlaybookRunRecord | undefined>;
+  /** A case's runs, oldest first. */
+  listRunsForCase(caseId: string): Promise<PlaybookRunRecord[]>;
+  /**
+   * Runs an executor should pick up, oldest update first: queued and running
+   * ones (after a restart), and waiting ones whose `wakeAt` is at or before `now`.
+   */
+  dueRuns(now: string, limit: number): Promise<PlaybookRunRecord[]>;
+  /** A run's trace, in order. */
+  listRunEvents(runId: string): Promise<RunEventRecord[]>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  /** Newest first. */
+  listApprovals(filter: ApprovalFilter, page: PageRequest): Promise<Page<ApprovalRecord>>;
+  getEffect(idempotencyKey: string): Promise<EffectRecord | undefined>;
   close(): Promise<void>;
 }
 
@@ -59,6 +74,107 @@ export interface StoreTransaction {
   insertToken(token: ApiToken): Promise<void>;
   /** Replace the token hash of an existing token id (the env-provided admin token). */
   upsertToken(token: ApiToken): Promise<void>;
+  insertRun(run: PlaybookRunRecord): Promise<void>;
+  /** Replaces everything but the run's identity (id, playbook, case, alert, parent, creation time). */
+  updateRun(run: PlaybookRunRecord): Promise<void>;
+  /** Events get their `seq` from their position after the run's last stored event. */
+  appendRunEvents(runId: string, events: readonly RunEventDraft[]): Promise<void>;
+  insertApproval(approval: ApprovalRecord): Promise<void>;
+  /** Records the answer (status, who, when, comment) of a stored approval. */
+  updateApproval(approval: ApprovalRecord): Promise<void>;
+  /** Inserts, or replaces the stored effect with the same idempotency key. */
+  putEffect(effect: EffectRecord): Promise<void>;
+}
+
+export type RunRecordStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed';
+
+/**
+ * A playbook run as stored. The run machine's state and its pending command
+ * are opaque JSON to the store: it only needs the columns it selects on.
+ */
+export interface PlaybookRunRecord {
+  id: string;
+  playbookId: string;
+  playbookVersion: number;
+  caseId: string;
+  alertId: string;
+  /** The case's unit when the run started, for business-unit scoping. */
+  businessUnit: string | null;
+  parentRunId: string | null;
+  parentStepId: string | null;
+  status: RunRecordStatus;
+  /** When a waiting run is due (a retry's backoff, an approval's deadline). */
+  wakeAt: string | null;
+  state: unknown;
+  /** The command the executor was given and has not reported on; null when none. */
+  command: unknown;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface RunEventDraft {
+  at: string;
+  kind: string;
+  stepId: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface RunEventRecord extends RunEventDraft {
+  runId: string;
+  /** 1, 2, … within the run. */
+  seq: number;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'timed_out';
+
+export interface ApprovalRecord {
+  id: string;
+  runId: string;
+  stepId: string;
+  caseId: string;
+  businessUnit: string | null;
+  status: ApprovalStatus;
+  /** Any one of these roles may answer. */
+  approvers: Role[];
+  message: string;
+  requestedAt: string;
+  deadline: string;
+  answeredBy: string | null;
+  answeredRole: Role | null;
+  answeredAt: string | null;
+  comment: string | null;
+}
+
+export interface ApprovalFilter {
+  status?: ApprovalStatus[];
+  /** Visibility scope of the caller; undefined = all units. */
+  scopeUnits?: string[];
+}
+
+export type EffectStatus = 'sent' | 'succeeded' | 'failed';
+
+/**
+ * One connector call with an effect, recorded before it is sent and again
+ * when its result is known: after a crash in between, the executor finds it
+ * `sent` and reconciles instead of repeating it.
+ */
+export interface EffectRecord {
+  idempotencyKey: string;
+  runId: string;
+  stepId: string;
+  /** Index in a for_each list; null for a single call. */
+  item: number | null;
+  connector: string;
+  action: string;
+  input: unknown;
+  status: EffectStatus;
+  output: unknown;
+  error: unknown;
+  /** What went over the wire (secrets redacted), when the connector reports it. */
+  exchange: unknown;
+  sentAt: string;
+  finishedAt: string | null;
 }
 
 export interface TimelinePage {

@@ -100,4 +100,76 @@ export const MIGRATIONS: readonly Migration[] = [
         VALUES ('case_number', 0), ('audit_entries', 0), ('alerts', 0), ('events', 0);
     `,
   },
+  {
+    version: 2,
+    name: 'playbook runs, run events, approvals, effects',
+    sql: `
+      CREATE TABLE playbook_runs (
+        id TEXT PRIMARY KEY,
+        playbook_id TEXT NOT NULL,
+        playbook_version INTEGER NOT NULL,
+        case_id TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        business_unit TEXT,
+        parent_run_id TEXT,
+        parent_step_id TEXT,
+        status TEXT NOT NULL,
+        wake_at TEXT,
+        state TEXT NOT NULL,
+        command TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX playbook_runs_by_case ON playbook_runs (case_id, created_at);
+      -- Only unfinished runs are ever looked for by the executor.
+      CREATE INDEX playbook_runs_due ON playbook_runs (status, wake_at, updated_at)
+        WHERE status IN ('queued', 'running', 'waiting');
+
+      CREATE TABLE run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        step_id TEXT,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        business_unit TEXT,
+        status TEXT NOT NULL,
+        approvers TEXT NOT NULL,
+        message TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        deadline TEXT NOT NULL,
+        answered_by TEXT,
+        answered_role TEXT,
+        answered_at TEXT,
+        comment TEXT
+      );
+      CREATE INDEX approvals_by_status ON approvals (status, requested_at, id);
+
+      CREATE TABLE effects (
+        idempotency_key TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        item INTEGER,
+        connector TEXT NOT NULL,
+        action TEXT NOT NULL,
+        input TEXT NOT NULL,
+        status TEXT NOT NULL,
+        output TEXT,
+        error TEXT,
+        exchange TEXT,
+        sent_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX effects_by_run ON effects (run_id, step_id);
+    `,
+  },
 ];

@@ -13,10 +13,19 @@ import type { Role } from '../../core/access.js';
 import { WardenError } from '../../core/errors.js';
 import type {
   ApiToken,
+  ApprovalFilter,
+  ApprovalRecord,
+  ApprovalStatus,
   CaseFilter,
   DedupCandidate,
+  EffectRecord,
+  EffectStatus,
   Page,
   PageRequest,
+  PlaybookRunRecord,
+  RunEventDraft,
+  RunEventRecord,
+  RunRecordStatus,
   Store,
   StoreCounts,
   StoreTransaction,
@@ -76,6 +85,73 @@ function tokenFromRow(row: Row): ApiToken {
     units: row.units === null ? null : (JSON.parse(str(row.units)) as string[]),
     createdAt: str(row.created_at),
     createdBy: str(row.created_by),
+  };
+}
+
+/** JSON text for a column; undefined and null are stored as NULL. */
+const json = (value: unknown): string | null =>
+  value === undefined || value === null ? null : JSON.stringify(value);
+const fromJson = (text: unknown): unknown => (text === null ? null : JSON.parse(str(text)));
+const nullableText = (v: unknown): string | null => (v === null ? null : str(v));
+
+function runFromRow(row: Row): PlaybookRunRecord {
+  return {
+    id: str(row.id),
+    playbookId: str(row.playbook_id),
+    playbookVersion: row.playbook_version as number,
+    caseId: str(row.case_id),
+    alertId: str(row.alert_id),
+    businessUnit: nullableText(row.business_unit),
+    parentRunId: nullableText(row.parent_run_id),
+    parentStepId: nullableText(row.parent_step_id),
+    status: str(row.status) as RunRecordStatus,
+    wakeAt: nullableText(row.wake_at),
+    state: fromJson(row.state),
+    command: fromJson(row.command),
+    createdAt: str(row.created_at),
+    updatedAt: str(row.updated_at),
+    finishedAt: nullableText(row.finished_at),
+  };
+}
+
+function runParams(run: PlaybookRunRecord): Record<string, unknown> {
+  return { ...run, state: JSON.stringify(run.state), command: json(run.command) };
+}
+
+function approvalFromRow(row: Row): ApprovalRecord {
+  return {
+    id: str(row.id),
+    runId: str(row.run_id),
+    stepId: str(row.step_id),
+    caseId: str(row.case_id),
+    businessUnit: nullableText(row.business_unit),
+    status: str(row.status) as ApprovalStatus,
+    approvers: JSON.parse(str(row.approvers)) as Role[],
+    message: str(row.message),
+    requestedAt: str(row.requested_at),
+    deadline: str(row.deadline),
+    answeredBy: nullableText(row.answered_by),
+    answeredRole: nullableText(row.answered_role) as Role | null,
+    answeredAt: nullableText(row.answered_at),
+    comment: nullableText(row.comment),
+  };
+}
+
+function effectFromRow(row: Row): EffectRecord {
+  return {
+    idempotencyKey: str(row.idempotency_key),
+    runId: str(row.run_id),
+    stepId: str(row.step_id),
+    item: row.item === null ? null : (row.item as number),
+    connector: str(row.connector),
+    action: str(row.action),
+    input: fromJson(row.input),
+    status: str(row.status) as EffectStatus,
+    output: fromJson(row.output),
+    error: fromJson(row.error),
+    exchange: fromJson(row.exchange),
+    sentAt: str(row.sent_at),
+    finishedAt: nullableText(row.finished_at),
   };
 }
 
@@ -323,6 +399,99 @@ export class SqliteStore implements Store {
     });
   }
 
+  getRun(id: string): Promise<PlaybookRunRecord | undefined> {
+    return this.read(() => {
+      const row = this.statement('SELECT * FROM playbook_runs WHERE id = ?').get(id) as
+        Row | undefined;
+      return row ? runFromRow(row) : undefined;
+    });
+  }
+
+  listRunsForCase(caseId: string): Promise<PlaybookRunRecord[]> {
+    return this.read(() =>
+      (
+        this.statement('SELECT * FROM playbook_runs WHERE case_id = ? ORDER BY created_at, id').all(
+          caseId,
+        ) as Row[]
+      ).map(runFromRow),
+    );
+  }
+
+  dueRuns(now: string, limit: number): Promise<PlaybookRunRecord[]> {
+    return this.read(() =>
+      (
+        this.statement(
+          `SELECT * FROM playbook_runs WHERE status IN ('queued', 'running')
+             OR (status = 'waiting' AND wake_at <= ?)
+           ORDER BY updated_at, id LIMIT ?`,
+        ).all(now, limit) as Row[]
+      ).map(runFromRow),
+    );
+  }
+
+  listRunEvents(runId: string): Promise<RunEventRecord[]> {
+    return this.read(() =>
+      (
+        this.statement('SELECT * FROM run_events WHERE run_id = ? ORDER BY seq').all(runId) as Row[]
+      ).map((row) => ({
+        runId: str(row.run_id),
+        seq: row.seq as number,
+        at: str(row.at),
+        kind: str(row.kind),
+        stepId: nullableText(row.step_id),
+        data: JSON.parse(str(row.data)) as Record<string, unknown>,
+      })),
+    );
+  }
+
+  getApproval(id: string): Promise<ApprovalRecord | undefined> {
+    return this.read(() => {
+      const row = this.statement('SELECT * FROM approvals WHERE id = ?').get(id) as Row | undefined;
+      return row ? approvalFromRow(row) : undefined;
+    });
+  }
+
+  listApprovals(filter: ApprovalFilter, page: PageRequest): Promise<Page<ApprovalRecord>> {
+    return this.read(() => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      for (const [column, values] of [
+        ['status', filter.status],
+        ['business_unit', filter.scopeUnits],
+      ] as const) {
+        if (!values) continue;
+        if (values.length === 0) where.push('0');
+        else {
+          where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+          params.push(...values);
+        }
+      }
+      if (page.cursor) {
+        const cursor = decodeCursor(page.cursor);
+        where.push('(requested_at < ? OR (requested_at = ? AND id < ?))');
+        params.push(cursor.u, cursor.u, cursor.id);
+      }
+      const sql = `SELECT * FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY requested_at DESC, id DESC LIMIT ?`;
+      const rows = this.statement(sql).all(...params, page.limit + 1) as Row[];
+      const items = rows.slice(0, page.limit).map(approvalFromRow);
+      const last = rows.length > page.limit ? items[page.limit - 1] : undefined;
+      return {
+        items,
+        nextCursor: last ? encodeCursor({ u: last.requestedAt, id: last.id }) : null,
+      };
+    });
+  }
+
+  getEffect(idempotencyKey: string): Promise<EffectRecord | undefined> {
+    return this.read(() => {
+      const row = this.statement('SELECT * FROM effects WHERE idempotency_key = ?').get(
+        idempotencyKey,
+      ) as Row | undefined;
+      return row ? effectFromRow(row) : undefined;
+    });
+  }
+
   async close(): Promise<void> {
     await this.tail;
     await this.checkpointer?.stop();
@@ -400,6 +569,34 @@ class SqliteTransaction implements StoreTransaction {
         db.prepare(`INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash)
         VALUES (@seq, @at, @actor, @action, @subject, @data, @prevHash, @hash)`),
       bumpCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
+      insertRun: db.prepare(`INSERT INTO playbook_runs (id, playbook_id, playbook_version, case_id,
+        alert_id, business_unit, parent_run_id, parent_step_id, status, wake_at, state, command,
+        created_at, updated_at, finished_at) VALUES (@id, @playbookId, @playbookVersion, @caseId,
+        @alertId, @businessUnit, @parentRunId, @parentStepId, @status, @wakeAt, @state, @command,
+        @createdAt, @updatedAt, @finishedAt)`),
+      updateRun: db.prepare(`UPDATE playbook_runs SET playbook_version = @playbookVersion,
+        business_unit = @businessUnit, status = @status, wake_at = @wakeAt, state = @state,
+        command = @command, updated_at = @updatedAt, finished_at = @finishedAt WHERE id = @id`),
+      lastRunEvent: db
+        .prepare('SELECT coalesce(max(seq), 0) FROM run_events WHERE run_id = ?')
+        .pluck(),
+      runEvent: db.prepare(`INSERT INTO run_events (run_id, seq, at, kind, step_id, data)
+        VALUES (?, ?, ?, ?, ?, ?)`),
+      insertApproval: db.prepare(`INSERT INTO approvals (id, run_id, step_id, case_id,
+        business_unit, status, approvers, message, requested_at, deadline, answered_by,
+        answered_role, answered_at, comment) VALUES (@id, @runId, @stepId, @caseId, @businessUnit,
+        @status, @approvers, @message, @requestedAt, @deadline, @answeredBy, @answeredRole,
+        @answeredAt, @comment)`),
+      updateApproval: db.prepare(`UPDATE approvals SET status = @status, answered_by = @answeredBy,
+        answered_role = @answeredRole, answered_at = @answeredAt, comment = @comment
+        WHERE id = @id`),
+      putEffect: db.prepare(`INSERT INTO effects (idempotency_key, run_id, step_id, item,
+        connector, action, input, status, output, error, exchange, sent_at, finished_at)
+        VALUES (@idempotencyKey, @runId, @stepId, @item, @connector, @action, @input, @status,
+        @output, @error, @exchange, @sentAt, @finishedAt)
+        ON CONFLICT (idempotency_key) DO UPDATE SET status = excluded.status,
+        output = excluded.output, error = excluded.error, exchange = excluded.exchange,
+        finished_at = excluded.finished_at`),
       insertToken:
         db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
         VALUES (@id, @name, @tokenHash, @role, @units, @createdAt, @createdBy)`),
@@ -595,6 +792,56 @@ class SqliteTransaction implements StoreTransaction {
 
   upsertToken(token: ApiToken): Promise<void> {
     this.s.upsertToken.run({ ...token, units: token.units ? JSON.stringify(token.units) : null });
+    return Promise.resolve();
+  }
+
+  insertRun(run: PlaybookRunRecord): Promise<void> {
+    this.s.insertRun.run(runParams(run));
+    return Promise.resolve();
+  }
+
+  updateRun(run: PlaybookRunRecord): Promise<void> {
+    const result = this.s.updateRun.run(runParams(run));
+    if (result.changes === 0) throw new WardenError('not_found', `run ${run.id} not found`);
+    return Promise.resolve();
+  }
+
+  appendRunEvents(runId: string, events: readonly RunEventDraft[]): Promise<void> {
+    let seq = this.s.lastRunEvent.get(runId) as number;
+    for (const e of events) {
+      seq += 1;
+      this.s.runEvent.run(runId, seq, e.at, e.kind, e.stepId, JSON.stringify(e.data));
+    }
+    return Promise.resolve();
+  }
+
+  insertApproval(approval: ApprovalRecord): Promise<void> {
+    this.s.insertApproval.run({ ...approval, approvers: JSON.stringify(approval.approvers) });
+    return Promise.resolve();
+  }
+
+  updateApproval(approval: ApprovalRecord): Promise<void> {
+    const { id, status, answeredBy, answeredRole, answeredAt, comment } = approval;
+    const result = this.s.updateApproval.run({
+      id,
+      status,
+      answeredBy,
+      answeredRole,
+      answeredAt,
+      comment,
+    });
+    if (result.changes === 0) throw new WardenError('not_found', `approval ${id} not found`);
+    return Promise.resolve();
+  }
+
+  putEffect(effect: EffectRecord): Promise<void> {
+    this.s.putEffect.run({
+      ...effect,
+      input: JSON.stringify(effect.input) ?? 'null',
+      output: json(effect.output),
+      error: json(effect.error),
+      exchange: json(effect.exchange),
+    });
     return Promise.resolve();
   }
 }
