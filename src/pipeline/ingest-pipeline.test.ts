@@ -378,18 +378,31 @@ describe('IngestPipeline', () => {
       expect((await store.listTimeline(a?.caseId ?? '')).map((e) => e.kind)).toEqual(['created']);
     });
 
-    it('mirrors every timeline entry in an audit log that verifies', async () => {
+    it('audits each commit once, naming every case it changed and how, in a log that verifies', async () => {
       const p = pipeline();
-      await ingest(p, draft({ title: 'A' }), draft({ title: 'B' }), draft({ title: 'A' }));
-      await ingest(p, draft({ title: 'C' }, { ips: ['192.0.2.1'] }));
+      const [a] = await ingest(
+        p,
+        draft({ title: 'A' }),
+        draft({ title: 'B' }),
+        draft({ title: 'A' }),
+      );
+      const [c] = await ingest(p, draft({ title: 'C' }, { ips: ['192.0.2.1'] }));
       const audit = await store.readAudit(0, 100);
-      expect(audit.map((e) => e.action)).toEqual([
-        'case.created',
-        'case.alerts_linked',
-        'case.created',
+      expect(audit.map((e) => [e.action, e.actor, e.subject])).toEqual([
+        ['ingest.committed', 'system:ingest', 'cases'],
+        ['ingest.committed', 'system:ingest', 'cases'],
       ]);
-      expect(audit.every((e) => e.actor === 'system:ingest')).toBe(true);
-      expect(await verifyAuditLog(store)).toEqual({ ok: true, entries: 3, problems: [] });
+      expect(audit[0]?.data).toEqual({
+        alerts: 2,
+        repeats: 1,
+        cases: [{ caseId: a?.caseId, number: 1, opened: true, linked: 1, repeats: 1 }],
+      });
+      expect(audit[1]?.data).toEqual({
+        alerts: 1,
+        repeats: 0,
+        cases: [{ caseId: c?.caseId, number: 2, opened: true }],
+      });
+      expect(await verifyAuditLog(store)).toEqual({ ok: true, entries: 2, problems: [] });
     });
   });
 

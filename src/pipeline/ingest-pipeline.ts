@@ -37,6 +37,7 @@ interface TouchedCase {
 }
 
 const ISO_ZERO = '1970-01-01T00:00:00.000Z';
+const INGEST_ACTOR = 'system:ingest';
 
 function isoMinus(iso: string, ms: number): string {
   const t = Date.parse(iso) - ms;
@@ -214,8 +215,10 @@ export class IngestPipeline implements IngestQueue {
     }
 
     let casesOpened = 0;
+    const audited: Record<string, unknown>[] = [];
     for (const t of touched.values()) {
       const c = t.value;
+      const summary: Record<string, unknown> = { caseId: c.id, number: c.number };
       if (t.isNew) {
         casesOpened += 1;
         await tx.insertCase(c);
@@ -225,6 +228,7 @@ export class IngestPipeline implements IngestQueue {
           tier: c.tier,
           businessUnit: c.businessUnit,
         });
+        summary.opened = true;
       } else {
         await tx.updateCase(c);
       }
@@ -241,6 +245,8 @@ export class IngestPipeline implements IngestQueue {
           linked: linked.length,
           repeats: t.repeats,
         });
+        summary.linked = linked.length;
+        summary.repeats = t.repeats;
       }
       if (t.severityBefore !== null && t.severityBefore !== c.severityId) {
         await this.record(
@@ -255,11 +261,25 @@ export class IngestPipeline implements IngestQueue {
             reason: c.severityReason,
           },
         );
+        summary.severity = { from: t.severityBefore, to: c.severityId };
       }
+      audited.push(summary);
+    }
+    // One audit entry per commit names every case it changed and how: hashing
+    // an entry per case would cost more than the rest of the commit.
+    if (audited.length > 0) {
+      await tx.appendAudit({
+        at: now,
+        actor: INGEST_ACTOR,
+        action: 'ingest.committed',
+        subject: 'cases',
+        data: { alerts: outcomes.length - duplicates, repeats: duplicates, cases: audited },
+      });
     }
     return { outcomes, duplicates, casesOpened };
   }
 
+  /** A case's timeline entry (the commit's audit entry covers it). */
   private async record(
     tx: StoreTransaction,
     c: Case,
@@ -268,14 +288,14 @@ export class IngestPipeline implements IngestQueue {
     message: string,
     data: Record<string, unknown>,
   ): Promise<void> {
-    const actor = 'system:ingest';
-    await tx.appendTimeline({ id: uuidv7(), caseId: c.id, at, actor, kind, message, data });
-    await tx.appendAudit({
+    await tx.appendTimeline({
+      id: uuidv7(),
+      caseId: c.id,
       at,
-      actor,
-      action: `case.${kind}`,
-      subject: c.id,
-      data: { message, ...data },
+      actor: INGEST_ACTOR,
+      kind,
+      message,
+      data,
     });
   }
 }
