@@ -100,7 +100,12 @@ export type TimelineKind =
   | 'severity_changed'
   | 'closed'
   | 'reopened'
-  | 'task';
+  | 'task'
+  | 'playbook_started'
+  | 'playbook_finished'
+  | 'approval_requested'
+  | 'approval_answered'
+  | 'action_taken';
 
 export interface TimelineEntry {
   id: string;

@@ -19,6 +19,11 @@ export interface IngestPipelineOptions {
    * @default 2000
    */
   maxBatch?: number;
+  /**
+   * Called inside the transaction that opens a case, with the alert that
+   * opened it: what it writes (the case's playbook runs) commits with the case.
+   */
+  caseOpened?: (tx: StoreTransaction, c: Case, alert: AlertFacts) => Promise<unknown>;
 }
 
 interface Pending {
@@ -30,6 +35,8 @@ interface Pending {
 interface TouchedCase {
   value: Case;
   isNew: boolean;
+  /** The alert that opened a new case. */
+  openedBy?: AlertFacts;
   linkedAlertIds: string[];
   repeats: number;
   newKeys: Set<string>;
@@ -55,6 +62,7 @@ export class IngestPipeline implements IngestQueue {
   private readonly clock: () => Date;
   private readonly observer: IngestObserver | undefined;
   private readonly maxBatch: number;
+  private readonly caseOpened: IngestPipelineOptions['caseOpened'];
   private queue: Pending[] = [];
   private flushing = false;
 
@@ -64,6 +72,7 @@ export class IngestPipeline implements IngestQueue {
     this.clock = options.clock ?? (() => new Date());
     this.observer = options.observer;
     this.maxBatch = options.maxBatch ?? 2000;
+    this.caseOpened = options.caseOpened;
   }
 
   submit(alerts: readonly EncodedAlert[]): Promise<IngestOutcome[]> {
@@ -200,6 +209,7 @@ export class IngestPipeline implements IngestQueue {
           now,
         });
         target = touch(opened, true);
+        target.openedBy = alert;
       }
       target.linkedAlertIds.push(alert.id);
       for (const key of keys) batchKeys.set(key, target.value.id);
@@ -229,6 +239,7 @@ export class IngestPipeline implements IngestQueue {
           businessUnit: c.businessUnit,
         });
         summary.opened = true;
+        if (this.caseOpened && t.openedBy) await this.caseOpened(tx, c, t.openedBy);
       } else {
         await tx.updateCase(c);
       }

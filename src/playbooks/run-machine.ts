@@ -349,7 +349,8 @@ class RunStepper {
 
   private failOrRetry(step: Step, error: StepError): Advance | undefined {
     const retry = 'retry' in step ? step.retry : undefined;
-    const retryable = retry?.on ? retry.on.includes(error.code) : error.retryable;
+    // A listed code is retried only when the connector says retrying is safe: an uncertain write is not.
+    const retryable = error.retryable && (!retry?.on || retry.on.includes(error.code));
     if (retry && retryable && this.state.attempt <= retry.count) {
       const backoff = Math.min(
         retry.initialMs * retry.factor ** (this.state.attempt - 1),
@@ -635,7 +636,10 @@ class RunStepper {
       const context = this.context(entry.value, decision);
       const input =
         step.kind === 'notify'
-          ? { to: asText(step.to?.render(context)), message: asText(step.message.render(context)) }
+          ? {
+              ...(step.to ? { to: asText(step.to.render(context)) } : {}),
+              message: asText(step.message.render(context)),
+            }
           : step.input.render(context);
       return { item: entry.index, input };
     });

@@ -934,6 +934,15 @@ export function describeStoreContract(name: string, open: OpenStore): void {
           queued.id,
         ]);
         expect(await store.dueRuns(at(10), 1)).toHaveLength(1);
+
+        // Waking a waiting run makes it due; waking a finished one does nothing.
+        await store.transaction(async (tx) => {
+          await tx.wakeRun(asleep.id, at(9));
+          await tx.wakeRun(done.id, at(9));
+        });
+        const due = (await store.dueRuns(at(10), 10)).map((r) => r.id);
+        expect(due).toContain(asleep.id);
+        expect(due).not.toContain(done.id);
       });
 
       it('numbers run events across transactions and reads them in order', async () => {
@@ -1010,6 +1019,16 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(
           await rejectionOf(() => store.transaction((tx) => tx.updateApproval(makeApproval()))),
         ).toMatchObject({ code: 'not_found' });
+        // An answer stands: a second one (or a late timeout) is a conflict.
+        expect(
+          await rejectionOf(() =>
+            store.transaction((tx) => tx.updateApproval({ ...answered, status: 'denied' })),
+          ),
+        ).toMatchObject({
+          code: 'conflict',
+          message: expect.stringContaining('already approved') as string,
+        });
+        expect((await store.getApproval(old.id))?.status).toBe('approved');
       });
     });
 

@@ -80,8 +80,13 @@ export interface StoreTransaction {
   /** Events get their `seq` from their position after the run's last stored event. */
   appendRunEvents(runId: string, events: readonly RunEventDraft[]): Promise<void>;
   insertApproval(approval: ApprovalRecord): Promise<void>;
-  /** Records the answer (status, who, when, comment) of a stored approval. */
+  /**
+   * Records the answer (status, who, when, comment) of a pending approval;
+   * `conflict` when it was answered (or timed out) already.
+   */
   updateApproval(approval: ApprovalRecord): Promise<void>;
+  /** Makes a waiting run due at `at` (an approval was answered); no-op for a run not waiting. */
+  wakeRun(runId: string, at: string): Promise<void>;
   /** Inserts, or replaces the stored effect with the same idempotency key. */
   putEffect(effect: EffectRecord): Promise<void>;
 }

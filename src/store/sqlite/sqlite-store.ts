@@ -589,7 +589,11 @@ class SqliteTransaction implements StoreTransaction {
         @answeredAt, @comment)`),
       updateApproval: db.prepare(`UPDATE approvals SET status = @status, answered_by = @answeredBy,
         answered_role = @answeredRole, answered_at = @answeredAt, comment = @comment
-        WHERE id = @id`),
+        WHERE id = @id AND status = 'pending'`),
+      approvalStatus: db.prepare('SELECT status FROM approvals WHERE id = ?').pluck(),
+      wakeRun: db.prepare(
+        "UPDATE playbook_runs SET wake_at = ? WHERE id = ? AND status = 'waiting'",
+      ),
       putEffect: db.prepare(`INSERT INTO effects (idempotency_key, run_id, step_id, item,
         connector, action, input, status, output, error, exchange, sent_at, finished_at)
         VALUES (@idempotencyKey, @runId, @stepId, @item, @connector, @action, @input, @status,
@@ -830,7 +834,17 @@ class SqliteTransaction implements StoreTransaction {
       answeredAt,
       comment,
     });
-    if (result.changes === 0) throw new WardenError('not_found', `approval ${id} not found`);
+    if (result.changes === 0) {
+      const current = this.s.approvalStatus.get(id) as string | undefined;
+      throw current === undefined
+        ? new WardenError('not_found', `approval ${id} not found`)
+        : new WardenError('conflict', `approval ${id} is already ${current.replace('_', ' ')}`);
+    }
+    return Promise.resolve();
+  }
+
+  wakeRun(runId: string, at: string): Promise<void> {
+    this.s.wakeRun.run(at, runId);
     return Promise.resolve();
   }
 

@@ -1,0 +1,336 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  FakeHttpService,
+  type RecordedRequest,
+  type ScriptedResponse,
+} from '../../test/support/fake-http-service.js';
+import {
+  ConnectorError,
+  type Connector,
+  type ConnectorCall,
+  type ConnectorResult,
+  type JsonValue,
+} from './connector.js';
+import { guardConnector } from './guarded-connector.js';
+
+/**
+ * The suite every connector that talks HTTP passes against its local fake:
+ * request shape, the error vocabulary (503, 400, 401/403, 429 with both
+ * Retry-After forms, timeouts), idempotent replay and reconcile, input
+ * validated before anything is sent, and no secret in any record.
+ *
+ * @example
+ * describeHttpConnectorContract('slack', {
+ *   create: ({ baseUrl, secret, timeoutMs }) => createSlackConnector({ … }),
+ *   read: { … }, write: { … }, invalidInput: { … },
+ *   expectCredential: (request, secret) =>
+ *     expect(request.headers.authorization).toBe(`Bearer ${secret}`),
+ *   idempotencyHeader: undefined,
+ * });
+ */
+
+export interface ContractConnectorOptions {
+  /** The fake's URL (`http://127.0.0.1:<port>`). */
+  readonly baseUrl: string;
+  /** The credential the connector must send; it must never appear in any record. */
+  readonly secret: string;
+  /** The per-request timeout to configure. */
+  readonly timeoutMs: number;
+}
+
+/** One successful call and what must go over the wire for it. */
+export interface ContractCall {
+  readonly action: string;
+  readonly input: JsonValue;
+  /** How the fake vendor answers it. */
+  readonly response: ScriptedResponse;
+  readonly expectRequest: {
+    readonly method: string;
+    readonly path: string;
+    /** Query parameters that must be present with these values. */
+    readonly query?: Readonly<Record<string, string>>;
+    /** The JSON body, compared exactly. */
+    readonly body?: unknown;
+  };
+  readonly expectOutput: JsonValue;
+}
+
+export interface HttpConnectorContractSetup {
+  create(options: ContractConnectorOptions): Connector | Promise<Connector>;
+  /** A `read` action. */
+  readonly read: ContractCall;
+  /** A `write` action. */
+  readonly write: ContractCall;
+  /** A call whose input the action's schema rejects. */
+  readonly invalidInput: { readonly action: string; readonly input: JsonValue };
+  /** Asserts the credential travelled where the vendor expects it. */
+  expectCredential(request: RecordedRequest, secret: string): void;
+  /**
+   * The header carrying the idempotency key on writes, when the receiver
+   * deduplicates by it; undefined when the connector cannot make writes
+   * idempotent (then `reconcile` must answer `unknown`).
+   */
+  readonly idempotencyHeader: string | undefined;
+}
+
+const SECRET = 'contract-secret-5f1d0c7a9b';
+const TIMEOUT_MS = 300;
+
+export function describeHttpConnectorContract(
+  name: string,
+  setup: HttpConnectorContractSetup,
+): void {
+  describe(`${name}: HTTP connector contract`, () => {
+    let fake: FakeHttpService;
+    let connector: Connector;
+    const recorded: unknown[] = [];
+
+    beforeAll(async () => {
+      fake = await FakeHttpService.start();
+      connector = guardConnector(
+        await setup.create({ baseUrl: fake.url, secret: SECRET, timeoutMs: TIMEOUT_MS }),
+      );
+    });
+    afterAll(async () => {
+      await fake.close();
+    });
+    beforeEach(() => fake.reset());
+
+    let keys = 0;
+    function call(
+      which: { action: string; input: JsonValue },
+      overrides: Partial<ConnectorCall> = {},
+    ): ConnectorCall {
+      keys += 1;
+      return {
+        action: which.action,
+        input: which.input,
+        idempotencyKey: `contract-key-${keys}`,
+        attempt: 1,
+        signal: AbortSignal.timeout(10_000),
+        ...overrides,
+      };
+    }
+    /** Invokes and keeps whatever comes back, for the no-secret check at the end. */
+    async function invoke(request: ConnectorCall): Promise<ConnectorResult> {
+      try {
+        const result = await connector.invoke(request);
+        recorded.push(result);
+        return result;
+      } catch (error) {
+        recorded.push(error instanceof ConnectorError ? describeError(error) : String(error));
+        throw error;
+      }
+    }
+    async function failure(request: ConnectorCall): Promise<ConnectorError> {
+      const error = await invoke(request).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(ConnectorError);
+      return error as ConnectorError;
+    }
+
+    function expectRequest(
+      request: RecordedRequest | undefined,
+      expected: ContractCall['expectRequest'],
+    ): void {
+      expect(request).toBeDefined();
+      if (request === undefined) return;
+      expect(request.method).toBe(expected.method);
+      expect(request.path).toBe(expected.path);
+      for (const [parameter, value] of Object.entries(expected.query ?? {})) {
+        expect(request.query.get(parameter), `query ${parameter}`).toBe(value);
+      }
+      if (expected.body !== undefined) expect(request.json).toEqual(expected.body);
+      setup.expectCredential(request, SECRET);
+    }
+
+    it('declares its actions with schemas and effects', () => {
+      expect(connector.actions[setup.read.action]?.effect).toBe('read');
+      expect(connector.actions[setup.write.action]?.effect).toBe('write');
+      for (const spec of Object.values(connector.actions)) {
+        expect(typeof spec.inputSchema).toBe('object');
+        expect(typeof spec.outputSchema).toBe('object');
+      }
+      expect(connector.concurrency).toBeGreaterThanOrEqual(1);
+    });
+
+    it('sends a read as the vendor expects and returns the output with the exchange', async () => {
+      fake.enqueue(setup.read.response);
+      const result = await invoke(call(setup.read));
+      expect(fake.requests).toHaveLength(1);
+      expectRequest(fake.requests[0], setup.read.expectRequest);
+      expect(result.output).toEqual(setup.read.expectOutput);
+      expect(result.exchange).toMatchObject({
+        method: setup.read.expectRequest.method,
+        status: setup.read.response.status ?? 200,
+      });
+      expect(result.exchange?.url).toContain(setup.read.expectRequest.path.split('/').pop() ?? '');
+      expect(result.exchange?.durationMs).toBeGreaterThanOrEqual(0);
+      expect(JSON.stringify(result.exchange)).not.toContain(SECRET);
+    });
+
+    it('sends a write as the vendor expects, body included', async () => {
+      fake.enqueue(setup.write.response);
+      const result = await invoke(call(setup.write));
+      expectRequest(fake.requests[0], setup.write.expectRequest);
+      expect(result.output).toEqual(setup.write.expectOutput);
+      expect(result.exchange?.requestBody).toBeDefined();
+    });
+
+    it('reports 503 as unavailable and retryable, with the exchange', async () => {
+      fake.enqueue({ status: 503, body: { error: 'maintenance' } });
+      const error = await failure(call(setup.read));
+      expect(error).toMatchObject({ code: 'unavailable', retryable: true, status: 503 });
+      expect(error.exchange?.status).toBe(503);
+      expect(error.exchange?.responseBody).toContain('maintenance');
+    });
+
+    it('reports 400 as rejected and not retryable', async () => {
+      fake.enqueue({ status: 400, body: { error: 'bad request' } });
+      const error = await failure(call(setup.write));
+      expect(error).toMatchObject({ code: 'rejected', retryable: false, status: 400 });
+    });
+
+    it.each([401, 403])('reports %i as unauthorized and not retryable', async (status) => {
+      fake.enqueue({ status, body: { error: 'invalid credentials' } });
+      const error = await failure(call(setup.read));
+      expect(error).toMatchObject({ code: 'unauthorized', retryable: false, status });
+    });
+
+    it('reports 429 as rate_limited with Retry-After seconds in ms', async () => {
+      fake.enqueue({ status: 429, headers: { 'retry-after': '2' }, body: { error: 'slow down' } });
+      const error = await failure(call(setup.read));
+      expect(error).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: 2000 });
+    });
+
+    it('reads a Retry-After HTTP-date', async () => {
+      const at = new Date(Date.now() + 5000).toUTCString();
+      fake.enqueue({ status: 429, headers: { 'retry-after': at } });
+      const error = await failure(call(setup.read));
+      expect(error.code).toBe('rate_limited');
+      expect(error.retryAfterMs).toBeGreaterThan(3000);
+      expect(error.retryAfterMs).toBeLessThanOrEqual(5000);
+    });
+
+    it('times out a slow answer and aborts the request', async () => {
+      fake.enqueue({ delayMs: 5000, body: {} });
+      const started = performance.now();
+      const error = await failure(call(setup.read));
+      expect(error).toMatchObject({ code: 'timeout', retryable: true });
+      expect(performance.now() - started).toBeLessThan(3000);
+      await vi.waitFor(() => expect(fake.requests[0]?.aborted).toBe(true), { timeout: 2000 });
+    });
+
+    it("times out at the call's deadline", async () => {
+      fake.enqueue({ delayMs: 5000, body: {} });
+      const error = await failure(call(setup.read, { signal: AbortSignal.timeout(50) }));
+      expect(error.code).toBe('timeout');
+    });
+
+    it('rejects invalid input before sending anything', async () => {
+      const error = await failure(call(setup.invalidInput));
+      expect(error).toMatchObject({ code: 'invalid_input', retryable: false });
+      expect(fake.requests).toHaveLength(0);
+    });
+
+    it('rejects an unknown action before sending anything', async () => {
+      const error = await failure(call({ action: 'no_such_action', input: {} }));
+      expect(error.code).toBe('unknown_action');
+      expect(fake.requests).toHaveLength(0);
+    });
+
+    it('answers reconcile for a read with not_done, without a request', async () => {
+      const answer = await connector.reconcile?.(call(setup.read));
+      expect(answer?.state ?? 'unknown').toBe('not_done');
+      expect(fake.requests).toHaveLength(0);
+    });
+
+    if (setup.idempotencyHeader !== undefined) {
+      const header = setup.idempotencyHeader.toLowerCase();
+
+      it('sends the same idempotency key when a write is replayed', async () => {
+        fake.enqueue(setup.write.response, setup.write.response, setup.write.response);
+        const first = call(setup.write);
+        await invoke(first);
+        await invoke({ ...first, attempt: 2 });
+        await invoke(call(setup.write));
+        const sent = fake.requests.map((request) => request.headers[header]);
+        expect(sent[0]).toBe(first.idempotencyKey);
+        expect(sent[1]).toBe(first.idempotencyKey);
+        expect(sent[2]).not.toBe(first.idempotencyKey);
+      });
+
+      it('retries a write that may have been applied, since the receiver deduplicates', async () => {
+        fake.enqueue({ status: 500 });
+        expect(await failure(call(setup.write))).toMatchObject({
+          code: 'unavailable',
+          retryable: true,
+        });
+      });
+
+      it('reconciles a write by sending it again with the same key', async () => {
+        fake.enqueue(setup.write.response);
+        const original = call(setup.write);
+        const answer = await connector.reconcile?.(original);
+        expect(answer?.state).toBe('done');
+        if (answer?.state === 'done')
+          expect(answer.result.output).toEqual(setup.write.expectOutput);
+        expect(fake.requests[0]?.headers[header]).toBe(original.idempotencyKey);
+      });
+    } else {
+      it('does not retry a write that may have been applied', async () => {
+        fake.enqueue({ status: 500 });
+        expect(await failure(call(setup.write))).toMatchObject({
+          code: 'unavailable',
+          retryable: false,
+        });
+        fake.enqueue({ delayMs: 5000 });
+        expect(await failure(call(setup.write))).toMatchObject({
+          code: 'timeout',
+          retryable: false,
+        });
+      });
+
+      it('still retries a write the service refused outright (503, 429)', async () => {
+        fake.enqueue({ status: 503 }, { status: 429 });
+        expect((await failure(call(setup.write))).retryable).toBe(true);
+        expect((await failure(call(setup.write))).retryable).toBe(true);
+      });
+
+      it('answers reconcile for a write with unknown, without a request', async () => {
+        const answer = await connector.reconcile?.(call(setup.write));
+        expect(answer?.state ?? 'unknown').toBe('unknown');
+        expect(fake.requests).toHaveLength(0);
+      });
+    }
+
+    it('keeps the secret out of exchanges and errors, even when the service echoes it', async () => {
+      const echo = (request: RecordedRequest): ScriptedResponse => ({
+        status: 200,
+        headers: { 'x-request-id': 'echo', 'retry-after': '1' },
+        body: { headers: request.headers, url: request.path, query: request.query.toString() },
+      });
+      fake.enqueue((request) => ({ ...echo(request), status: 401 }));
+      const error = await failure(call(setup.read));
+      expect(error.message).not.toContain(SECRET);
+      expect(JSON.stringify(error.exchange)).not.toContain(SECRET);
+      expect(String(error.stack)).not.toContain(SECRET);
+
+      fake.enqueue((request) => ({ ...echo(request), status: 200 }));
+      await invoke(call(setup.read)).catch(() => undefined);
+      // The request did carry it: the redaction is in the record, not the wire.
+      expect(JSON.stringify(fake.requests.map((r) => r.headers))).toContain(SECRET);
+    });
+
+    it('never recorded the secret in any result or error of this suite', () => {
+      expect(recorded.length).toBeGreaterThan(5);
+      expect(JSON.stringify(recorded)).not.toContain(SECRET);
+    });
+  });
+}
+
+function describeError(error: ConnectorError): unknown {
+  return { code: error.code, message: error.message, exchange: error.exchange, stack: error.stack };
+}

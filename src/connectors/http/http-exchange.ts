@@ -1,0 +1,301 @@
+import { ConnectorError, type WireExchange } from '../connector.js';
+import type { SecretRedactor } from '../secrets.js';
+
+/**
+ * One HTTP request as every HTTP-based connector sends it: with a timeout,
+ * no redirects followed (a credential must not travel to another origin),
+ * the exchange recorded with secrets redacted, and failures mapped to the
+ * connector error vocabulary. Built on Node's global fetch.
+ */
+
+export interface HttpRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** The headers sent, secrets included. */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * How secret-bearing headers appear in the exchange, e.g.
+   * `{ Authorization: 'Bearer ${secret:TI_TOKEN}' }`.
+   */
+  readonly recordedHeaders?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface HttpExchangeOptions {
+  /** `connector.action`, the start of every error message. */
+  readonly where: string;
+  readonly timeoutMs: number;
+  /** The call's deadline. */
+  readonly signal: AbortSignal;
+  /** Scrubs every recorded text and error message. */
+  readonly redactor: SecretRedactor;
+  /**
+   * Whether the request may be repeated even if the first one may have been
+   * applied: true for reads and for writes the receiver deduplicates by
+   * idempotency key. When false, a failure after the request may have
+   * arrived (timeout, connection reset, 500/502/504) is not retryable.
+   */
+  readonly safeToRepeat: boolean;
+  /** Statuses that are a result rather than an error. @default 2xx */
+  readonly accept?: (status: number) => boolean;
+  /** Recorded response body limit in bytes. @default 16384 */
+  readonly recordedBodyBytes?: number;
+  /** Largest response read at all, in bytes. @default 10485760 */
+  readonly maxResponseBytes?: number;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly exchange: WireExchange;
+}
+
+const RECORDED_RESPONSE_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'retry-after',
+  'location',
+  'date',
+  'x-request-id',
+  'request-id',
+  'x-correlation-id',
+  'idempotency-key',
+  'idempotent-replayed',
+]);
+
+/** Sends the request; a status outside `accept` rejects with a mapped `ConnectorError`. */
+export async function sendHttpRequest(
+  request: HttpRequest,
+  options: HttpExchangeOptions,
+): Promise<HttpResponse> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const redact = (text: string): string => options.redactor.redact(text);
+  const base = {
+    startedAt: startedAt.toISOString(),
+    method: request.method,
+    url: redact(request.url.toString()),
+    requestHeaders: recordHeaders(request, redact),
+    ...(request.body === undefined ? {} : { requestBody: redact(request.body) }),
+  };
+  const elapsed = (): number => Math.round(performance.now() - started);
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = AbortSignal.any([options.signal, timeout]);
+
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      redirect: 'manual',
+      signal,
+    });
+  } catch (error) {
+    throw networkError(error, request.url, options, { ...base, durationMs: elapsed() }, timeout);
+  }
+  const responded = {
+    status: response.status,
+    responseHeaders: recordResponseHeaders(response.headers),
+  };
+  try {
+    text = await readBody(response, options.maxResponseBytes ?? 10 * 1024 * 1024, options.where);
+  } catch (error) {
+    const exchange = { ...base, ...responded, durationMs: elapsed() };
+    if (error instanceof ConnectorError) throw error.with({ exchange });
+    throw networkError(error, request.url, options, exchange, timeout);
+  }
+  const limit = options.recordedBodyBytes ?? 16 * 1024;
+  const recorded = truncate(redact(text), limit);
+  const exchange: WireExchange = {
+    ...base,
+    ...responded,
+    responseBody: recorded.text,
+    ...(recorded.truncated ? { responseBodyTruncated: true } : {}),
+    durationMs: elapsed(),
+  };
+  const accept = options.accept ?? ((status: number) => status >= 200 && status < 300);
+  if (!accept(response.status)) {
+    throw statusError(response.status, response.headers, recorded.text, exchange, options);
+  }
+  return { status: response.status, headers: response.headers, text, exchange };
+}
+
+function recordHeaders(
+  request: HttpRequest,
+  redact: (text: string) => string,
+): Record<string, string> {
+  const recorded: Record<string, string> = {};
+  const shown = new Map(
+    Object.entries(request.recordedHeaders ?? {}).map(([name, value]) => [
+      name.toLowerCase(),
+      value,
+    ]),
+  );
+  for (const [name, value] of Object.entries(request.headers)) {
+    recorded[name] = redact(shown.get(name.toLowerCase()) ?? value);
+  }
+  return recorded;
+}
+
+function recordResponseHeaders(headers: Headers): Record<string, string> {
+  const recorded: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (
+      RECORDED_RESPONSE_HEADERS.has(name) ||
+      name.startsWith('x-ratelimit') ||
+      name.startsWith('ratelimit')
+    ) {
+      recorded[name] = value;
+    }
+  });
+  return recorded;
+}
+
+async function readBody(response: Response, maxBytes: number, where: string): Promise<string> {
+  if (response.body === null) return '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new ConnectorError(
+        'invalid_output',
+        `${where}: the response is larger than ${maxBytes} bytes`,
+        { status: response.status },
+      );
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+function truncate(text: string, maxBytes: number): { text: string; truncated: boolean } {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.byteLength <= maxBytes) return { text, truncated: false };
+  // Cutting bytes may split a character; the decoder drops the partial one.
+  return {
+    text: new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, ''),
+    truncated: true,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Failures
+
+const MAYBE_APPLIED = ' (the request may have been applied, so it is not repeated)';
+
+/** Network-level failure codes after which the request certainly did not arrive. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function networkError(
+  error: unknown,
+  url: URL,
+  options: HttpExchangeOptions,
+  exchange: WireExchange,
+  timeout: AbortSignal,
+): ConnectorError {
+  const redact = (text: string): string => options.redactor.redact(text);
+  const origin = redact(url.origin);
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
+    const why = options.signal.aborted
+      ? 'the step deadline passed before the response'
+      : timeout.aborted
+        ? `no response within ${options.timeoutMs} ms`
+        : 'the request was aborted';
+    return new ConnectorError(
+      'timeout',
+      `${options.where}: ${why}${options.safeToRepeat ? '' : MAYBE_APPLIED}`,
+      { retryable: options.safeToRepeat, exchange },
+    );
+  }
+  const code = errorCode(error);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new ConnectorError(
+      'timeout',
+      `${options.where}: cannot connect to ${origin} (${code})`,
+      {
+        exchange,
+      },
+    );
+  }
+  const notSent = code !== undefined && NOT_SENT.has(code);
+  const reason = redact(code ?? (error instanceof Error ? error.message : String(error)));
+  return new ConnectorError(
+    'unavailable',
+    `${options.where}: cannot reach ${origin} (${reason})${notSent || options.safeToRepeat ? '' : MAYBE_APPLIED}`,
+    { retryable: notSent || options.safeToRepeat, exchange },
+  );
+}
+
+/** The system error code behind fetch's generic "fetch failed". */
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth += 1) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') return code;
+    const nested = (current as { errors?: unknown[] }).errors?.[0];
+    current = current.cause ?? nested;
+  }
+  return undefined;
+}
+
+/**
+ * 401/403 → unauthorized; 408 → timeout; 429 → rate_limited; 503 →
+ * unavailable; other 5xx → unavailable, retryable only when safe to repeat;
+ * any other status (other 4xx, unfollowed 3xx) → rejected.
+ */
+export function statusError(
+  status: number,
+  headers: Headers,
+  recordedBody: string,
+  exchange: WireExchange,
+  options: Pick<HttpExchangeOptions, 'where' | 'safeToRepeat'>,
+): ConnectorError {
+  const excerpt = recordedBody.replace(/\s+/g, ' ').trim().slice(0, 200);
+  const message = `${options.where}: HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`;
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
+  const common = { status, exchange, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  if (status === 401 || status === 403) return new ConnectorError('unauthorized', message, common);
+  if (status === 408) return new ConnectorError('timeout', message, common);
+  if (status === 429) return new ConnectorError('rate_limited', message, common);
+  if (status === 503) return new ConnectorError('unavailable', message, common);
+  if (status >= 500) {
+    const retryable = options.safeToRepeat;
+    return new ConnectorError('unavailable', `${message}${retryable ? '' : MAYBE_APPLIED}`, {
+      ...common,
+      retryable,
+    });
+  }
+  if (status >= 300 && status < 400) {
+    return new ConnectorError(
+      'rejected',
+      `${options.where}: HTTP ${status} redirect not followed (configure the final URL)`,
+      common,
+    );
+  }
+  return new ConnectorError('rejected', message, common);
+}
+
+/**
+ * Milliseconds from a Retry-After header: delay seconds (`120`) or an
+ * HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`, counted from `now`; a past
+ * date is 0). Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

@@ -1,0 +1,337 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Principal } from '../core/access.js';
+import { InventoryIndex } from '../core/inventory.js';
+import type { PlaybookRouter } from '../core/playbook-router.js';
+import { loadContainmentPolicy } from '../config/policy-config.js';
+import { loadWardenConfig } from '../config/warden-config.js';
+import type { JsonValue, Playbook } from '../playbooks/playbook.js';
+import { loadPlaybooks, parsePlaybook } from '../playbooks/playbook-loader.js';
+import { normalizePayload } from '../sources/source-registry.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { AlertPreparer } from './alert-preparer.js';
+import { ApprovalWorkflow } from './approval-workflow.js';
+import { verifyAuditLog } from './audit-verification.js';
+import { IngestPipeline } from './ingest-pipeline.js';
+import { PlaybookExecutor, type ExecutorConnectors } from './playbook-executor.js';
+
+const DEMO = fileURLToPath(new URL('../../examples/demo', import.meta.url));
+const TESTDATA = fileURLToPath(new URL('../playbooks/testdata', import.meta.url));
+const config = loadWardenConfig(DEMO);
+const inventory = new InventoryIndex(config.inventory);
+const policy = loadContainmentPolicy(DEMO);
+
+type Request = Parameters<ExecutorConnectors['call']>[1];
+interface Call {
+  connector: string;
+  action: string;
+  input: JsonValue;
+  key: string;
+  attempt: number;
+}
+
+/** Connectors as the executor sees them, answering from a script and recording every call. */
+class FakeConnectors implements ExecutorConnectors {
+  readonly calls: Call[] = [];
+  readonly reconciled: string[] = [];
+  constructor(
+    private readonly answers: Record<
+      string,
+      (request: Request) => Promise<{ output: JsonValue }>
+    > = {},
+    private readonly reconciliation: 'done' | 'not_done' | 'unknown' = 'unknown',
+  ) {}
+
+  call(connector: string, request: Request): Promise<{ output: JsonValue }> {
+    this.calls.push({
+      connector,
+      action: request.action,
+      input: request.input,
+      key: request.idempotencyKey,
+      attempt: request.attempt,
+    });
+    const answer = this.answers[`${connector}.${request.action}`];
+    return answer ? answer(request) : Promise.resolve({ output: {} });
+  }
+
+  reconcile(_connector: string, request: Request) {
+    this.reconciled.push(request.idempotencyKey);
+    return Promise.resolve(
+      this.reconciliation === 'done'
+        ? { state: 'done' as const, output: { ruleId: 'from-reconcile' } }
+        : { state: this.reconciliation },
+    );
+  }
+}
+
+const responder: Principal = { tokenId: 't1', name: 'rita', role: 'responder', units: null };
+const viewer: Principal = { tokenId: 't2', name: 'vic', role: 'viewer', units: null };
+
+const spikePayload = {
+  type: 'inference_spike',
+  title: 'Request volume 500% above baseline',
+  severity: 'medium',
+  time: '2026-03-01T12:00:00Z',
+  source: { product: 'Gateway Monitor', vendor: 'Acme' },
+  observables: { ips: ['203.0.113.7'], model: { id: 'customer-churn' } },
+};
+
+describe('PlaybookExecutor', () => {
+  let dir: string;
+  let stores: SqliteStore[];
+  let now: Date;
+  const clock = (): Date => now;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-exec-'));
+    stores = [];
+    now = new Date('2026-03-01T12:05:00.000Z');
+  });
+  afterEach(async () => {
+    for (const store of stores) await store.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function open(
+    playbooks: readonly Playbook[],
+    router: PlaybookRouter,
+    connectors: FakeConnectors,
+  ) {
+    const store = new SqliteStore({ dataDir: dir });
+    stores.push(store);
+    const executor = new PlaybookExecutor({
+      store,
+      playbooks,
+      router,
+      policy,
+      connectors,
+      clock,
+      pollMs: 10_000,
+    });
+    const pipeline = new IngestPipeline({
+      store,
+      settings: config.pipeline,
+      clock,
+      caseOpened: (tx, c, alert) => executor.queueRunsForNewCase(tx, c, alert),
+    });
+    const ingest = async (payload: unknown) => {
+      const [outcome] = await pipeline.submit([
+        new AlertPreparer(inventory, clock).prepare(normalizePayload(payload)),
+      ]);
+      return outcome;
+    };
+    return { store, executor, ingest, approvals: new ApprovalWorkflow(store, clock) };
+  }
+
+  it('runs the spike playbook: enrich, branch, wait for approval, act once, update the case, hand off', async () => {
+    const playbooks = loadPlaybooks(TESTDATA);
+    const router: PlaybookRouter = {
+      routes: [
+        { match: { type: ['inference_spike'] }, playbook: 'inference-spike-external-range' },
+      ],
+    };
+    const connectors = new FakeConnectors({
+      'threat_intel.lookup_ip': () =>
+        Promise.resolve({ output: { malicious: true, score: 92, verdict: 'malicious' } }),
+      'network.block_ip_range': () => Promise.resolve({ output: { ruleId: 'r-17' } }),
+    });
+    const { store, executor, ingest, approvals } = open(playbooks, router, connectors);
+
+    const outcome = await ingest(spikePayload);
+    const [queued] = await store.listRunsForCase(outcome?.caseId ?? '');
+    expect(queued).toMatchObject({
+      playbookId: 'inference-spike-external-range',
+      status: 'queued',
+    });
+
+    await executor.idle();
+    let run = await store.getRun(queued?.id ?? '');
+    expect(run?.status).toBe('waiting');
+    const { items } = await approvals.list(responder, { status: ['pending'] }, { limit: 10 });
+    expect(items).toHaveLength(1);
+    const approval = items[0];
+    expect(approval).toMatchObject({ approvers: ['responder', 'admin'], caseId: outcome?.caseId });
+    expect(approval?.message).toContain(
+      'Block 203.0.113.0/24 in front of Customer Churn Prediction?',
+    );
+    expect(connectors.calls.map((c) => `${c.connector}.${c.action}`)).toEqual([
+      'threat_intel.lookup_ip',
+    ]);
+
+    // A viewer cannot answer; a responder can, once.
+    await expect(
+      approvals.answer(viewer, approval?.id ?? '', { approve: true }),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await approvals.answer(responder, approval?.id ?? '', { approve: true, comment: 'go' });
+    await expect(
+      approvals.answer(responder, approval?.id ?? '', { approve: false }),
+    ).rejects.toMatchObject({ code: 'conflict' });
+
+    await executor.idle();
+    run = await store.getRun(queued?.id ?? '');
+    expect(run?.status).toBe('succeeded');
+    expect(connectors.calls.map((c) => `${c.connector}.${c.action}`)).toEqual([
+      'threat_intel.lookup_ip',
+      'network.block_ip_range',
+      'log.notify',
+      'log.notify',
+    ]);
+    const block = connectors.calls[1];
+    expect(block?.input).toEqual({
+      cidr: '203.0.113.0/24',
+      reason: 'inference spike from an external range (case #1)',
+      ttl_hours: 24,
+    });
+    const effect = await store.getEffect(block?.key ?? '');
+    expect(effect).toMatchObject({ status: 'succeeded', output: { ruleId: 'r-17' } });
+
+    const c = await store.getCase(outcome?.caseId ?? '');
+    expect(c?.phase).toBe('containment');
+    const kinds = (await store.listTimeline(c?.id ?? '')).map((t) => t.kind);
+    expect(kinds).toEqual([
+      'created',
+      'playbook_started',
+      'approval_requested',
+      'approval_answered',
+      'action_taken',
+      'comment',
+      'phase_changed',
+      'playbook_finished',
+      'task',
+    ]);
+
+    const trace = await store.listRunEvents(queued?.id ?? '');
+    const branch = trace.find((e) => e.kind === 'branch');
+    expect(branch).toMatchObject({
+      stepId: 'external',
+      data: { goto: 'approve_block' },
+    });
+    expect(trace.at(-1)).toMatchObject({ kind: 'run_finished', data: { status: 'succeeded' } });
+
+    const audit = await store.readAudit(0, 100);
+    expect(audit.find((a) => a.action === 'approval.approved')).toMatchObject({
+      actor: 'rita',
+      subject: approval?.id,
+      data: { role: 'responder', comment: 'go' },
+    });
+    expect(await verifyAuditLog(store)).toMatchObject({ ok: true });
+  });
+
+  describe('after a crash between sending an action and recording its result', () => {
+    const blocker = parsePlaybook(
+      [
+        'id: blocker',
+        'version: 1',
+        'title: Block',
+        'owner: o',
+        'trigger: { types: [inference_spike] }',
+        'steps:',
+        '  - id: block',
+        '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
+        '  - id: note',
+        '    case: { note: "blocked ${{ steps.block.output }}" }',
+        '',
+      ].join('\n'),
+      'playbooks/blocker.yaml',
+    );
+    const router: PlaybookRouter = {
+      routes: [{ match: { type: ['inference_spike'] }, playbook: 'blocker' }],
+    };
+
+    /** Runs until the act call is in flight, then abandons that executor as a crash would. */
+    async function crashMidCall(): Promise<string> {
+      let sent!: () => void;
+      const inFlight = new Promise<void>((resolve) => (sent = resolve));
+      const hanging = new FakeConnectors({
+        'network.deny': () => {
+          sent();
+          return new Promise(() => undefined);
+        },
+      });
+      const first = open([blocker], router, hanging);
+      const outcome = await first.ingest(spikePayload);
+      first.executor.start();
+      await inFlight;
+      const [run] = await first.store.listRunsForCase(outcome?.caseId ?? '');
+      return run?.id ?? '';
+    }
+
+    for (const [answer, expected] of [
+      ['done', { status: 'succeeded', calls: 0 }],
+      ['not_done', { status: 'succeeded', calls: 1 }],
+      ['unknown', { status: 'failed', calls: 0 }],
+    ] as const) {
+      it(`reconciles (${answer}) instead of repeating the call blindly`, async () => {
+        const runId = await crashMidCall();
+        const connectors = new FakeConnectors({}, answer);
+        const second = open([blocker], router, connectors);
+        await second.executor.idle();
+
+        const run = await second.store.getRun(runId);
+        expect(run?.status).toBe(expected.status);
+        expect(connectors.reconciled).toHaveLength(1);
+        expect(connectors.calls.filter((c) => c.action === 'deny')).toHaveLength(expected.calls);
+        const events = await second.store.listRunEvents(runId);
+        if (answer === 'unknown') {
+          expect(events.at(-1)).toMatchObject({
+            kind: 'run_finished',
+            data: { status: 'failed', error: { code: 'effect_unknown', stepId: 'block' } },
+          });
+        }
+      });
+    }
+  });
+
+  it('retries a failing enrichment after its backoff, on the clock, and survives a restart while waiting', async () => {
+    const playbook = parsePlaybook(
+      [
+        'id: retrier',
+        'version: 1',
+        'title: Retry',
+        'owner: o',
+        'trigger: { types: [inference_spike] }',
+        'steps:',
+        '  - id: intel',
+        '    enrich: { connector: ti, action: lookup, input: {} }',
+        '    retry: { count: 2, backoff: { initial: 10s, factor: 3 } }',
+        '',
+      ].join('\n'),
+      'playbooks/retrier.yaml',
+    );
+    const router: PlaybookRouter = {
+      routes: [{ match: { type: ['inference_spike'] }, playbook: 'retrier' }],
+    };
+    let failures = 2;
+    const flaky = () =>
+      failures-- > 0
+        ? Promise.reject(Object.assign(new Error('503'), { code: 'unavailable', retryable: true }))
+        : Promise.resolve({ output: { ok: true } });
+    const connectors = new FakeConnectors({ 'ti.lookup': flaky });
+    const first = open([playbook], router, connectors);
+    const outcome = await first.ingest(spikePayload);
+    await first.executor.idle();
+    const [run] = await first.store.listRunsForCase(outcome?.caseId ?? '');
+    expect(run).toMatchObject({ status: 'waiting', wakeAt: '2026-03-01T12:05:10.000Z' });
+
+    now = new Date('2026-03-01T12:05:09.000Z');
+    await first.executor.idle();
+    expect(connectors.calls).toHaveLength(1);
+
+    // A restart while waiting keeps the wake-up time.
+    const second = open([playbook], router, connectors);
+    now = new Date('2026-03-01T12:05:10.000Z');
+    await second.executor.idle();
+    expect(connectors.calls.map((c) => c.attempt)).toEqual([1, 2]);
+    expect((await second.store.getRun(run?.id ?? ''))?.wakeAt).toBe('2026-03-01T12:05:40.000Z');
+
+    now = new Date('2026-03-01T12:05:40.000Z');
+    await second.executor.idle();
+    expect(connectors.calls.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    expect((await second.store.getRun(run?.id ?? ''))?.status).toBe('succeeded');
+  });
+});

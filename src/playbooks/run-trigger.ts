@@ -1,0 +1,59 @@
+import type { AlertFacts } from '../core/alert.js';
+import type { Case } from '../core/case.js';
+import { routeAlert, type PlaybookRouter } from '../core/playbook-router.js';
+import type { Playbook } from './playbook.js';
+
+/** A playbook to start for a new case, and why. */
+export interface RunTrigger {
+  playbookId: string;
+  reason: string;
+}
+
+/** Why a new case starts no playbook (for the case timeline). */
+export interface NoTrigger {
+  reason: string;
+}
+
+/**
+ * Which playbooks a new case starts. With a router (routes or a default),
+ * the router picks one playbook and that playbook's own trigger must also
+ * accept the alert; without one, every playbook whose trigger accepts it
+ * starts. Pure: the same alert and case always give the same answer.
+ */
+export function triggersForNewCase(
+  alert: AlertFacts,
+  c: Case,
+  router: PlaybookRouter,
+  playbooks: ReadonlyMap<string, Playbook>,
+): RunTrigger[] | NoTrigger {
+  const routed = router.routes.length > 0 || router.defaultPlaybook !== undefined;
+  if (!routed) {
+    const matching = [...playbooks.values()].filter((p) => accepts(p, alert, c));
+    if (matching.length === 0) return { reason: 'no playbook’s trigger matches the alert' };
+    return matching.map((p) => ({ playbookId: p.id, reason: 'its trigger matches the alert' }));
+  }
+  const routing = routeAlert(alert, router);
+  if (routing.playbookId === undefined) return { reason: routing.reason };
+  const playbook = playbooks.get(routing.playbookId);
+  if (!playbook) {
+    return { reason: `the router chose playbook ${routing.playbookId}, which is not loaded` };
+  }
+  if (!accepts(playbook, alert, c)) {
+    return {
+      reason: `the router chose ${playbook.id} (${routing.reason}), but its trigger does not accept the alert`,
+    };
+  }
+  return [{ playbookId: playbook.id, reason: routing.reason }];
+}
+
+function accepts(playbook: Playbook, alert: AlertFacts, c: Case): boolean {
+  const { types, when } = playbook.trigger;
+  if (types.length > 0 && !types.includes(alert.type)) return false;
+  if (!when) return true;
+  try {
+    // Trigger conditions see the alert and the case only.
+    return when.evaluateBoolean({ alert: { ...alert, raw: null }, case: c });
+  } catch {
+    return false;
+  }
+}
