@@ -1,7 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AlertFacts, EncodedAlert } from './core/alert.js';
 import type { PipelineSettings } from './core/settings.js';
+import { loadWardenConfig } from './config/warden-config.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import { loadPlaybookEngine, openPlaybookEngine } from './playbook-engine.js';
 import {
   serializeError,
   type FromIngestWorker,
@@ -15,8 +17,11 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
  */
 export interface IngestWorkerData {
   dataDir: string;
+  configDir: string;
   synchronous?: 'FULL' | 'NORMAL';
   settings: PipelineSettings;
+  /** Queue the playbooks a new case starts; `run` also executes them on this thread. */
+  playbooks: 'run' | 'queue';
 }
 
 const port = parentPort;
@@ -30,16 +35,29 @@ const store = new SqliteStore({
   ...(data.synchronous ? { synchronous: data.synchronous } : {}),
 });
 const post = (message: FromIngestWorker): void => port.postMessage(message);
+// The main thread has loaded (and checked) the same configuration before starting this thread.
+const executor = openPlaybookEngine(
+  store,
+  loadPlaybookEngine({ config: loadWardenConfig(data.configDir), dataDir: data.dataDir }),
+);
 const pipeline = new IngestPipeline({
   store,
   settings: data.settings,
-  observer: { batchCommitted: (info) => post({ kind: 'batch', info }) },
+  observer: {
+    batchCommitted: (info) => {
+      post({ kind: 'batch', info });
+      if (info.casesOpened > 0) executor.wake();
+    },
+  },
+  caseOpened: (tx, c, alert) => executor.queueRunsForNewCase(tx, c, alert),
 });
+if (data.playbooks === 'run') executor.start();
 
 port.on('message', (message: ToIngestWorker) => {
   if (message.kind === 'close') {
-    void pipeline
-      .close()
+    void executor
+      .stop()
+      .then(() => pipeline.close())
       .then(() => store.close())
       .finally(() => post({ kind: 'closed' }));
     return;

@@ -6,7 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { InventoryIndex } from './core/inventory.js';
 import { loadWardenConfig, type WardenConfig } from './config/warden-config.js';
 import { AccessTokens } from './pipeline/access-tokens.js';
+import { ApprovalWorkflow } from './pipeline/approval-workflow.js';
 import { CaseWorkflow } from './pipeline/case-workflow.js';
+import type { PlaybookExecutor } from './pipeline/playbook-executor.js';
+import { loadPlaybookEngine, openPlaybookEngine } from './playbook-engine.js';
 import { AlertPreparer } from './pipeline/alert-preparer.js';
 import type { IngestWorkerData } from './ingest-worker.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
@@ -36,6 +39,12 @@ export interface WardenOptions {
    * @default true
    */
   ingestThread?: boolean;
+  /**
+   * `run`: execute playbooks (the server). `queue`: only queue the runs new
+   * cases start, for a server to execute (a one-shot CLI ingest).
+   * @default 'run'
+   */
+  playbooks?: 'run' | 'queue';
 }
 
 export interface Warden {
@@ -44,8 +53,11 @@ export interface Warden {
   preparer: AlertPreparer;
   ingest: IngestQueue;
   cases: CaseWorkflow;
+  approvals: ApprovalWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;
+  /** The executor, when it runs on this thread (`ingestThread: false`). */
+  executor?: PlaybookExecutor;
   close(): Promise<void>;
 }
 
@@ -58,24 +70,45 @@ export function packageVersion(): string {
 
 export function openWarden(options: WardenOptions): Warden {
   const config = loadWardenConfig(options.configDir);
+  // Loaded here even when the writer thread runs playbooks, so a mistake stops start-up.
+  const engine = loadPlaybookEngine({ config, dataDir: options.dataDir });
   const store = new SqliteStore({
     dataDir: options.dataDir,
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
   });
   const metrics = new WardenMetrics(store);
-  const ingest: IngestQueue =
-    options.ingestThread === false
-      ? new IngestPipeline({ store, settings: config.pipeline, observer: metrics })
-      : ingestThread(options, config, metrics);
+  let executor: PlaybookExecutor | undefined;
+  let ingest: IngestQueue;
+  if (options.ingestThread === false) {
+    const local = openPlaybookEngine(store, engine);
+    executor = local;
+    ingest = new IngestPipeline({
+      store,
+      settings: config.pipeline,
+      observer: {
+        batchCommitted: (info) => {
+          metrics.batchCommitted(info);
+          if (info.casesOpened > 0) local.wake();
+        },
+      },
+      caseOpened: (tx, c, alert) => local.queueRunsForNewCase(tx, c, alert),
+    });
+    if ((options.playbooks ?? 'run') === 'run') local.start();
+  } else {
+    ingest = ingestThread(options, config, metrics);
+  }
   return {
     config,
     store,
     preparer: new AlertPreparer(new InventoryIndex(config.inventory)),
     ingest,
     cases: new CaseWorkflow(store),
+    approvals: new ApprovalWorkflow(store),
     tokens: new AccessTokens(store),
     metrics,
+    ...(executor ? { executor } : {}),
     async close() {
+      await executor?.stop();
       await ingest.close();
       await store.close();
     },
@@ -89,6 +122,8 @@ function ingestThread(
 ): ThreadedIngest {
   const workerData: IngestWorkerData = {
     dataDir: options.dataDir,
+    configDir: config.dir,
+    playbooks: options.playbooks ?? 'run',
     settings: { ...config.pipeline },
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
   };

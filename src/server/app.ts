@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { WardenError } from '../core/errors.js';
 import type { AccessTokens } from '../pipeline/access-tokens.js';
+import type { ApprovalWorkflow } from '../pipeline/approval-workflow.js';
 import type { CaseWorkflow } from '../pipeline/case-workflow.js';
 import type { AlertPreparer } from '../pipeline/alert-preparer.js';
 import type { IngestQueue } from '../pipeline/ingest-queue.js';
@@ -13,6 +14,7 @@ import { sendProblem } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { caseRoutes } from './routes/case-routes.js';
+import { playbookRoutes } from './routes/playbook-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 
 export interface WardenServerDeps {
@@ -20,6 +22,7 @@ export interface WardenServerDeps {
   preparer: AlertPreparer;
   ingest: IngestQueue;
   cases: CaseWorkflow;
+  approvals: ApprovalWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;
   /** @default 10 MiB */
@@ -69,6 +72,7 @@ export function buildServer(deps: WardenServerDeps): FastifyInstance {
     api.get('/api/v1/openapi.json', () => openapi);
     alertRoutes(api, deps);
     caseRoutes(api, deps);
+    playbookRoutes(api, deps);
     adminRoutes(api, deps);
     done();
   });

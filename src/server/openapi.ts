@@ -14,6 +14,8 @@ const idParam = {
   schema: { type: 'string' },
 };
 const caseRef = { $ref: '#/components/schemas/Case' };
+const approvalRef = { $ref: '#/components/schemas/Approval' };
+const plainId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** The OpenAPI 3.1 description of the HTTP API, served at /api/v1/openapi.json. */
 export function openApiDocument(version: string): Record<string, unknown> {
@@ -254,6 +256,88 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/api/v1/approvals': {
+        get: {
+          summary: 'Approvals playbooks wait for (pending by default), newest first',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'Comma-separated: pending, approved, denied, timed_out',
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            },
+            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': {
+              description: 'A page of approvals',
+              ...(json({
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: approvalRef },
+                  nextCursor: { type: ['string', 'null'] },
+                },
+              }) as object),
+            },
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/api/v1/approvals/{id}': {
+        get: {
+          summary: 'One approval',
+          parameters: [plainId],
+          responses: {
+            '200': { description: 'The approval', ...(json(approvalRef) as object) },
+            ...errors(401, 403, 404),
+          },
+        },
+        post: {
+          summary: 'Approve or deny; the caller’s role must be one of the approval’s approvers',
+          parameters: [plainId],
+          requestBody: json({
+            type: 'object',
+            required: ['decision'],
+            properties: {
+              decision: { enum: ['approve', 'deny'] },
+              comment: { type: 'string' },
+            },
+          }),
+          responses: {
+            '200': { description: 'The answered approval', ...(json(approvalRef) as object) },
+            ...errors(400, 401, 403, 404, 409, 422),
+          },
+        },
+      },
+      '/api/v1/runs/{id}': {
+        get: {
+          summary:
+            'A playbook run with its trace: every step, its inputs, outputs, the conditions that chose each branch, errors',
+          parameters: [plainId],
+          responses: {
+            '200': {
+              description: 'The run and its trace',
+              ...(json({ type: 'object' }) as object),
+            },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
+      '/api/v1/cases/{id}/runs': {
+        get: {
+          summary: 'The playbook runs of a case, oldest first',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'Runs', ...(json({ type: 'object' }) as object) },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
       '/api/v1/openapi.json': {
         get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
       },
@@ -283,6 +367,25 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       schemas: {
+        Approval: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            runId: { type: 'string' },
+            stepId: { type: 'string' },
+            caseId: { type: 'string' },
+            businessUnit: { type: ['string', 'null'] },
+            status: { enum: ['pending', 'approved', 'denied', 'timed_out'] },
+            approvers: { type: 'array', items: { enum: [...ROLES] } },
+            message: { type: 'string' },
+            requestedAt: { type: 'string', format: 'date-time' },
+            deadline: { type: 'string', format: 'date-time' },
+            answeredBy: { type: ['string', 'null'] },
+            answeredRole: { type: ['string', 'null'] },
+            answeredAt: { type: ['string', 'null'] },
+            comment: { type: ['string', 'null'] },
+          },
+        },
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'detail', 'code'],

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { loadContainmentPolicy, loadRouter } from './config/policy-config.js';
+import type { WardenConfig } from './config/warden-config.js';
+import { loadConnectors } from './connectors/connector-config.js';
+import { executorConnectors } from './connectors/executor-adapter.js';
+import { streamLogSink } from './connectors/log/log-connector.js';
+import { loadSecretSource, SECRETS_FILE } from './connectors/secrets.js';
+import { InventoryIndex } from './core/inventory.js';
+import { unknownPlaybookIds } from './core/playbook-router.js';
+import { PlaybookExecutor, type PlaybookExecutorOptions } from './pipeline/playbook-executor.js';
+import { loadPlaybooks } from './playbooks/playbook-loader.js';
+import type { Store } from './store/store.js';
+
+/**
+ * The response side, wired from the config directory: playbooks, router,
+ * containment policy and connectors (secrets from `WARDEN_SECRET_<NAME>` or
+ * `DATA/secrets.yaml`). Used where the store's writer lives: the main thread,
+ * or the writer thread.
+ */
+export interface PlaybookEngineOptions {
+  config: WardenConfig;
+  dataDir: string;
+  /** Where the `log` connector writes. @default stdout */
+  logStream?: NodeJS.WritableStream;
+}
+
+export type PlaybookEngineConfig = Omit<PlaybookExecutorOptions, 'store'>;
+
+/** Loads and checks everything the executor needs; any mistake throws with file:line:col. */
+export function loadPlaybookEngine(options: PlaybookEngineOptions): PlaybookEngineConfig {
+  const configDir = options.config.dir;
+  const inventory = new InventoryIndex(options.config.inventory);
+  const playbooks = loadPlaybooks(join(configDir, 'playbooks'));
+  const router = loadRouter(configDir, { inventory: options.config.inventory });
+  const unknown = unknownPlaybookIds(
+    router,
+    playbooks.map((p) => p.id),
+  );
+  for (const reference of unknown) {
+    // Not fatal: such alerts get no playbook, and their case timeline says why.
+    process.emitWarning(
+      `${router.file ?? 'router'}: ${reference.field} names playbook ${reference.playbookId}, which is not in ${join(configDir, 'playbooks')}`,
+      { code: 'WARDEN_UNKNOWN_PLAYBOOK' },
+    );
+  }
+  const connectors = loadConnectors(configDir, {
+    secrets: loadSecretSource({ env: process.env, file: join(options.dataDir, SECRETS_FILE) }),
+    inventory,
+    logSink: streamLogSink(options.logStream ?? process.stdout),
+  });
+  return {
+    playbooks,
+    router,
+    policy: loadContainmentPolicy(configDir),
+    connectors: executorConnectors(connectors),
+  };
+}
+
+export function openPlaybookEngine(store: Store, engine: PlaybookEngineConfig): PlaybookExecutor {
+  return new PlaybookExecutor({ store, ...engine });
+}
