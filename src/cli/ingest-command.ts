@@ -59,7 +59,12 @@ async function ingestLocally(
   tally: Tally,
   bar?: ProgressBar,
 ): Promise<void> {
-  const warden = openWarden({ configDir: options.config, dataDir: options.data });
+  // Runs the new cases start are queued for the server to execute, not run by this one-shot command.
+  const warden = openWarden({
+    configDir: options.config,
+    dataDir: options.data,
+    playbooks: 'queue',
+  });
   try {
     for (let i = 0; i < items.length; i += CHUNK) {
       const chunk = items.slice(i, i + CHUNK);

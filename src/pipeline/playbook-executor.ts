@@ -587,7 +587,8 @@ export class PlaybookExecutor {
   }
 
   private approvalId(run: PlaybookRunRecord, state: RunState, stepId: string): string {
-    return `${run.id}/${state.path.length}/${stepId}/${state.escalated ? 2 : 1}`;
+    // Used in URLs (/api/v1/approvals/:id), so no slashes.
+    return `${run.id}.${state.path.length}.${stepId}.${state.escalated ? 2 : 1}`;
   }
 
   private async performApproval(
