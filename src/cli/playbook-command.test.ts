@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,5 +127,55 @@ describe('warden playbook', () => {
     );
     expect(stdout).toContain('case.phase: expected "recovery", got "containment"');
     expect(stdout).toContain('1 test: 0 passed, 1 failed');
+  });
+
+  it('run --dry-run shows the path, the conditions that chose it and the calls it would make', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
+    dirs.push(dir);
+    const alert = join(dir, 'alert.json');
+    writeFileSync(
+      alert,
+      JSON.stringify({
+        type: 'inference_spike',
+        title: 'spike',
+        observables: { ips: ['203.0.113.7'], model: { id: 'customer-churn' } },
+      }),
+    );
+    const responses = join(dir, 'responses.json');
+    writeFileSync(responses, JSON.stringify({ intel: { output: { malicious: true, score: 92 } } }));
+    const config = join(dir, 'config');
+    mkdirSync(config);
+    for (const file of ['inventory.yaml', 'policy.yaml']) {
+      writeFileSync(join(config, file), readFileSync(join(DEMO, file)));
+    }
+    symlinkSync(TESTDATA, join(config, 'playbooks'));
+    const args = [
+      'playbook',
+      'run',
+      'inference-spike-external-range',
+      '--alert',
+      alert,
+      '--config',
+      config,
+    ];
+
+    await expect(run(...args)).rejects.toThrow(/--dry-run is required/);
+
+    const { stdout, code } = await run(...args, '--dry-run', '--responses', responses);
+    expect(code).toBe(0);
+    expect(stdout).toContain('  intel  → call with {"ip":"203.0.113.7"}\n');
+    expect(stdout).toContain(
+      'has(steps.intel.output) && steps.intel.output.malicious && alert.enrichment.tier == 1 = true\n      → approve_block',
+    );
+    // Without --approve the approval times out and escalates, then the step fails over to notify_owner.
+    expect(stdout).toContain('failed: approval_timeout');
+    expect(stdout).not.toContain('  block  →');
+    expect(stdout).toMatch(/finished: succeeded\n/);
+
+    const approved = await run(...args, '--dry-run', '--responses', responses, '--approve');
+    expect(approved.stdout).toContain(
+      '  block  → call with {"cidr":"203.0.113.0/24","reason":"inference spike from an external range (case #1)","ttl_hours":24}',
+    );
+    expect(approved.stdout).toContain('case after the run: phase containment, status open');
   });
 });

@@ -13,11 +13,13 @@ import {
 import { PLAYBOOK_SCHEMA } from '../playbooks/playbook-schema.js';
 import { runPlaybookTest, type PlaybookTestResult } from '../playbooks/playbook-test-runner.js';
 import { configOption } from './common-options.js';
+import { WardenError } from '../core/errors.js';
+import type { PlaybookTest } from '../playbooks/playbook.js';
 
 /** Exit code of `validate` when a playbook has a problem (as for other invalid input). */
 const INVALID_EXIT_CODE = 2;
 
-/** `warden playbook schema`, `validate [DIR]` and `test [DIR]`. */
+/** `warden playbook schema`, `validate [DIR]`, `test [DIR]` and `run ID --alert FILE --dry-run`. */
 export function registerPlaybookCommand(program: Command): void {
   const playbook = program
     .command('playbook')
@@ -95,6 +97,139 @@ export function registerPlaybookCommand(program: Command): void {
       );
       if (failed > 0) process.exitCode = 1;
     });
+
+  playbook
+    .command('run')
+    .description('show the path a playbook takes for an alert, calling no connector (--dry-run)')
+    .argument('<id>', 'playbook id')
+    .requiredOption('--alert <file>', 'the alert (JSON, any supported format)')
+    .option('--dry-run', 'required: nothing is called, sent or stored')
+    .option(
+      '--responses <file>',
+      'JSON: canned outputs by step id, as in playbook tests ({"intel": {"output": {…}}})',
+    )
+    .option('--approve', 'answer every approval with yes (default: approvals time out)')
+    .addOption(configOption())
+    .action(
+      (
+        id: string,
+        options: {
+          alert: string;
+          dryRun?: boolean;
+          responses?: string;
+          approve?: boolean;
+          config: string;
+        },
+      ) => {
+        if (!options.dryRun) {
+          throw new WardenError(
+            'invalid_field',
+            '--dry-run is required: to act for real, send the alert to a running server (warden ingest --url)',
+            { field: '--dry-run' },
+          );
+        }
+        const playbooks = loadPlaybooks(join(options.config, 'playbooks'));
+        const chosen = playbooks.find((p) => p.id === id);
+        if (!chosen) {
+          throw new WardenError(
+            'not_found',
+            `no playbook "${id}" in ${join(options.config, 'playbooks')} (have: ${playbooks.map((p) => p.id).join(', ') || 'none'})`,
+          );
+        }
+        const config = loadWardenConfig(options.config);
+        const readJson = (path: string, what: string): unknown => {
+          try {
+            return JSON.parse(readFileSync(path, 'utf8'));
+          } catch (error) {
+            throw new WardenError('invalid_field', `${what} ${path}: ${(error as Error).message}`, {
+              field: what,
+            });
+          }
+        };
+        const responses = options.responses
+          ? (readJson(options.responses, '--responses') as PlaybookTest['responses'])
+          : {};
+        const approvals = Object.fromEntries(
+          chosen.steps
+            .filter((s) => s.kind === 'approval' || s.kind === 'act')
+            .map((s) => [s.id, options.approve ? 'approved' : 'timeout'] as const),
+        );
+        const result = runPlaybookTest(
+          chosen,
+          {
+            name: 'dry run',
+            alert: { kind: 'inline', payload: readJson(options.alert, '--alert') as never },
+            responses,
+            approvals,
+            expect: {},
+            source: chosen.source,
+          },
+          {
+            inventory: new InventoryIndex(config.inventory),
+            policy: loadContainmentPolicy(options.config),
+            playbooks: new Map(playbooks.map((p) => [p.id, p])),
+            readAlertFile: (path) => readJson(path, '--alert'),
+            now: new Date(),
+          },
+        );
+        process.stdout.write(describeDryRun(chosen.id, chosen.version, result));
+      },
+    );
+}
+
+/** The dry run as a person reads it: one line per step, with why. */
+function describeDryRun(id: string, version: number, result: PlaybookTestResult): string {
+  const c = result.case;
+  const lines = [
+    `dry run of ${id} v${version}: case "${c.title}" (${c.severity}, tier ${c.tier ?? '-'}, unit ${c.businessUnit ?? '-'})`,
+  ];
+  const calls = [...result.actions];
+  for (const event of result.trace) {
+    switch (event.kind) {
+      case 'step_started': {
+        const call = calls[0]?.step === event.stepId ? calls.shift() : undefined;
+        lines.push(`  ${event.stepId}${call ? `  → call with ${JSON.stringify(call.input)}` : ''}`);
+        while (calls[0]?.step === event.stepId) {
+          lines.push(`      and ${JSON.stringify(calls.shift()?.input)}`);
+        }
+        break;
+      }
+      case 'step_skipped':
+        lines.push(`  ${event.stepId}  skipped: ${event.reason}`);
+        break;
+      case 'branch':
+        for (const condition of event.conditions) {
+          lines.push(`      ${condition.when} = ${String(condition.value)}`);
+        }
+        lines.push(`      → ${event.goto}`);
+        break;
+      case 'policy':
+        lines.push(
+          `      policy: ${event.decision.intent} is ${event.decision.mode === 'approval' ? `approval by ${event.decision.approvers.join(' or ')}` : event.decision.mode.replace('_', ' ')}${event.satisfiedBy ? ` (given: ${event.satisfiedBy})` : ''}`,
+        );
+        break;
+      case 'approval_answered':
+        lines.push(
+          `      approval ${event.answer.approved ? 'given' : 'refused'} (${event.answer.by.name})`,
+        );
+        break;
+      case 'retry_scheduled':
+        lines.push(`      retry ${event.attempt} after ${event.delayMs} ms`);
+        break;
+      case 'step_failed':
+        lines.push(`      failed: ${event.error.code}: ${event.error.message} → ${event.next}`);
+        break;
+      case 'run_finished':
+        lines.push(`finished: ${event.status}${event.error ? ` (${event.error.code})` : ''}`);
+        break;
+      default:
+        break;
+    }
+  }
+  lines.push(
+    `case after the run: phase ${c.phase}, status ${c.status}${c.closureReason ? ` (${c.closureReason})` : ''}`,
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 function count(n: number, noun: string): string {

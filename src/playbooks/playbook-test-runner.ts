@@ -15,6 +15,7 @@ import {
   type Advance,
   type RunEnvironment,
   type StepOutcome,
+  type TraceEvent,
 } from './run-machine.js';
 
 /**
@@ -52,6 +53,8 @@ export interface PlaybookTestResult {
   actions: RecordedAction[];
   status: 'succeeded' | 'failed';
   case: Case;
+  /** Why the run went the way it did: every step, branch and policy decision. */
+  trace: TraceEvent[];
 }
 
 const DEFAULT_NOW = new Date('2026-01-01T00:00:00.000Z');
@@ -77,7 +80,8 @@ export function runPlaybookTest(
   });
   const env: RunEnvironment = { alert, case: testCase, policy: context.policy };
   const actions: RecordedAction[] = [];
-  const run = drive(playbook, env, test, context, actions, new Set([playbook.id]));
+  const trace: TraceEvent[] = [];
+  const run = drive(playbook, env, test, context, actions, trace, new Set([playbook.id]));
 
   const failures: string[] = [];
   const expected = test.expect;
@@ -124,6 +128,7 @@ export function runPlaybookTest(
     actions,
     status: run.command.kind === 'finish' ? run.command.status : 'failed',
     case: testCase,
+    trace,
   };
 }
 
@@ -134,16 +139,19 @@ function drive(
   test: PlaybookTest,
   context: PlaybookTestContext,
   actions: RecordedAction[],
+  trace: TraceEvent[],
   callers: ReadonlySet<string>,
   inputs: Record<string, JsonValue> = {},
 ): Advance {
   let advance = startRun(playbook, env, inputs);
+  trace.push(...advance.trace);
   for (let n = 0; advance.command.kind !== 'finish'; n += 1) {
     if (n >= COMMAND_LIMIT) {
       throw new WardenError('internal', `test "${test.name}" did not finish after ${n} commands`);
     }
-    const outcome = answer(advance, env, test, context, actions, callers);
+    const outcome = answer(advance, env, test, context, actions, trace, callers);
     advance = resumeRun(playbook, advance.state, env, outcome);
+    trace.push(...advance.trace);
   }
   return advance;
 }
@@ -154,6 +162,7 @@ function answer(
   test: PlaybookTest,
   context: PlaybookTestContext,
   actions: RecordedAction[],
+  trace: TraceEvent[],
   callers: ReadonlySet<string>,
 ): StepOutcome {
   const now = (context.now ?? DEFAULT_NOW).toISOString();
@@ -233,6 +242,7 @@ function answer(
           test,
           context,
           actions,
+          trace,
           new Set([...callers, callee.id]),
           call.inputs,
         );
