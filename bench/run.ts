@@ -10,7 +10,8 @@
  *   BENCH_BATCH_ALERTS=100000  alerts per batched-ingest run
  *   BENCH_SINGLE_SECONDS=10    duration of each single-alert run
  *   BENCH_READ_REQUESTS=300    measured requests per read endpoint
- *   BENCH_ONLY=batch,single,read   run only these parts
+ *   BENCH_PLAYBOOK_RUNS=4000   alerts (= playbook runs) per playbook throughput run
+ *   BENCH_ONLY=batch,single,read,playbooks   run only these parts
  *   BENCH_CPU_PROF=1           write V8 CPU profiles of the Warden server to a temp dir
  */
 import autocannon, { type AutocannonResult } from 'autocannon';
@@ -19,6 +20,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { loadWardenConfig } from '../src/config/warden-config.js';
 import { AlertGenerator } from './alert-generator.js';
+import {
+  FakeFirewall,
+  measureLatency,
+  measureThroughput,
+  writeBenchConfig,
+  type LatencyResult,
+  type ThroughputResult,
+} from './playbook-bench.js';
 import { fillStore } from './fill-store.js';
 import { postAll, timeGets, type HttpResponse } from './http-client.js';
 import { int, markdownTable, median, ms, percentile, spread, table, verdict } from './report.js';
@@ -55,7 +64,8 @@ const settings = {
   singleConnections: 50,
   fillAlerts: envInt('BENCH_ALERTS', 1_000_000),
   readRequests: envInt('BENCH_READ_REQUESTS', 300),
-  only: new Set((process.env.BENCH_ONLY ?? 'batch,single,read').split(',')),
+  playbookRuns: envInt('BENCH_PLAYBOOK_RUNS', 4000),
+  only: new Set((process.env.BENCH_ONLY ?? 'batch,single,read,playbooks').split(',')),
   cpuProfileDir: process.env.BENCH_CPU_PROF
     ? mkdtempSync(join(os.tmpdir(), 'warden-bench-profiles-'))
     : undefined,
@@ -391,6 +401,15 @@ async function main(): Promise<void> {
     read = await readPath();
   }
 
+  let playbooks: PlaybookFigures | undefined;
+  if (settings.only.has('playbooks')) {
+    log(
+      `Playbooks: a five-step playbook (inventory lookup, two CEL decisions, one HTTP action, ` +
+        `one case update) for every new case, durable on the embedded store`,
+    );
+    playbooks = await playbookFigures();
+  }
+
   // ---- summary
   const rows: string[][] = [['scenario', 'metric', 'Warden', 'baseline', 'W/B', 'target']];
   const md: string[][] = [
@@ -537,8 +556,86 @@ async function main(): Promise<void> {
         `${int(read.peakMB)} MB at its peak (target < 500 MB).`,
     );
   }
+  if (playbooks) {
+    const t = median(playbooks.throughput.map((r) => r.runsPerSecond));
+    const l = playbooks.latency;
+    log(
+      `\nPlaybook engine (same machine; median of ${playbooks.throughput.length} runs of ` +
+        `${int(playbooks.throughput[0]?.runs ?? 0)} alerts, each opening a case and so starting a run):\n`,
+    );
+    log(
+      markdownTable([
+        ['Measurement', 'Warden', 'Target'],
+        [
+          'Five-step playbook runs, durable',
+          `${int(t)} runs/s`,
+          `≥ 2,000 runs/s: ${verdict(t >= 2000)}`,
+        ],
+        [
+          `Alert acknowledged → action request sent, at ${l.rate} alerts/s`,
+          `median ${l.medianMs.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms (${int(l.alerts)} alerts)`,
+          `median < 20 ms: ${verdict(l.medianMs < 20)}`,
+        ],
+      ]),
+    );
+  }
   log('```');
   if (settings.cpuProfileDir) log(`\nCPU profiles of the Warden server: ${settings.cpuProfileDir}`);
+}
+
+interface PlaybookFigures {
+  throughput: ThroughputResult[];
+  latency: LatencyResult;
+}
+
+async function playbookFigures(): Promise<PlaybookFigures> {
+  const firewall = await FakeFirewall.start();
+  const dir = freshDir('playbooks');
+  try {
+    const config = writeBenchConfig(dir, join(ROOT, CONFIG_DIR), firewall.url);
+    const throughput: ThroughputResult[] = [];
+    let offset = 0;
+    for (let run = 1; run <= settings.runs; run += 1) {
+      const dataDir = join(dir, `data-${run}`);
+      const server = tracked(
+        await startWarden({
+          dataDir,
+          configDir: config,
+          adminToken: TOKEN,
+          ...(settings.cpuProfileDir ? { cpuProfileDir: settings.cpuProfileDir } : {}),
+        }),
+      );
+      try {
+        const r = await measureThroughput(server, firewall, TOKEN, settings.playbookRuns, offset);
+        offset += settings.playbookRuns;
+        throughput.push(r);
+        log(
+          `  run ${run} ${int(r.runsPerSecond)} runs/s (${int(r.runs)} runs in ${r.seconds.toFixed(2)} s)`,
+        );
+      } finally {
+        await stopServer(server);
+      }
+    }
+    const server = tracked(
+      await startWarden({
+        dataDir: join(dir, 'data-latency'),
+        configDir: config,
+        adminToken: TOKEN,
+      }),
+    );
+    try {
+      const latency = await measureLatency(server, firewall, TOKEN, 500, 5, offset);
+      log(
+        `  latency at ${latency.rate} alerts/s: median ${latency.medianMs.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms`,
+      );
+      return { throughput, latency };
+    } finally {
+      await stopServer(server);
+    }
+  } finally {
+    await firewall.close();
+    removeDir(dir);
+  }
 }
 
 await main();

@@ -1,5 +1,5 @@
 import type { AlertFacts } from '../core/alert.js';
-import type { Case, CaseChange } from '../core/case.js';
+import type { Case, CaseChange, TimelineEntry } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
 import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
@@ -19,7 +19,6 @@ import {
 } from '../playbooks/run-machine.js';
 import { triggersForNewCase } from '../playbooks/run-trigger.js';
 import type {
-  ApprovalRecord,
   EffectRecord,
   PlaybookRunRecord,
   RunEventDraft,
@@ -114,6 +113,13 @@ const stepError = ({ code, message, retryable, retryAfterMs }: CallFailure): Ste
   retryable,
   ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
 });
+
+/** What a run has to record with its next commit: its trace, and the results of writes made since. */
+interface Carry {
+  trace: TraceEvent[];
+  effects: EffectRecord[];
+  timeline: TimelineEntry[];
+}
 
 /** What performing a command gave: an outcome to feed back, or a reason to wait. */
 type Performed =
@@ -297,7 +303,13 @@ export class PlaybookExecutor {
     return { alert, case: c, policy: this.options.policy };
   }
 
-  /** Carries a run forward until it waits or finishes. */
+  /**
+   * Carries a run forward until it waits or finishes. A run's state is
+   * written before each step with an effect, together with what that step
+   * needs recorded first (the call as sent, the approval asked, the case
+   * change itself) and with the results of the step before: one commit per
+   * effect, none for reads and decisions, which are simply redone after a crash.
+   */
   private async drive(initial: PlaybookRunRecord): Promise<void> {
     let run = initial;
     const playbook = this.playbooks.get(run.playbookId);
@@ -306,64 +318,150 @@ export class PlaybookExecutor {
       return;
     }
     let env = await this.environment(run);
-    for (;;) {
-      if (this.stopped) return;
-      let advance: Advance;
-      if (run.command === null) {
-        const inputs = (run.state as { inputs?: Record<string, JsonValue> }).inputs ?? {};
-        try {
-          advance = startRun(playbook, env, inputs);
-        } catch (error) {
-          await this.abandon(run, 'invalid_input', (error as Error).message);
-          return;
-        }
-      } else {
-        const state = run.state as RunState;
-        const performed = await this.perform(run, playbook, state, run.command as RunCommand, env);
-        if (performed.kind === 'suspend') {
-          await this.suspend(run, performed.wakeAt);
-          return;
-        }
-        // A case step changed the case the next expressions read.
-        if ((run.command as RunCommand).kind === 'case') env = await this.environment(run);
-        advance = resumeRun(playbook, state, env, performed.outcome);
-      }
-      run = await this.record(run, playbook, advance);
-      if (advance.command.kind === 'finish') {
-        await this.finished(run, playbook, advance);
+    let advance: Advance;
+    if (run.command === null) {
+      const inputs = (run.state as { inputs?: Record<string, JsonValue> }).inputs ?? {};
+      try {
+        advance = startRun(playbook, env, inputs);
+      } catch (error) {
+        await this.abandon(run, 'invalid_input', (error as Error).message);
         return;
       }
+    } else {
+      // Resuming after a restart or a wake-up: the command may be half done.
+      const state = run.state as RunState;
+      const performed = await this.perform(run, playbook, state, run.command as RunCommand, env);
+      if (performed.kind === 'suspend') {
+        await this.suspend(run, performed.wakeAt);
+        return;
+      }
+      if ((run.command as RunCommand).kind === 'case') env = await this.environment(run);
+      advance = resumeRun(playbook, state, env, performed.outcome);
+    }
+    const carry: Carry = { trace: [], effects: [], timeline: [] };
+    for (;;) {
+      if (this.stopped) return;
+      carry.trace.push(...advance.trace);
+      const command = advance.command;
+      if (command.kind === 'call' && command.stepKind === 'enrich') {
+        const outcome = await this.readCall(run, advance.state, command);
+        advance = resumeRun(playbook, advance.state, env, outcome);
+        continue;
+      }
+      const recorded = await this.record(run, playbook, advance, env.case, carry);
+      run = recorded.run;
+      if (recorded.outcome === undefined) {
+        await this.afterRecord(run, playbook, advance);
+        return;
+      }
+      let outcome = recorded.outcome;
+      if (command.kind === 'case') env = await this.environment(run);
+      if (command.kind === 'call')
+        outcome = await this.writeCall(run, advance.state, command, carry);
+      advance = resumeRun(playbook, advance.state, env, outcome);
     }
   }
 
-  /** Writes the machine's new state, its pending command and its trace in one (shared) commit. */
-  private record(
+  /**
+   * One commit: the run's new state, its pending command and trace, the
+   * results carried from the step before, and what the command needs
+   * recorded before it is carried out. Returns the outcome when the command
+   * can go on at once (a call to make, a case change made); none when the
+   * run now waits or has finished.
+   */
+  private async record(
     run: PlaybookRunRecord,
     playbook: Playbook,
     advance: Advance,
-  ): Promise<PlaybookRunRecord> {
+    c: Case,
+    carry: Carry,
+  ): Promise<{ run: PlaybookRunRecord; outcome?: StepOutcome }> {
     const now = this.now();
-    const finished = advance.command.kind === 'finish';
+    const command = advance.command;
+    const finished = command.kind === 'finish';
+    let wakeAt: string | null = null;
+    if (command.kind === 'wait') wakeAt = new Date(Date.parse(now) + command.delayMs).toISOString();
+    if (command.kind === 'approval') {
+      wakeAt = new Date(Date.parse(now) + command.timeoutMs).toISOString();
+    }
     const next: PlaybookRunRecord = {
       ...run,
       playbookVersion: playbook.version,
       status: finished
-        ? (advance.command as Extract<RunCommand, { kind: 'finish' }>).status
+        ? command.status
         : advance.state.status === 'waiting'
           ? 'waiting'
           : 'running',
-      wakeAt: null,
+      wakeAt,
       state: advance.state,
-      command: finished ? null : advance.command,
+      command: finished ? null : command,
       updatedAt: now,
       finishedAt: finished ? now : null,
     };
-    const events = advance.trace.map((t) => traceEvent(t, now));
+    const events = carry.trace.map((t) => traceEvent(t, now));
+    const effects = carry.effects;
+    const timeline = carry.timeline;
+    carry.trace = [];
+    carry.effects = [];
+    carry.timeline = [];
     return this.committer.run(async (tx) => {
       await tx.updateRun(next);
       await tx.appendRunEvents(run.id, events);
-      return next;
+      for (const effect of effects) await tx.putEffect(effect);
+      for (const entry of timeline) await tx.appendTimeline(entry);
+      switch (command.kind) {
+        case 'call':
+          for (const call of command.calls) {
+            await tx.putEffect(
+              this.sentEffect(next, advance.state, command, call.item, call.input, now),
+            );
+          }
+          return { run: next, outcome: { kind: 'succeeded' } };
+        case 'case':
+          return {
+            run: next,
+            outcome: await this.applyCase(tx, next, playbook, advance.state, command, now),
+          };
+        case 'approval':
+          await this.requestApproval(tx, next, advance.state, command, c, now, wakeAt as string);
+          return { run: next };
+        case 'playbook':
+          await this.startChildren(tx, next, advance.state, command, c, now);
+          return { run: next };
+        case 'wait':
+          return { run: next };
+        case 'finish':
+          await this.recordFinish(tx, next, playbook, advance, now);
+          return { run: next };
+      }
     });
+  }
+
+  /** What follows a commit that left the run waiting or finished. */
+  private async afterRecord(
+    run: PlaybookRunRecord,
+    playbook: Playbook,
+    advance: Advance,
+  ): Promise<void> {
+    const command = advance.command;
+    if (command.kind === 'playbook') this.wake();
+    if (command.kind !== 'finish') return;
+    if (command.handoff.notifyOwner) {
+      const c = await this.store.getCase(run.caseId);
+      await this.options.connectors
+        .call('log', {
+          action: 'notify',
+          input: {
+            to: c?.owner ?? 'unassigned',
+            message: `case #${c?.number ?? '?'}: playbook ${playbook.id} ${command.status}`,
+          },
+          idempotencyKey: `${run.id}/handoff`,
+          attempt: 1,
+          signal: AbortSignal.timeout(this.options.defaultStepTimeoutMs ?? 30_000),
+        })
+        .catch(() => undefined);
+    }
+    if (run.parentRunId) this.wake();
   }
 
   private async suspend(run: PlaybookRunRecord, wakeAt: string | null): Promise<void> {
@@ -586,6 +684,314 @@ export class PlaybookExecutor {
     );
   }
 
+  private sentEffect(
+    run: PlaybookRunRecord,
+    state: RunState,
+    command: Extract<RunCommand, { kind: 'call' }>,
+    item: number | null,
+    input: JsonValue,
+    now: string,
+  ): EffectRecord {
+    return {
+      idempotencyKey: this.effectKey(run, state, command.stepId, item),
+      runId: run.id,
+      stepId: command.stepId,
+      item,
+      connector: command.connector,
+      action: command.action,
+      input,
+      status: 'sent',
+      output: null,
+      error: null,
+      exchange: null,
+      sentAt: now,
+      finishedAt: null,
+    };
+  }
+
+  /** Calls each item with at most `concurrency` in flight; the step fails with the first failure. */
+  private async callAll(
+    command: Extract<RunCommand, { kind: 'call' }>,
+    call: (
+      item: (typeof command.calls)[number],
+      signal: AbortSignal,
+    ) => Promise<{ ok: true; output: JsonValue } | { ok: false; failure: CallFailure }>,
+  ): Promise<StepOutcome> {
+    const signal = AbortSignal.timeout(
+      command.timeoutMs ?? this.options.defaultStepTimeoutMs ?? 30_000,
+    );
+    const outputs: JsonValue[] = new Array<JsonValue>(command.calls.length).fill(null);
+    let failure: CallFailure | undefined;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < command.calls.length && !failure) {
+        const index = next++;
+        const result = await call(command.calls[index] as (typeof command.calls)[number], signal);
+        if (result.ok) outputs[index] = result.output;
+        else failure ??= result.failure;
+      }
+    };
+    const lanes = Math.max(1, Math.min(command.concurrency, command.calls.length));
+    await Promise.all(Array.from({ length: lanes }, worker));
+    if (failure) return { kind: 'failed', error: stepError(failure) };
+    const single = command.calls.length === 1 && command.calls[0]?.item === null;
+    return { kind: 'succeeded', output: single ? (outputs[0] ?? null) : outputs };
+  }
+
+  /** Reads have no effect to record: after a crash they are simply made again. */
+  private readCall(
+    run: PlaybookRunRecord,
+    state: RunState,
+    command: Extract<RunCommand, { kind: 'call' }>,
+  ): Promise<StepOutcome> {
+    return this.callAll(command, (call, signal) =>
+      this.send(command.connector, {
+        action: command.action,
+        input: call.input,
+        idempotencyKey: this.effectKey(run, state, command.stepId, call.item),
+        attempt: command.attempt,
+        signal,
+      }),
+    );
+  }
+
+  /**
+   * Writes whose `sent` record has just committed: call, and carry each
+   * result (and the case timeline entry of an act) into the next commit.
+   */
+  private writeCall(
+    run: PlaybookRunRecord,
+    state: RunState,
+    command: Extract<RunCommand, { kind: 'call' }>,
+    carry: Carry,
+  ): Promise<StepOutcome> {
+    return this.callAll(command, async (call, signal) => {
+      const sentAt = this.now();
+      const result = await this.send(command.connector, {
+        action: command.action,
+        input: call.input,
+        idempotencyKey: this.effectKey(run, state, command.stepId, call.item),
+        attempt: command.attempt,
+        signal,
+      });
+      this.carryResult(carry, run, state, command, call.item, call.input, sentAt, result);
+      return result;
+    });
+  }
+
+  private carryResult(
+    carry: Carry,
+    run: PlaybookRunRecord,
+    state: RunState,
+    command: Extract<RunCommand, { kind: 'call' }>,
+    item: number | null,
+    input: JsonValue,
+    sentAt: string,
+    result:
+      { ok: true; output: JsonValue; exchange?: unknown } | { ok: false; failure: CallFailure },
+  ): void {
+    const now = this.now();
+    const base = { ...this.sentEffect(run, state, command, item, input, sentAt), finishedAt: now };
+    carry.effects.push(
+      result.ok
+        ? { ...base, status: 'succeeded', output: result.output, exchange: result.exchange ?? null }
+        : {
+            ...base,
+            status: 'failed',
+            error: { ...stepError(result.failure), attempt: command.attempt },
+            exchange: result.failure.exchange ?? null,
+          },
+    );
+    if (command.stepKind !== 'act') return;
+    carry.timeline.push({
+      id: uuidv7(),
+      caseId: run.caseId,
+      at: now,
+      actor: ACTOR(run.playbookId),
+      kind: 'action_taken',
+      message: result.ok
+        ? `${command.connector}.${command.action} done (step ${command.stepId})`
+        : `${command.connector}.${command.action} failed: ${result.failure.code} (step ${command.stepId})`,
+      data: {
+        runId: run.id,
+        stepId: command.stepId,
+        idempotencyKey: base.idempotencyKey,
+        ok: result.ok,
+      },
+    });
+  }
+
+  /** Applies a case step inside the caller's transaction; a refused change is the step's failure. */
+  private async applyCase(
+    tx: StoreTransaction,
+    run: PlaybookRunRecord,
+    playbook: Playbook,
+    state: RunState,
+    command: Extract<RunCommand, { kind: 'case' }>,
+    now: string,
+  ): Promise<StepOutcome> {
+    const actor = ACTOR(playbook.id);
+    const c = await tx.getCase(run.caseId);
+    if (!c) {
+      return {
+        kind: 'failed',
+        error: { code: 'not_found', message: `case ${run.caseId} not found`, retryable: false },
+      };
+    }
+    const copy = structuredClone(c);
+    let changes: CaseChange[];
+    try {
+      changes = applyCaseStep(copy, command.update, now);
+    } catch (error) {
+      const e = error instanceof WardenError ? error : new WardenError('internal', String(error));
+      return { kind: 'failed', error: { code: e.code, message: e.message, retryable: false } };
+    }
+    if (changes.length > 0) {
+      copy.updatedAt = now;
+      await tx.updateCase(copy);
+      if (copy.status === 'closed') await tx.removeCorrelationKeys(copy.id);
+    }
+    for (const change of changes) {
+      await tx.appendTimeline({
+        id: uuidv7(),
+        caseId: copy.id,
+        at: now,
+        actor,
+        kind: change.kind,
+        message: change.message,
+        data: { ...change.data, runId: run.id, stepId: command.stepId },
+      });
+      await tx.appendAudit({
+        at: now,
+        actor,
+        action: `case.${change.kind}`,
+        subject: copy.id,
+        data: { message: change.message, runId: run.id, stepId: command.stepId, ...change.data },
+      });
+    }
+    await tx.putEffect({
+      idempotencyKey: this.effectKey(run, state, command.stepId, null),
+      runId: run.id,
+      stepId: command.stepId,
+      item: null,
+      connector: 'case',
+      action: 'update',
+      input: command.update,
+      status: 'succeeded',
+      output: null,
+      error: null,
+      exchange: null,
+      sentAt: now,
+      finishedAt: now,
+    });
+    return { kind: 'succeeded' };
+  }
+
+  private async requestApproval(
+    tx: StoreTransaction,
+    run: PlaybookRunRecord,
+    state: RunState,
+    command: Extract<RunCommand, { kind: 'approval' }>,
+    c: Case,
+    now: string,
+    deadline: string,
+  ): Promise<void> {
+    const id = this.approvalId(run, state, command.stepId);
+    await tx.insertApproval({
+      id,
+      runId: run.id,
+      stepId: command.stepId,
+      caseId: run.caseId,
+      businessUnit: c.businessUnit,
+      status: 'pending',
+      approvers: command.approvers,
+      message: command.message,
+      requestedAt: now,
+      deadline,
+      answeredBy: null,
+      answeredRole: null,
+      answeredAt: null,
+      comment: null,
+    });
+    await tx.appendTimeline({
+      id: uuidv7(),
+      caseId: run.caseId,
+      at: now,
+      actor: ACTOR(run.playbookId),
+      kind: 'approval_requested',
+      message: `approval needed from ${command.approvers.join(' or ')}: ${command.message}`,
+      data: { approvalId: id, runId: run.id, stepId: command.stepId, deadline },
+    });
+  }
+
+  private childStepId(state: RunState, stepId: string): string {
+    return `${stepId}@${state.path.length}`;
+  }
+
+  private async startChildren(
+    tx: StoreTransaction,
+    run: PlaybookRunRecord,
+    state: RunState,
+    command: Extract<RunCommand, { kind: 'playbook' }>,
+    c: Case,
+    now: string,
+  ): Promise<void> {
+    const callee = this.playbooks.get(command.playbook);
+    // An unknown callee fails the step when the run is resumed (see performSubPlaybooks).
+    if (!callee) {
+      await tx.wakeRun(run.id, now);
+      return;
+    }
+    for (const call of command.calls) {
+      const child = this.newRun(callee, c, run.alertId, now, call.inputs, {
+        runId: run.id,
+        stepId: this.childStepId(state, command.stepId),
+      });
+      await tx.insertRun(child);
+      await tx.appendRunEvents(child.id, [
+        {
+          at: now,
+          kind: 'run_queued',
+          stepId: null,
+          data: {
+            reason: `called by ${run.playbookId} step ${command.stepId}`,
+            parentRunId: run.id,
+          },
+        },
+      ]);
+    }
+  }
+
+  private async recordFinish(
+    tx: StoreTransaction,
+    run: PlaybookRunRecord,
+    playbook: Playbook,
+    advance: Advance,
+    now: string,
+  ): Promise<void> {
+    const command = advance.command as Extract<RunCommand, { kind: 'finish' }>;
+    const actor = ACTOR(playbook.id);
+    const entry = (
+      kind: 'playbook_finished' | 'task',
+      message: string,
+      data: Record<string, unknown>,
+    ) =>
+      tx.appendTimeline({ id: uuidv7(), caseId: run.caseId, at: now, actor, kind, message, data });
+    await entry(
+      'playbook_finished',
+      `playbook ${playbook.id} ${command.status}${command.error ? `: ${command.error.code} at ${command.error.stepId ?? 'start'}` : ''}`,
+      {
+        runId: run.id,
+        status: command.status,
+        steps: advance.state.path,
+        ...(command.error ? { error: command.error } : {}),
+        ...(command.handoff.evidence.length > 0 ? { evidence: command.handoff.evidence } : {}),
+      },
+    );
+    for (const task of command.handoff.tasks) await entry('task', task, { runId: run.id });
+    if (run.parentRunId) await tx.wakeRun(run.parentRunId, now);
+  }
+
   private approvalId(run: PlaybookRunRecord, state: RunState, stepId: string): string {
     // Used in URLs (/api/v1/approvals/:id), so no slashes.
     return `${run.id}.${state.path.length}.${stepId}.${state.escalated ? 2 : 1}`;
@@ -601,40 +1007,11 @@ export class PlaybookExecutor {
     const existing = await this.store.getApproval(id);
     const now = this.now();
     if (!existing) {
-      const approval: ApprovalRecord = {
-        id,
-        runId: run.id,
-        stepId: command.stepId,
-        caseId: run.caseId,
-        businessUnit: c.businessUnit,
-        status: 'pending',
-        approvers: command.approvers,
-        message: command.message,
-        requestedAt: now,
-        deadline: new Date(Date.parse(now) + command.timeoutMs).toISOString(),
-        answeredBy: null,
-        answeredRole: null,
-        answeredAt: null,
-        comment: null,
-      };
-      await this.committer.run(async (tx) => {
-        await tx.insertApproval(approval);
-        await tx.appendTimeline({
-          id: uuidv7(),
-          caseId: run.caseId,
-          at: now,
-          actor: ACTOR(run.playbookId),
-          kind: 'approval_requested',
-          message: `approval needed from ${command.approvers.join(' or ')}: ${command.message}`,
-          data: {
-            approvalId: id,
-            runId: run.id,
-            stepId: command.stepId,
-            deadline: approval.deadline,
-          },
-        });
-      });
-      return { kind: 'suspend', wakeAt: approval.deadline };
+      const deadline = new Date(Date.parse(now) + command.timeoutMs).toISOString();
+      await this.committer.run((tx) =>
+        this.requestApproval(tx, run, state, command, c, now, deadline),
+      );
+      return { kind: 'suspend', wakeAt: deadline };
     }
     if (existing.status === 'approved' || existing.status === 'denied') {
       return {
@@ -673,66 +1050,10 @@ export class PlaybookExecutor {
     const key = this.effectKey(run, state, command.stepId, null);
     const done = await this.store.getEffect(key);
     if (done?.status === 'succeeded') return { kind: 'outcome', outcome: { kind: 'succeeded' } };
-    const actor = ACTOR(playbook.id);
-    try {
-      await this.committer.run(async (tx) => {
-        const c = await tx.getCase(run.caseId);
-        if (!c) throw new WardenError('not_found', `case ${run.caseId} not found`);
-        const now = this.now();
-        const copy = structuredClone(c);
-        const changes: CaseChange[] = applyCaseStep(copy, command.update, now);
-        if (changes.length > 0) {
-          copy.updatedAt = now;
-          await tx.updateCase(copy);
-          if (copy.status === 'closed') await tx.removeCorrelationKeys(copy.id);
-        }
-        for (const change of changes) {
-          await tx.appendTimeline({
-            id: uuidv7(),
-            caseId: copy.id,
-            at: now,
-            actor,
-            kind: change.kind,
-            message: change.message,
-            data: { ...change.data, runId: run.id, stepId: command.stepId },
-          });
-          await tx.appendAudit({
-            at: now,
-            actor,
-            action: `case.${change.kind}`,
-            subject: copy.id,
-            data: {
-              message: change.message,
-              runId: run.id,
-              stepId: command.stepId,
-              ...change.data,
-            },
-          });
-        }
-        await tx.putEffect({
-          idempotencyKey: key,
-          runId: run.id,
-          stepId: command.stepId,
-          item: null,
-          connector: 'case',
-          action: 'update',
-          input: command.update,
-          status: 'succeeded',
-          output: null,
-          error: null,
-          exchange: null,
-          sentAt: now,
-          finishedAt: now,
-        });
-      });
-      return { kind: 'outcome', outcome: { kind: 'succeeded' } };
-    } catch (error) {
-      const e = error instanceof WardenError ? error : new WardenError('internal', String(error));
-      return {
-        kind: 'outcome',
-        outcome: { kind: 'failed', error: { code: e.code, message: e.message, retryable: false } },
-      };
-    }
+    const outcome = await this.committer.run((tx) =>
+      this.applyCase(tx, run, playbook, state, command, this.now()),
+    );
+    return { kind: 'outcome', outcome };
   }
 
   private performWait(
@@ -769,31 +1090,11 @@ export class PlaybookExecutor {
       };
     }
     const children = (await this.store.listRunsForCase(run.caseId)).filter(
-      (r) =>
-        r.parentRunId === run.id && r.parentStepId === `${command.stepId}@${state.path.length}`,
+      (r) => r.parentRunId === run.id && r.parentStepId === this.childStepId(state, command.stepId),
     );
     if (children.length === 0) {
       const now = this.now();
-      await this.committer.run(async (tx) => {
-        for (const call of command.calls) {
-          const child = this.newRun(callee, c, run.alertId, now, call.inputs, {
-            runId: run.id,
-            stepId: `${command.stepId}@${state.path.length}`,
-          });
-          await tx.insertRun(child);
-          await tx.appendRunEvents(child.id, [
-            {
-              at: now,
-              kind: 'run_queued',
-              stepId: null,
-              data: {
-                reason: `called by ${run.playbookId} step ${command.stepId}`,
-                parentRunId: run.id,
-              },
-            },
-          ]);
-        }
-      });
+      await this.committer.run((tx) => this.startChildren(tx, run, state, command, c, now));
       this.wake();
       return { kind: 'suspend', wakeAt: null };
     }
@@ -821,61 +1122,6 @@ export class PlaybookExecutor {
       kind: 'outcome',
       outcome: { kind: 'succeeded', output: single ? (outputs[0] ?? null) : outputs },
     };
-  }
-
-  private async finished(
-    run: PlaybookRunRecord,
-    playbook: Playbook,
-    advance: Advance,
-  ): Promise<void> {
-    const command = advance.command as Extract<RunCommand, { kind: 'finish' }>;
-    const now = this.now();
-    await this.committer.run(async (tx) => {
-      const actor = ACTOR(playbook.id);
-      const entry = (
-        kind: 'playbook_finished' | 'task',
-        message: string,
-        data: Record<string, unknown>,
-      ) =>
-        tx.appendTimeline({
-          id: uuidv7(),
-          caseId: run.caseId,
-          at: now,
-          actor,
-          kind,
-          message,
-          data,
-        });
-      await entry(
-        'playbook_finished',
-        `playbook ${playbook.id} ${command.status}${command.error ? `: ${command.error.code} at ${command.error.stepId ?? 'start'}` : ''}`,
-        {
-          runId: run.id,
-          status: command.status,
-          steps: advance.state.path,
-          ...(command.error ? { error: command.error } : {}),
-          ...(command.handoff.evidence.length > 0 ? { evidence: command.handoff.evidence } : {}),
-        },
-      );
-      for (const task of command.handoff.tasks) await entry('task', task, { runId: run.id });
-      if (run.parentRunId) await tx.wakeRun(run.parentRunId, now);
-    });
-    if (command.handoff.notifyOwner) {
-      const c = await this.store.getCase(run.caseId);
-      await this.options.connectors
-        .call('log', {
-          action: 'notify',
-          input: {
-            to: c?.owner ?? 'unassigned',
-            message: `case #${c?.number ?? '?'}: playbook ${playbook.id} ${command.status}`,
-          },
-          idempotencyKey: `${run.id}/handoff`,
-          attempt: 1,
-          signal: AbortSignal.timeout(this.options.defaultStepTimeoutMs ?? 30_000),
-        })
-        .catch(() => undefined);
-    }
-    if (run.parentRunId) this.wake();
   }
 }
 
