@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { loadContainmentPolicy, loadRouter } from './config/policy-config.js';
 import type { WardenConfig } from './config/warden-config.js';
-import { loadConnectors } from './connectors/connector-config.js';
+import { loadConnectors, type ConnectorRegistry } from './connectors/connector-config.js';
+import { NOTIFY_ACTION } from './connectors/connector.js';
+import { WardenError } from './core/errors.js';
+import { formatPosition } from './core/source-position.js';
+import type { Playbook } from './playbooks/playbook.js';
 import { executorConnectors } from './connectors/executor-adapter.js';
 import { streamLogSink } from './connectors/log/log-connector.js';
 import { loadSecretSource, SECRETS_FILE } from './connectors/secrets.js';
@@ -48,6 +52,7 @@ export function loadPlaybookEngine(options: PlaybookEngineOptions): PlaybookEngi
     inventory,
     logSink: streamLogSink(options.logStream ?? process.stdout),
   });
+  checkConnectorReferences(playbooks, connectors);
   return {
     playbooks,
     router,
@@ -58,4 +63,34 @@ export function loadPlaybookEngine(options: PlaybookEngineOptions): PlaybookEngi
 
 export function openPlaybookEngine(store: Store, engine: PlaybookEngineConfig): PlaybookExecutor {
   return new PlaybookExecutor({ store, ...engine });
+}
+
+/** Every connector and action a playbook names exists: a typo stops start-up, not a run. */
+function checkConnectorReferences(
+  playbooks: readonly Playbook[],
+  registry: ConnectorRegistry,
+): void {
+  const problems: string[] = [];
+  for (const playbook of playbooks) {
+    for (const step of playbook.steps) {
+      if (step.kind !== 'enrich' && step.kind !== 'act' && step.kind !== 'notify') continue;
+      const where = `${formatPosition(step.source)}: steps[${step.index}] (${step.id})`;
+      if (!registry.has(step.connector)) {
+        problems.push(
+          `${where}: unknown connector "${step.connector}" (configured: ${registry.names().join(', ')})`,
+        );
+        continue;
+      }
+      const action = step.kind === 'notify' ? NOTIFY_ACTION : step.action;
+      const actions = Object.keys(registry.get(step.connector).actions);
+      if (!actions.includes(action)) {
+        problems.push(
+          `${where}: connector ${step.connector} has no action "${action}" (it has: ${actions.join(', ')})`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new WardenError('invalid_config', problems.join('\n'), { details: { problems } });
+  }
 }

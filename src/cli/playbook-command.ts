@@ -14,7 +14,9 @@ import { PLAYBOOK_SCHEMA } from '../playbooks/playbook-schema.js';
 import { runPlaybookTest, type PlaybookTestResult } from '../playbooks/playbook-test-runner.js';
 import { configOption } from './common-options.js';
 import { WardenError } from '../core/errors.js';
-import type { PlaybookTest } from '../playbooks/playbook.js';
+import type { JsonValue, PlaybookTest } from '../playbooks/playbook.js';
+import { guardConnector } from '../connectors/guarded-connector.js';
+import { createInventoryConnector } from '../connectors/inventory/inventory-connector.js';
 
 /** Exit code of `validate` when a playbook has a problem (as for other invalid input). */
 const INVALID_EXIT_CODE = 2;
@@ -69,22 +71,24 @@ export function registerPlaybookCommand(program: Command): void {
     .argument('[dir]', 'playbook directory (default: <config>/playbooks)')
     .option('--filter <text>', 'only tests whose playbook id or name contains TEXT')
     .addOption(configOption())
-    .action((dir: string | undefined, options: { config: string; filter?: string }) => {
+    .action(async (dir: string | undefined, options: { config: string; filter?: string }) => {
       const directory = dir ?? join(options.config, 'playbooks');
       const playbooks = loadPlaybooks(directory);
       const config = loadWardenConfig(options.config);
+      const inventory = new InventoryIndex(config.inventory);
       const context = {
-        inventory: new InventoryIndex(config.inventory),
+        inventory,
         policy: loadContainmentPolicy(options.config),
         playbooks: new Map(playbooks.map((p) => [p.id, p])),
         readAlertFile: (path: string): unknown => JSON.parse(readFileSync(path, 'utf8')),
+        localConnectors: localConnectors(inventory),
       };
       const results: PlaybookTestResult[] = [];
       for (const p of playbooks) {
         for (const test of p.tests) {
           const wanted = options.filter;
           if (wanted && !p.id.includes(wanted) && !test.name.includes(wanted)) continue;
-          const result = runPlaybookTest(p, test, context);
+          const result = await runPlaybookTest(p, test, context);
           results.push(result);
           const mark = result.passed ? 'ok  ' : 'FAIL';
           process.stdout.write(`${mark}  ${p.id} › ${test.name}\n`);
@@ -111,7 +115,7 @@ export function registerPlaybookCommand(program: Command): void {
     .option('--approve', 'answer every approval with yes (default: approvals time out)')
     .addOption(configOption())
     .action(
-      (
+      async (
         id: string,
         options: {
           alert: string;
@@ -154,7 +158,7 @@ export function registerPlaybookCommand(program: Command): void {
             .filter((s) => s.kind === 'approval' || s.kind === 'act')
             .map((s) => [s.id, options.approve ? 'approved' : 'timeout'] as const),
         );
-        const result = runPlaybookTest(
+        const result = await runPlaybookTest(
           chosen,
           {
             name: 'dry run',
@@ -170,11 +174,34 @@ export function registerPlaybookCommand(program: Command): void {
             playbooks: new Map(playbooks.map((p) => [p.id, p])),
             readAlertFile: (path) => readJson(path, '--alert'),
             now: new Date(),
+            localConnectors: localConnectors(new InventoryIndex(config.inventory)),
           },
         );
         process.stdout.write(describeDryRun(chosen.id, chosen.version, result));
       },
     );
+}
+
+/** Connectors a test or dry run may call for real: the in-memory inventory lookups. */
+function localConnectors(
+  inventory: InventoryIndex,
+): Map<string, (action: string, input: JsonValue) => Promise<JsonValue>> {
+  const connector = guardConnector(createInventoryConnector(inventory));
+  return new Map([
+    [
+      connector.name,
+      async (action: string, input: JsonValue) =>
+        (
+          await connector.invoke({
+            action,
+            input,
+            idempotencyKey: 'local',
+            attempt: 1,
+            signal: AbortSignal.timeout(5000),
+          })
+        ).output,
+    ],
+  ]);
 }
 
 /** The dry run as a person reads it: one line per step, with why. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { startDemoServices } from '../demo/demo-services.js';
 import { openWarden, wardenServer } from '../main.js';
 import { configOption, dataOption, positiveInteger } from './common-options.js';
 
@@ -17,31 +18,57 @@ export function registerServeCommand(program: Command): void {
       '--host <host>',
       'interface to listen on (default: warden.yaml server.host, else 0.0.0.0)',
     )
-    .action(async (options: { config: string; data: string; port?: number; host?: string }) => {
-      const warden = openWarden({ configDir: options.config, dataDir: options.data });
-      const adminSecret = await warden.tokens.ensureAdmin(process.env.WARDEN_ADMIN_TOKEN);
-      const app = wardenServer(warden, { level: process.env.WARDEN_LOG_LEVEL ?? 'info' });
-      const port = options.port ?? warden.config.server.port;
-      const host = options.host ?? warden.config.server.host;
-      const address = await app.listen({ port, host });
-      const inv = warden.config.inventory;
-      process.stdout.write(
-        `Warden ${address} — store ${options.data}, config ${warden.config.dir} ` +
-          `(${inv.businessUnits.length} business units, ${inv.models.length} models)\n`,
-      );
-      if (adminSecret) {
+    .option(
+      '--demo-services [port]',
+      'also run the stand-in services the demo playbooks act through (default port 8089)',
+    )
+    .action(
+      async (options: {
+        config: string;
+        data: string;
+        port?: number;
+        host?: string;
+        demoServices?: true | string;
+      }) => {
+        const demo = options.demoServices
+          ? await startDemoServices({
+              port:
+                options.demoServices === true
+                  ? 8089
+                  : positiveInteger('--demo-services')(options.demoServices),
+            })
+          : undefined;
+        const warden = openWarden({ configDir: options.config, dataDir: options.data });
+        const adminSecret = await warden.tokens.ensureAdmin(process.env.WARDEN_ADMIN_TOKEN);
+        const app = wardenServer(warden, { level: process.env.WARDEN_LOG_LEVEL ?? 'info' });
+        const port = options.port ?? warden.config.server.port;
+        const host = options.host ?? warden.config.server.host;
+        const address = await app.listen({ port, host });
+        const inv = warden.config.inventory;
         process.stdout.write(
-          `\nAdmin token (shown once, store it now; only its hash is kept):\n  ${adminSecret}\n` +
-            `Try: curl -H "Authorization: Bearer ${adminSecret}" ${address.replace('0.0.0.0', 'localhost')}/api/v1/cases\n\n`,
+          `Warden ${address} — store ${options.data}, config ${warden.config.dir} ` +
+            `(${inv.businessUnits.length} business units, ${inv.models.length} models)\n`,
         );
-      }
-      const stop = (): void => {
-        void app
-          .close()
-          .then(() => warden.close())
-          .then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+        if (demo) {
+          process.stdout.write(
+            `Demo services ${demo.url} — what the playbooks did: curl ${demo.url}/\n`,
+          );
+        }
+        if (adminSecret) {
+          process.stdout.write(
+            `\nAdmin token (shown once, store it now; only its hash is kept):\n  ${adminSecret}\n` +
+              `Try: curl -H "Authorization: Bearer ${adminSecret}" ${address.replace('0.0.0.0', 'localhost')}/api/v1/cases\n\n`,
+          );
+        }
+        const stop = (): void => {
+          void app
+            .close()
+            .then(() => warden.close())
+            .then(() => demo?.close())
+            .then(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
 }

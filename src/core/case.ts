@@ -101,7 +101,7 @@ export type TimelineKind =
   | 'closed'
   | 'reopened'
   | 'task'
-  | 'playbook_started'
+  | 'playbook_queued'
   | 'playbook_finished'
   | 'approval_requested'
   | 'approval_answered'

@@ -195,7 +195,7 @@ describe('PlaybookExecutor', () => {
     const kinds = (await store.listTimeline(c?.id ?? '')).map((t) => t.kind);
     expect(kinds).toEqual([
       'created',
-      'playbook_started',
+      'playbook_queued',
       'approval_requested',
       'approval_answered',
       'action_taken',

@@ -146,6 +146,8 @@ export class PlaybookExecutor {
   private polling = false;
   private repoll = false;
   private stopped = false;
+  /** Runs are only taken once started: a process that only queues them never does. */
+  private started = false;
 
   constructor(options: PlaybookExecutorOptions) {
     this.options = options;
@@ -182,7 +184,7 @@ export class PlaybookExecutor {
         caseId: c.id,
         at: now,
         actor: ACTOR(playbook.id),
-        kind: 'playbook_started',
+        kind: 'playbook_queued',
         message: `playbook ${playbook.id} v${playbook.version} queued: ${trigger.reason}`,
         data: { runId: run.id, playbookId: playbook.id, version: playbook.version },
       });
@@ -221,13 +223,14 @@ export class PlaybookExecutor {
 
   /** Starts looking for due runs (queued, woken, or left running by a crash). */
   start(): void {
+    this.started = true;
     this.stopped = false;
     this.schedule(0);
   }
 
   /** Looks for due runs now (new runs were queued, an approval was answered). */
   wake(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.polling) this.repoll = true;
     else this.schedule(0);
   }
@@ -254,7 +257,7 @@ export class PlaybookExecutor {
   }
 
   private schedule(ms: number): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.poll(), ms);
     this.timer.unref();

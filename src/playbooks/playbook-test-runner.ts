@@ -23,8 +23,10 @@ import {
  * with the test's canned connector responses and approval answers instead of
  * real calls: no connector is called, nothing is stored.
  *
- * A step the test gives no response for succeeds with an empty map as output,
- * so a test only spells out the responses its branches depend on.
+ * A step the test gives no response for is answered by the context's local
+ * connectors when it names one (the in-memory `inventory` lookups), and
+ * otherwise succeeds with an empty map as output, so a test only spells out
+ * the responses its branches depend on.
  */
 export interface PlaybookTestContext {
   inventory: InventoryIndex;
@@ -35,6 +37,11 @@ export interface PlaybookTestContext {
   readAlertFile: (path: string) => unknown;
   /** @default 2026-01-01T00:00:00Z, so runs are reproducible */
   now?: Date;
+  /**
+   * Connectors safe to call for real in a test (no side effects, no network),
+   * by name: e.g. `inventory`.
+   */
+  localConnectors?: ReadonlyMap<string, (action: string, input: JsonValue) => Promise<JsonValue>>;
 }
 
 export interface RecordedAction {
@@ -61,11 +68,11 @@ const DEFAULT_NOW = new Date('2026-01-01T00:00:00.000Z');
 /** Commands a test run may take before it is declared stuck. */
 const COMMAND_LIMIT = 1000;
 
-export function runPlaybookTest(
+export async function runPlaybookTest(
   playbook: Playbook,
   test: PlaybookTest,
   context: PlaybookTestContext,
-): PlaybookTestResult {
+): Promise<PlaybookTestResult> {
   const now = context.now ?? DEFAULT_NOW;
   const payload =
     test.alert.kind === 'inline' ? test.alert.payload : context.readAlertFile(test.alert.path);
@@ -81,7 +88,7 @@ export function runPlaybookTest(
   const env: RunEnvironment = { alert, case: testCase, policy: context.policy };
   const actions: RecordedAction[] = [];
   const trace: TraceEvent[] = [];
-  const run = drive(playbook, env, test, context, actions, trace, new Set([playbook.id]));
+  const run = await drive(playbook, env, test, context, actions, trace, new Set([playbook.id]));
 
   const failures: string[] = [];
   const expected = test.expect;
@@ -133,7 +140,7 @@ export function runPlaybookTest(
 }
 
 /** Runs one playbook to its end, answering every command from the test. */
-function drive(
+async function drive(
   playbook: Playbook,
   env: RunEnvironment,
   test: PlaybookTest,
@@ -142,21 +149,21 @@ function drive(
   trace: TraceEvent[],
   callers: ReadonlySet<string>,
   inputs: Record<string, JsonValue> = {},
-): Advance {
+): Promise<Advance> {
   let advance = startRun(playbook, env, inputs);
   trace.push(...advance.trace);
   for (let n = 0; advance.command.kind !== 'finish'; n += 1) {
     if (n >= COMMAND_LIMIT) {
       throw new WardenError('internal', `test "${test.name}" did not finish after ${n} commands`);
     }
-    const outcome = answer(advance, env, test, context, actions, trace, callers);
+    const outcome = await answer(advance, env, test, context, actions, trace, callers);
     advance = resumeRun(playbook, advance.state, env, outcome);
     trace.push(...advance.trace);
   }
   return advance;
 }
 
-function answer(
+async function answer(
   { command }: Advance,
   env: RunEnvironment,
   test: PlaybookTest,
@@ -164,7 +171,7 @@ function answer(
   actions: RecordedAction[],
   trace: TraceEvent[],
   callers: ReadonlySet<string>,
-): StepOutcome {
+): Promise<StepOutcome> {
   const now = (context.now ?? DEFAULT_NOW).toISOString();
   switch (command.kind) {
     case 'call': {
@@ -180,13 +187,32 @@ function answer(
           },
         };
       }
-      const output = response ? response.output : {};
+      const local = response ? undefined : context.localConnectors?.get(command.connector);
+      const outputs: JsonValue[] = [];
+      for (const call of command.calls) {
+        if (response) outputs.push(response.output);
+        else if (local) {
+          try {
+            outputs.push(await local(command.action, call.input));
+          } catch (error) {
+            const e = error as { code?: string; message?: string; retryable?: boolean };
+            return {
+              kind: 'failed',
+              error: {
+                code: e.code ?? 'internal',
+                message: e.message ?? String(error),
+                retryable: e.retryable ?? false,
+              },
+            };
+          }
+        } else outputs.push({});
+      }
       return {
         kind: 'succeeded',
         output:
           command.calls.length === 1 && command.calls[0]?.item === null
-            ? output
-            : command.calls.map(() => output),
+            ? (outputs[0] ?? null)
+            : outputs,
       };
     }
     case 'approval': {
@@ -236,7 +262,7 @@ function answer(
       }
       const outputs: JsonValue[] = [];
       for (const call of command.calls) {
-        const child = drive(
+        const child = await drive(
           callee,
           env,
           test,

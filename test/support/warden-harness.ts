@@ -17,12 +17,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A Warden on the demo estate and a fresh data directory, with one token per role. */
+/**
+ * A Warden on the demo estate and a fresh data directory, with one token per
+ * role. The demo playbooks are queued but not run (so tests of the case API
+ * see only their own changes) unless `playbooks` is `run`.
+ */
 export async function startHarness(
   extraTokens: Record<string, { role: Role; units: string[] | null }> = {},
+  playbooks: 'run' | 'queue' = 'queue',
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warden-test-'));
-  const warden = openWarden({ configDir: DEMO_CONFIG, dataDir });
+  const warden = openWarden({ configDir: DEMO_CONFIG, dataDir, playbooks });
   await warden.tokens.ensureAdmin(ADMIN_SECRET);
   const tokens: Record<string, string> = { admin: ADMIN_SECRET };
   const wanted: Record<string, { role: Role; units: string[] | null }> = {
