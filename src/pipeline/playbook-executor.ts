@@ -274,17 +274,19 @@ export class PlaybookExecutor {
         this.repoll = false;
         const room = (this.options.maxActiveRuns ?? 256) - this.active.size;
         if (room <= 0) break;
-        const due = await this.store.dueRuns(this.now(), room + this.active.size);
-        for (const run of due) {
+        const due = await this.store.dueRunIds(this.now(), room + this.active.size);
+        for (const id of due) {
           if (this.active.size >= (this.options.maxActiveRuns ?? 256)) break;
-          if (this.active.has(run.id)) continue;
-          const work = this.drive(run)
+          if (this.active.has(id)) continue;
+          const work = this.store
+            .getRun(id)
+            .then((run) => (run ? this.drive(run) : undefined))
             .catch(() => undefined)
             .finally(() => {
-              this.active.delete(run.id);
+              this.active.delete(id);
               this.wake();
             });
-          this.active.set(run.id, work);
+          this.active.set(id, work);
         }
       } while (this.repoll && !this.stopped);
     } finally {

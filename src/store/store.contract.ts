@@ -928,19 +928,15 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         await store.transaction(async (tx) => {
           for (const r of [queued, running, wokenUp, asleep, done, failed]) await tx.insertRun(r);
         });
-        expect((await store.dueRuns(at(10), 10)).map((r) => r.id)).toEqual([
-          running.id,
-          wokenUp.id,
-          queued.id,
-        ]);
-        expect(await store.dueRuns(at(10), 1)).toHaveLength(1);
+        expect(await store.dueRunIds(at(10), 10)).toEqual([running.id, wokenUp.id, queued.id]);
+        expect(await store.dueRunIds(at(10), 1)).toHaveLength(1);
 
         // Waking a waiting run makes it due; waking a finished one does nothing.
         await store.transaction(async (tx) => {
           await tx.wakeRun(asleep.id, at(9));
           await tx.wakeRun(done.id, at(9));
         });
-        const due = (await store.dueRuns(at(10), 10)).map((r) => r.id);
+        const due = await store.dueRunIds(at(10), 10);
         expect(due).toContain(asleep.id);
         expect(due).not.toContain(done.id);
       });

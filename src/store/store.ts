@@ -41,10 +41,12 @@ export interface Store {
   /** A case's runs, oldest first. */
   listRunsForCase(caseId: string): Promise<PlaybookRunRecord[]>;
   /**
-   * Runs an executor should pick up, oldest update first: queued and running
-   * ones (after a restart), and waiting ones whose `wakeAt` is at or before `now`.
+   * Ids of the runs an executor should pick up, oldest update first: queued
+   * and running ones (after a restart), and waiting ones whose `wakeAt` is at
+   * or before `now`. Ids only: the executor polls often and loads only the
+   * runs it takes.
    */
-  dueRuns(now: string, limit: number): Promise<PlaybookRunRecord[]>;
+  dueRunIds(now: string, limit: number): Promise<string[]>;
   /** A run's trace, in order. */
   listRunEvents(runId: string): Promise<RunEventRecord[]>;
   getApproval(id: string): Promise<ApprovalRecord | undefined>;

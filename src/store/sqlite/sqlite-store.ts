@@ -417,15 +417,16 @@ export class SqliteStore implements Store {
     );
   }
 
-  dueRuns(now: string, limit: number): Promise<PlaybookRunRecord[]> {
-    return this.read(() =>
-      (
+  dueRunIds(now: string, limit: number): Promise<string[]> {
+    return this.read(
+      () =>
         this.statement(
-          `SELECT * FROM playbook_runs WHERE status IN ('queued', 'running')
+          `SELECT id FROM playbook_runs WHERE status IN ('queued', 'running')
              OR (status = 'waiting' AND wake_at <= ?)
            ORDER BY updated_at, id LIMIT ?`,
-        ).all(now, limit) as Row[]
-      ).map(runFromRow),
+        )
+          .pluck()
+          .all(now, limit) as string[],
     );
   }
 
