@@ -15,7 +15,7 @@
  *   BENCH_CPU_PROF=1           write V8 CPU profiles of the Warden server to a temp dir
  */
 import autocannon, { type AutocannonResult } from 'autocannon';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { loadWardenConfig } from '../src/config/warden-config.js';
@@ -47,7 +47,7 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-const CONFIG_DIR = 'examples/demo';
+const DEMO_CONFIG_DIR = 'examples/demo';
 const TOKEN = 'wdn_bench_admin_token_0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 /**
@@ -70,7 +70,7 @@ const settings = {
     ? mkdtempSync(join(os.tmpdir(), 'warden-bench-profiles-'))
     : undefined,
 };
-const bodyLimit = loadWardenConfig(join(ROOT, CONFIG_DIR)).server.bodyLimitBytes;
+const bodyLimit = loadWardenConfig(join(ROOT, DEMO_CONFIG_DIR)).server.bodyLimitBytes;
 
 type Kind = 'warden' | 'baseline';
 
@@ -81,6 +81,21 @@ const liveServers = new Set<number>();
 function freshDir(name: string): string {
   const dir = mkdtempSync(join(os.tmpdir(), `warden-bench-${name}-`));
   liveDirs.add(dir);
+  return dir;
+}
+
+/**
+ * The ingest and read measurements use the demo estate without its
+ * playbooks: they measure ingest; the playbook engine has its own part.
+ */
+let ingestConfigDir: string | undefined;
+function ingestConfig(): string {
+  if (ingestConfigDir) return ingestConfigDir;
+  const dir = freshDir('config');
+  for (const file of ['inventory.yaml', 'warden.yaml']) {
+    copyFileSync(join(ROOT, DEMO_CONFIG_DIR, file), join(dir, file));
+  }
+  ingestConfigDir = dir;
   return dir;
 }
 
@@ -117,7 +132,7 @@ async function withServer<T>(kind: Kind, work: (server: ServerProcess) => Promis
       kind === 'warden'
         ? await startWarden({
             dataDir,
-            configDir: CONFIG_DIR,
+            configDir: ingestConfig(),
             adminToken: TOKEN,
             ...(settings.cpuProfileDir ? { cpuProfileDir: settings.cpuProfileDir } : {}),
           })
@@ -284,7 +299,7 @@ async function readPath(): Promise<ReadPath> {
     const closeProgress = progress('closing cases');
     const fill = await fillStore({
       dataDir,
-      configDir: join(ROOT, CONFIG_DIR),
+      configDir: ingestConfig(),
       alerts: settings.fillAlerts,
       onProgress: (phase, done, total) =>
         (phase === 'alerts' ? alertProgress : closeProgress)(done, total),
@@ -296,7 +311,7 @@ async function readPath(): Promise<ReadPath> {
         `(in this process, synchronous=NORMAL, ${int(fill.seconds)} s)`,
     );
     const server = tracked(
-      await startWarden({ dataDir, configDir: CONFIG_DIR, adminToken: TOKEN }),
+      await startWarden({ dataDir, configDir: ingestConfig(), adminToken: TOKEN }),
     );
     try {
       const targets = [
@@ -536,7 +551,7 @@ async function main(): Promise<void> {
   log('### Performance\n');
   log(
     `Measured with \`npm run bench\` on ${machine}. Warden runs as \`warden serve\` in its own ` +
-      'process on the demo config with the default durability (SQLite WAL, `synchronous=FULL`: an alert is ' +
+      'process on the demo estate (its inventory; playbooks off, they are measured below) with the default durability (SQLite WAL, `synchronous=FULL`: an alert is ' +
       'acknowledged only after its commit is on disk); the load generator shares the machine. ' +
       `Throughput is the median of ${settings.runs} runs, each on a fresh store; ~2 KB alerts, ` +
       `about 10% of them repeats, spread over ~${int(ACTIVE_CASES)} concurrently active cases. ` +
@@ -592,7 +607,7 @@ async function playbookFigures(): Promise<PlaybookFigures> {
   const firewall = await FakeFirewall.start();
   const dir = freshDir('playbooks');
   try {
-    const config = writeBenchConfig(dir, join(ROOT, CONFIG_DIR), firewall.url);
+    const config = writeBenchConfig(dir, join(ROOT, DEMO_CONFIG_DIR), firewall.url);
     const throughput: ThroughputResult[] = [];
     let offset = 0;
     for (let run = 1; run <= settings.runs; run += 1) {
@@ -644,4 +659,8 @@ async function playbookFigures(): Promise<PlaybookFigures> {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  if (ingestConfigDir) removeDir(ingestConfigDir);
+}

@@ -334,4 +334,116 @@ describe('PlaybookExecutor', () => {
     expect(connectors.calls.map((c) => c.attempt)).toEqual([1, 2, 3]);
     expect((await second.store.getRun(run?.id ?? ''))?.status).toBe('succeeded');
   });
+
+  it('times an approval out on the clock: escalates once, then denies, and the run follows on_error', async () => {
+    const playbook = parsePlaybook(
+      [
+        'id: asker',
+        'version: 1',
+        'title: Ask',
+        'owner: o',
+        'trigger: { types: [inference_spike] }',
+        'steps:',
+        '  - id: ask',
+        '    approval: { approvers: [responder], message: ok?, timeout: 10m, on_timeout: escalate, escalate_to: [admin] }',
+        '    on_error: { goto: fallback }',
+        '  - id: approved',
+        '    case: { note: approved }',
+        '    goto: end',
+        '  - id: fallback',
+        '    case: { note: "not approved: ${{ steps.ask.error.code }}" }',
+        '',
+      ].join('\n'),
+      'playbooks/asker.yaml',
+    );
+    const router: PlaybookRouter = {
+      routes: [{ match: { type: ['inference_spike'] }, playbook: 'asker' }],
+    };
+    const { store, executor, ingest, approvals } = open([playbook], router, new FakeConnectors());
+    const outcome = await ingest(spikePayload);
+    await executor.idle();
+    const pending = async () =>
+      (await approvals.list(responder, { status: ['pending'] }, { limit: 10 })).items;
+    expect((await pending()).map((a) => a.approvers)).toEqual([['responder']]);
+
+    now = new Date('2026-03-01T12:15:01.000Z');
+    await executor.idle();
+    // The first approval timed out; the escalation asks admins, with a fresh deadline.
+    const escalated = await approvals.list(
+      { ...responder, role: 'admin' },
+      { status: ['pending', 'timed_out'] },
+      { limit: 10 },
+    );
+    expect(escalated.items.map((a) => [a.status, a.approvers])).toEqual([
+      ['pending', ['admin']],
+      ['timed_out', ['responder']],
+    ]);
+
+    now = new Date('2026-03-01T12:25:02.000Z');
+    await executor.idle();
+    const [run] = await store.listRunsForCase(outcome?.caseId ?? '');
+    expect(run?.status).toBe('succeeded');
+    const timeline = await store.listTimeline(outcome?.caseId ?? '');
+    expect(timeline.find((t) => t.kind === 'comment')?.message).toBe(
+      'not approved: approval_timeout',
+    );
+  });
+
+  it('a slow connector holds up only the runs that call it', async () => {
+    const slow = parsePlaybook(
+      [
+        'id: slow',
+        'version: 1',
+        'title: Slow',
+        'owner: o',
+        'trigger: { types: [inference_spike] }',
+        'steps:',
+        '  - id: wait_for_it',
+        '    enrich: { connector: tarpit, action: lookup, input: {} }',
+        '',
+      ].join('\n'),
+      'playbooks/slow.yaml',
+    );
+    const quick = parsePlaybook(
+      [
+        'id: quick',
+        'version: 1',
+        'title: Quick',
+        'owner: o',
+        'trigger: { types: [prompt_injection] }',
+        'steps:',
+        '  - id: note',
+        '    case: { note: done }',
+        '',
+      ].join('\n'),
+      'playbooks/quick.yaml',
+    );
+    const connectors = new FakeConnectors({
+      'tarpit.lookup': () =>
+        new Promise((resolve) => setTimeout(() => resolve({ output: {} }), 1500)),
+    });
+    const { store, executor, ingest } = open([slow, quick], { routes: [] }, connectors);
+    executor.start();
+    const stuck = await ingest(spikePayload);
+    const fine = await ingest({
+      ...spikePayload,
+      type: 'prompt_injection',
+      observables: { users: ['mallory'], model: { id: 'support-chatbot' } },
+    });
+    executor.wake();
+    const deadline = Date.now() + 1000;
+    let status: string | undefined;
+    while (Date.now() < deadline) {
+      status = (await store.listRunsForCase(fine?.caseId ?? ''))[0]?.status;
+      if (status === 'succeeded') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe('succeeded');
+    // Still on its first (read) step, which records nothing until it returns.
+    expect(['queued', 'running']).toContain(
+      (await store.listRunsForCase(stuck?.caseId ?? ''))[0]?.status,
+    );
+    expect(connectors.calls.map((c) => c.connector)).toEqual(['tarpit']);
+    await executor.stop();
+  });
 });

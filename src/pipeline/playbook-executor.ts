@@ -289,6 +289,8 @@ export class PlaybookExecutor {
           this.active.set(id, work);
         }
       } while (this.repoll && !this.stopped);
+    } catch {
+      // The store failed or is closing: the next poll tries again.
     } finally {
       this.polling = false;
       this.schedule(this.options.pollMs ?? 200);
