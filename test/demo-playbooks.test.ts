@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContainmentPolicy } from '../src/config/policy-config.js';
 import { loadWardenConfig } from '../src/config/warden-config.js';
-import { guardConnector } from '../src/connectors/guarded-connector.js';
-import { createInventoryConnector } from '../src/connectors/inventory/inventory-connector.js';
+import { localConnectors } from '../src/connectors/local-connectors.js';
 import { InventoryIndex } from '../src/core/inventory.js';
 import { startDemoServices, type DemoServices } from '../src/demo/demo-services.js';
 import { openWarden, type Warden } from '../src/main.js';
-import type { JsonValue } from '../src/playbooks/playbook.js';
 import { loadPlaybooks } from '../src/playbooks/playbook-loader.js';
 import { runPlaybookTest } from '../src/playbooks/playbook-test-runner.js';
 import { normalizePayload } from '../src/sources/source-registry.js';
@@ -18,7 +16,6 @@ import { DEMO_CONFIG } from './support/warden-harness.js';
 const config = loadWardenConfig(DEMO_CONFIG);
 const inventory = new InventoryIndex(config.inventory);
 const playbooks = loadPlaybooks(join(DEMO_CONFIG, 'playbooks'));
-const inventoryConnector = guardConnector(createInventoryConnector(inventory));
 
 describe('the demo estate’s playbooks pass their own tests', () => {
   it('ships the scenarios: a spike from a range, a poisoned upload, a federated router', () => {
@@ -38,21 +35,7 @@ describe('the demo estate’s playbooks pass their own tests', () => {
           policy: loadContainmentPolicy(DEMO_CONFIG),
           playbooks: new Map(playbooks.map((p) => [p.id, p])),
           readAlertFile: (path) => JSON.parse(readFileSync(path, 'utf8')) as unknown,
-          localConnectors: new Map([
-            [
-              'inventory',
-              async (action: string, input: JsonValue) =>
-                (
-                  await inventoryConnector.invoke({
-                    action,
-                    input,
-                    idempotencyKey: 'test',
-                    attempt: 1,
-                    signal: AbortSignal.timeout(5000),
-                  })
-                ).output,
-            ],
-          ]),
+          localConnectors: localConnectors(inventory),
         });
         expect(result.failures).toEqual([]);
       });

@@ -14,9 +14,8 @@ import { PLAYBOOK_SCHEMA } from '../playbooks/playbook-schema.js';
 import { runPlaybookTest, type PlaybookTestResult } from '../playbooks/playbook-test-runner.js';
 import { configOption } from './common-options.js';
 import { WardenError } from '../core/errors.js';
-import type { JsonValue, PlaybookTest } from '../playbooks/playbook.js';
-import { guardConnector } from '../connectors/guarded-connector.js';
-import { createInventoryConnector } from '../connectors/inventory/inventory-connector.js';
+import type { PlaybookTest } from '../playbooks/playbook.js';
+import { localConnectors } from '../connectors/local-connectors.js';
 
 /** Exit code of `validate` when a playbook has a problem (as for other invalid input). */
 const INVALID_EXIT_CODE = 2;
@@ -180,28 +179,6 @@ export function registerPlaybookCommand(program: Command): void {
         process.stdout.write(describeDryRun(chosen.id, chosen.version, result));
       },
     );
-}
-
-/** Connectors a test or dry run may call for real: the in-memory inventory lookups. */
-function localConnectors(
-  inventory: InventoryIndex,
-): Map<string, (action: string, input: JsonValue) => Promise<JsonValue>> {
-  const connector = guardConnector(createInventoryConnector(inventory));
-  return new Map([
-    [
-      connector.name,
-      async (action: string, input: JsonValue) =>
-        (
-          await connector.invoke({
-            action,
-            input,
-            idempotencyKey: 'local',
-            attempt: 1,
-            signal: AbortSignal.timeout(5000),
-          })
-        ).output,
-    ],
-  ]);
 }
 
 /** The dry run as a person reads it: one line per step, with why. */

@@ -31,27 +31,24 @@ import { GroupCommitter } from './group-committer.js';
  * What the executor needs of a connector: the connectors module implements
  * it (a registry of guarded connectors); tests pass fakes.
  */
+/** One call as the executor makes it (a connector's `ConnectorCall`). */
+export interface ExecutorCall {
+  action: string;
+  input: JsonValue;
+  idempotencyKey: string;
+  attempt: number;
+  signal: AbortSignal;
+}
+
 export interface ExecutorConnectors {
   call(
     connector: string,
-    request: {
-      action: string;
-      input: JsonValue;
-      idempotencyKey: string;
-      attempt: number;
-      signal: AbortSignal;
-    },
+    request: ExecutorCall,
   ): Promise<{ output: JsonValue; exchange?: unknown }>;
   /** After a crash between sending and recording a write: did it happen? */
   reconcile(
     connector: string,
-    request: {
-      action: string;
-      input: JsonValue;
-      idempotencyKey: string;
-      attempt: number;
-      signal: AbortSignal;
-    },
+    request: ExecutorCall,
   ): Promise<
     | { state: 'done'; output: JsonValue; exchange?: unknown }
     | { state: 'not_done' }
@@ -590,7 +587,7 @@ export class PlaybookExecutor {
     command: Extract<RunCommand, { kind: 'call' }>,
     key: string,
     item: number | null,
-    request: Parameters<ExecutorConnectors['call']>[1],
+    request: ExecutorCall,
   ): Promise<{ ok: true; output: JsonValue } | { ok: false; failure: CallFailure }> {
     const existing = await this.store.getEffect(key);
     const attemptOf = (e: EffectRecord): number =>
@@ -677,7 +674,7 @@ export class PlaybookExecutor {
 
   private send(
     connector: string,
-    request: Parameters<ExecutorConnectors['call']>[1],
+    request: ExecutorCall,
   ): Promise<
     { ok: true; output: JsonValue; exchange?: unknown } | { ok: false; failure: CallFailure }
   > {

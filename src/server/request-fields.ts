@@ -84,3 +84,13 @@ export function queryError(field: string, problem: string): WardenError {
     status: 400,
   });
 }
+
+/** `?limit=` of a list: 1–500, 50 when absent. */
+export function limitParam(query: Fields): number {
+  if (query.limit === undefined) return 50;
+  const limit = Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    throw queryError('limit', 'must be an integer from 1 to 500');
+  }
+  return limit;
+}

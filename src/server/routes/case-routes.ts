@@ -16,6 +16,7 @@ import {
   oneOf,
   optionalString,
   queryError,
+  limitParam,
   queryList,
   requiredString,
   type Fields,
@@ -64,15 +65,6 @@ function caseFilterOf(query: Fields): CaseFilter {
   return filter;
 }
 
-function limitOf(query: Fields): number {
-  if (query.limit === undefined) return 50;
-  const limit = Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw queryError('limit', 'must be an integer from 1 to 500');
-  }
-  return limit;
-}
-
 const LIST_PARAMS = ['status', 'severity', 'tier', 'business_unit', 'model', 'limit', 'cursor'];
 
 export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
@@ -90,7 +82,7 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
     if (principal.units !== null) filter.scopeUnits = principal.units;
     const cursor = typeof request.query.cursor === 'string' ? request.query.cursor : undefined;
     return deps.store.listCases(filter, {
-      limit: limitOf(request.query),
+      limit: limitParam(request.query),
       ...(cursor ? { cursor } : {}),
     });
   });
@@ -122,7 +114,7 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
         }
       }
       const c = await deps.cases.visibleCase(principal, request.params.id);
-      const limit = limitOf(request.query);
+      const limit = limitParam(request.query);
       const before = typeof request.query.before === 'string' ? request.query.before : undefined;
       const entries = await deps.store.listTimeline(c.id, {
         limit: limit + 1,

@@ -10,6 +10,7 @@ import {
   oneOf,
   optionalString,
   queryError,
+  limitParam,
   queryList,
   type Fields,
 } from '../request-fields.js';
@@ -22,15 +23,6 @@ export interface PlaybookRouteDeps {
 
 const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'timed_out'];
 const APPROVAL_PARAMS = ['status', 'limit', 'cursor'];
-
-function limitOf(query: Fields): number {
-  if (query.limit === undefined) return 50;
-  const limit = Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw queryError('limit', 'must be an integer from 1 to 500');
-  }
-  return limit;
-}
 
 /** Approvals people answer, and the runs (with their traces) playbooks leave on cases. */
 export function playbookRoutes(app: FastifyInstance, deps: PlaybookRouteDeps): void {
@@ -54,7 +46,7 @@ export function playbookRoutes(app: FastifyInstance, deps: PlaybookRouteDeps): v
     return deps.approvals.list(
       principal,
       { status: status as ApprovalStatus[] },
-      { limit: limitOf(request.query), ...(cursor ? { cursor } : {}) },
+      { limit: limitParam(request.query), ...(cursor ? { cursor } : {}) },
     );
   });
 
