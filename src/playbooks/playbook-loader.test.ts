@@ -12,6 +12,7 @@ import {
   compilePlaybooks,
   formatProblem,
   loadPlaybooks,
+  readPlaybookSources,
   parsePlaybook,
   playbookProblemsOf,
   type PlaybookSource,
@@ -681,3 +682,57 @@ function sampleAlert(): NormalizedAlert {
     raw: {},
   };
 }
+
+describe('tests kept beside a playbook (<name>.tests.yaml)', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const PLAYBOOK = lines(...HEADER, '  - id: look', '    goto: end');
+  const TESTS = lines(
+    'tests:',
+    '  - name: looks',
+    '    alert: { type: inference_spike, title: t }',
+    '    expect: { steps: [look] }',
+  );
+
+  function dirWith(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-beside-'));
+    dirs.push(dir);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  }
+
+  it('are loaded with their playbook, pointing at their own file', () => {
+    const dir = dirWith({ 'sample.yaml': PLAYBOOK, 'sample.tests.yaml': TESTS });
+    const [playbook] = loadPlaybooks(dir);
+    expect(playbook?.tests.map((t) => t.name)).toEqual(['looks']);
+    expect(playbook?.tests[0]?.source).toEqual({
+      file: join(dir, 'sample.tests.yaml'),
+      line: 2,
+      column: 5,
+    });
+  });
+
+  it('report their problems at their own file and line', () => {
+    const dir = dirWith({
+      'sample.yaml': PLAYBOOK,
+      'sample.tests.yaml': TESTS.replace('steps: [look]', 'steps: [lok]'),
+    });
+    const { problems } = checkPlaybooks(readPlaybookSources(dir));
+    expect(problems.map(formatProblem)).toEqual([
+      `${join(dir, 'sample.tests.yaml')}:4:23: tests[0].expect.steps[0]: unknown step "lok" — did you mean "look"? (known: look)`,
+    ]);
+  });
+
+  it('are refused without a playbook beside them, or when the playbook has tests of its own', () => {
+    expect(() => readPlaybookSources(dirWith({ 'lonely.tests.yaml': TESTS }))).toThrow(
+      /lonely\.tests\.yaml: there is no lonely\.yaml beside it/,
+    );
+    const both = dirWith({ 'sample.yaml': PLAYBOOK + TESTS, 'sample.tests.yaml': TESTS });
+    const messages = checkPlaybooks(readPlaybookSources(both)).problems.map((p) => p.message);
+    expect(messages).toContain(
+      `${join(both, 'sample.yaml')} has tests of its own; keep them in one place`,
+    );
+  });
+});

@@ -10,7 +10,7 @@ import {
   type CompiledFile,
 } from './playbook-compiler.js';
 import { describeValue, formatProblem, type PlaybookProblem } from './playbook-document.js';
-import type { Playbook } from './playbook.js';
+import type { Playbook, PlaybookTest } from './playbook.js';
 
 export { formatProblem, type PlaybookProblem } from './playbook-document.js';
 
@@ -29,6 +29,8 @@ export interface PlaybookSource {
   /** The file name as it should appear in messages. */
   readonly file: string;
   readonly text: string;
+  /** Tests kept beside the playbook, in `<name>.tests.yaml`: a file holding only `tests:`. */
+  readonly tests?: { readonly file: string; readonly text: string };
 }
 
 export interface PlaybookCheck {
@@ -39,6 +41,7 @@ export interface PlaybookCheck {
 }
 
 const PLAYBOOK_FILE = /\.ya?ml$/i;
+const TESTS_FILE = /\.tests\.ya?ml$/i;
 
 /**
  * The playbooks in `dir` (not recursive), in file-name order. A missing
@@ -48,27 +51,46 @@ export function loadPlaybooks(dir: string): readonly Playbook[] {
   return compilePlaybooks(readPlaybookSources(dir), { fileExists });
 }
 
-/** The `*.yaml` / `*.yml` files of `dir`, sorted by name; none when `dir` does not exist. */
+/**
+ * The `*.yaml` / `*.yml` files of `dir`, sorted by name, each with its
+ * `<name>.tests.yaml` when there is one; none when `dir` does not exist.
+ */
 export function readPlaybookSources(dir: string): PlaybookSource[] {
   const stat = statSync(dir, { throwIfNoEntry: false });
   if (!stat) return [];
   if (!stat.isDirectory()) {
     throw new WardenError('invalid_playbook', `${dir}: not a directory`);
   }
-  return readdirSync(dir)
+  const read = (name: string): { file: string; text: string } => {
+    const file = join(dir, name);
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new WardenError('invalid_playbook', `${file}: cannot read: ${reason}`, {
+        cause: error,
+      });
+    }
+  };
+  const names = readdirSync(dir)
     .filter((name) => PLAYBOOK_FILE.test(name))
-    .sort()
+    .sort();
+  const testFiles = new Set(names.filter((name) => TESTS_FILE.test(name)));
+  const sources = names
+    .filter((name) => !testFiles.has(name))
     .map((name) => {
-      const file = join(dir, name);
-      try {
-        return { file, text: readFileSync(file, 'utf8') };
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new WardenError('invalid_playbook', `${file}: cannot read: ${reason}`, {
-          cause: error,
-        });
-      }
+      const base = name.replace(PLAYBOOK_FILE, '');
+      const tests = [`${base}.tests.yaml`, `${base}.tests.yml`].find((t) => testFiles.has(t));
+      if (tests) testFiles.delete(tests);
+      return { ...read(name), ...(tests ? { tests: read(tests) } : {}) };
     });
+  for (const orphan of testFiles) {
+    throw new WardenError(
+      'invalid_playbook',
+      `${join(dir, orphan)}: there is no ${orphan.replace(TESTS_FILE, '.yaml')} beside it for these tests`,
+    );
+  }
+  return sources;
 }
 
 /** Like {@link checkPlaybooks}, but throws `invalid_playbook` when there is any problem. */
@@ -96,7 +118,7 @@ export function checkPlaybooks(
   sources: readonly PlaybookSource[],
   options: CompileOptions = {},
 ): PlaybookCheck {
-  const files = sources.map((source) => compilePlaybookFile(source.file, source.text, options));
+  const files = sources.map((source) => compileWithTests(source, options));
   checkUniqueIds(files);
   checkCalls(files);
   checkCycles(files);
@@ -107,6 +129,35 @@ export function checkPlaybooks(
     .filter((file) => file.document.problems.length === 0 && file.playbook !== undefined)
     .map((file) => deepFreeze(file.playbook as Playbook));
   return { playbooks: Object.freeze(playbooks), problems: Object.freeze(problems) };
+}
+
+/**
+ * A playbook and the tests beside it, compiled as one document (the tests
+ * file holds the `tests:` key the playbook leaves out), with every position
+ * in the appended part pointed back at the tests file.
+ */
+function compileWithTests(source: PlaybookSource, options: CompileOptions): CompiledFile {
+  if (!source.tests) return compilePlaybookFile(source.file, source.text, options);
+  const tests = source.tests;
+  const base = source.text.endsWith('\n') ? source.text : `${source.text}\n`;
+  const offset = base.split('\n').length - 1;
+  const compiled = compilePlaybookFile(source.file, base + tests.text, options);
+  const relocate = <T extends { file: string; line: number }>(at: T): T =>
+    at.line > offset ? { ...at, file: tests.file, line: at.line - offset } : at;
+  const problems = compiled.document.problems as PlaybookProblem[];
+  problems.splice(0, problems.length, ...problems.map(relocate));
+  if (/^tests\s*:/m.test(source.text)) {
+    problems.push({
+      file: tests.file,
+      line: 1,
+      column: 1,
+      path: 'tests',
+      message: `${source.file} has tests of its own; keep them in one place`,
+    });
+  }
+  const playbook = compiled.playbook as { tests: PlaybookTest[] } | undefined;
+  if (playbook) playbook.tests = playbook.tests.map((t) => ({ ...t, source: relocate(t.source) }));
+  return compiled;
 }
 
 /** The problems an `invalid_playbook` error carries. */
