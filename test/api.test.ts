@@ -556,6 +556,55 @@ describe('tokens, health, metrics, openapi, unknown routes', () => {
     );
   });
 
+  it('an admin lists tokens without their hashes and revokes one, which stops working at once', async () => {
+    const { token } = (
+      await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: bearer(h.tokens.admin),
+        payload: { role: 'analyst', name: 'to-revoke' },
+      })
+    ).json<{ token: string }>();
+    const listed = await h.app.inject({ url: '/api/v1/tokens', headers: bearer(h.tokens.admin) });
+    const items = listed.json<{ items: { id: string; name: string }[] }>().items;
+    expect(listed.body).not.toContain('tokenHash');
+    const id = items.find((t) => t.name === 'to-revoke')?.id ?? '';
+    expect((await h.app.inject({ url: '/api/v1/cases', headers: bearer(token) })).statusCode).toBe(
+      200,
+    );
+
+    const forbidden = await h.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tokens/${id}`,
+      headers: bearer(h.tokens.analyst),
+    });
+    expectProblem(forbidden, 403, 'forbidden');
+    const revoked = await h.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tokens/${id}`,
+      headers: bearer(h.tokens.admin),
+    });
+    expect(revoked.statusCode).toBe(204);
+    expectProblem(
+      await h.app.inject({ url: '/api/v1/cases', headers: bearer(token) }),
+      401,
+      'unauthorized',
+    );
+    expectProblem(
+      await h.app.inject({
+        method: 'DELETE',
+        url: `/api/v1/tokens/${id}`,
+        headers: bearer(h.tokens.admin),
+      }),
+      404,
+      'not_found',
+    );
+    const audit = await h.warden.store.readAudit(0, 10_000);
+    expect(audit.find((a) => a.action === 'token.revoked' && a.subject === id)?.actor).toBe(
+      'admin (WARDEN_ADMIN_TOKEN)',
+    );
+  });
+
   it('serves /healthz and Prometheus /metrics without a token', async () => {
     expect((await h.app.inject({ url: '/healthz' })).json()).toMatchObject({
       status: 'ok',

@@ -107,6 +107,18 @@ describe('warden CLI', () => {
     const bad = warden(['token', 'create', '--role', 'king', '--data', data]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--role must be one of: viewer, analyst, responder, admin');
+
+    const listed = warden(['token', 'list', '--data', data]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(created.stdout.trim());
+    const row = listed.stdout.split('\n').find((line) => line.includes('retail-banking'));
+    expect(row).toMatch(/^\S+\s+viewer\s+retail-banking\s+/);
+    const id = row?.split(/\s+/)[0] ?? '';
+    expect(warden(['token', 'revoke', id, '--data', data]).code).toBe(0);
+    expect(warden(['token', 'list', '--data', data]).stdout).not.toContain(id);
+    const again = warden(['token', 'revoke', id, '--data', data]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`token ${id} not found`);
   });
 
   it('verifies the audit log and detects an edited or deleted entry', () => {

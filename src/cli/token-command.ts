@@ -40,4 +40,39 @@ export function registerTokenCommand(program: Command): void {
         await store.close();
       }
     });
+
+  token
+    .command('list')
+    .description('list tokens (never their secrets)')
+    .addOption(dataOption())
+    .action(async (options: { data: string }) => {
+      const store = new SqliteStore({ dataDir: options.data });
+      try {
+        const tokens = await new AccessTokens(store).list();
+        process.stdout.write(
+          `${'ID'.padEnd(38)}${'ROLE'.padEnd(11)}${'UNITS'.padEnd(24)}${'CREATED'.padEnd(26)}NAME\n`,
+        );
+        for (const t of tokens) {
+          process.stdout.write(
+            `${t.id.padEnd(38)}${t.role.padEnd(11)}${(t.units?.join(',') ?? 'all').padEnd(24)}${t.createdAt.padEnd(26)}${t.name}\n`,
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    });
+  token
+    .command('revoke')
+    .description('revoke a token: its secret stops working at once')
+    .argument('<id>', 'token id (see warden token list)')
+    .addOption(dataOption())
+    .action(async (id: string, options: { data: string }) => {
+      const store = new SqliteStore({ dataDir: options.data });
+      try {
+        await new AccessTokens(store).revoke(id, `cli:${process.env.USER ?? 'unknown'}`);
+        process.stderr.write(`revoked token ${id}\n`);
+      } finally {
+        await store.close();
+      }
+    });
 }

@@ -61,6 +61,29 @@ export class AccessTokens {
     return { token, secret };
   }
 
+  /** Every token, without its hash. */
+  async list(): Promise<Omit<ApiToken, 'tokenHash'>[]> {
+    return (await this.store.listTokens()).map(({ tokenHash: _hash, ...rest }) => rest);
+  }
+
+  /**
+   * Revokes a token: its secret stops working at once. The token of
+   * `WARDEN_ADMIN_TOKEN` comes back on the next start while the variable is set.
+   */
+  async revoke(id: string, revokedBy: string): Promise<void> {
+    const at = this.clock().toISOString();
+    await this.store.transaction(async (tx) => {
+      if (!(await tx.deleteToken(id))) throw new WardenError('not_found', `token ${id} not found`);
+      await tx.appendAudit({
+        at,
+        actor: revokedBy,
+        action: 'token.revoked',
+        subject: id,
+        data: {},
+      });
+    });
+  }
+
   async resolve(authorization: string | undefined): Promise<Principal> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match?.[1]) {

@@ -144,7 +144,7 @@ function compileWithTests(source: PlaybookSource, options: CompileOptions): Comp
   const compiled = compilePlaybookFile(source.file, base + tests.text, options);
   const relocate = <T extends { file: string; line: number }>(at: T): T =>
     at.line > offset ? { ...at, file: tests.file, line: at.line - offset } : at;
-  const problems = compiled.document.problems as PlaybookProblem[];
+  const problems = compiled.document.problems;
   problems.splice(0, problems.length, ...problems.map(relocate));
   if (/^tests\s*:/m.test(source.text)) {
     problems.push({

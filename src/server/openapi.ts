@@ -234,7 +234,22 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/api/v1/tokens/{id}': {
+        delete: {
+          summary: 'Revoke a token: its secret stops working at once',
+          parameters: [plainId],
+          responses: { '204': { description: 'Revoked' }, ...errors(401, 403, 404) },
+        },
+      },
       '/api/v1/tokens': {
+        get: {
+          summary:
+            'Every token: id, name, role, units, who created it and when (never the secret or its hash)',
+          responses: {
+            '200': { description: 'Tokens', ...(json({ type: 'object' }) as object) },
+            ...errors(401, 403),
+          },
+        },
         post: {
           summary: 'Create an API token (admin); the secret is returned once',
           requestBody: json({

@@ -862,6 +862,22 @@ export function describeStoreContract(name: string, open: OpenStore): void {
       });
     });
 
+    describe('token listing and revocation', () => {
+      it('lists tokens oldest first and deletes one, which then no longer resolves', async () => {
+        const older = makeToken({ createdAt: at(1) });
+        const newer = makeToken({ createdAt: at(2) });
+        await store.transaction(async (tx) => {
+          await tx.insertToken(newer);
+          await tx.insertToken(older);
+        });
+        expect((await store.listTokens()).map((t) => t.id)).toEqual([older.id, newer.id]);
+        expect(await store.transaction((tx) => tx.deleteToken(older.id))).toBe(true);
+        expect(await store.transaction((tx) => tx.deleteToken(older.id))).toBe(false);
+        expect(await store.findTokenByHash(older.tokenHash)).toBeUndefined();
+        expect((await store.listTokens()).map((t) => t.id)).toEqual([newer.id]);
+      });
+    });
+
     describe('counts', () => {
       it('counts alerts, events including folded repeats, cases and open cases', async () => {
         expect(await store.counts()).toEqual({ alerts: 0, events: 0, cases: 0, openCases: 0 });

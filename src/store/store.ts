@@ -31,6 +31,8 @@ export interface Store {
   listTimeline(caseId: string, page?: TimelinePage): Promise<TimelineEntry[]>;
   findTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
   getToken(id: string): Promise<ApiToken | undefined>;
+  /** Every token, oldest first (hashes included: callers must not show them). */
+  listTokens(): Promise<ApiToken[]>;
   /** Audit entries with seq > afterSeq, in order. */
   readAudit(afterSeq: number, limit: number): Promise<AuditEntry[]>;
   /** How many audit entries were appended, as recorded apart from the log itself. */
@@ -76,6 +78,8 @@ export interface StoreTransaction {
   insertToken(token: ApiToken): Promise<void>;
   /** Replace the token hash of an existing token id (the env-provided admin token). */
   upsertToken(token: ApiToken): Promise<void>;
+  /** Removes a token, so its secret stops working; false when there was none. */
+  deleteToken(id: string): Promise<boolean>;
   insertRun(run: PlaybookRunRecord): Promise<void>;
   /** Replaces everything but the run's identity (id, playbook, case, alert, parent, creation time). */
   updateRun(run: PlaybookRunRecord): Promise<void>;

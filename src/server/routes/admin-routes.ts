@@ -55,4 +55,15 @@ export function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
     });
     return reply.code(201).send({ id: token.id, name: token.name, role, units, token: secret });
   });
+
+  app.get('/api/v1/tokens', async (request) => {
+    principalWith(request, 'tokens:manage');
+    return { items: await deps.tokens.list() };
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', async (request, reply) => {
+    const principal = principalWith(request, 'tokens:manage');
+    await deps.tokens.revoke(request.params.id, principal.name);
+    return reply.code(204).send();
+  });
 }

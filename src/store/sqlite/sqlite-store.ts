@@ -362,6 +362,14 @@ export class SqliteStore implements Store {
     });
   }
 
+  listTokens(): Promise<ApiToken[]> {
+    return this.read(() =>
+      (this.statement('SELECT * FROM api_tokens ORDER BY created_at, id').all() as Row[]).map(
+        tokenFromRow,
+      ),
+    );
+  }
+
   readAudit(afterSeq: number, limit: number): Promise<AuditEntry[]> {
     return this.read(() => {
       const rows = this.statement('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?').all(
@@ -605,6 +613,7 @@ class SqliteTransaction implements StoreTransaction {
       insertToken:
         db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
         VALUES (@id, @name, @tokenHash, @role, @units, @createdAt, @createdBy)`),
+      deleteToken: db.prepare('DELETE FROM api_tokens WHERE id = ?'),
       upsertToken:
         db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
         VALUES (@id, @name, @tokenHash, @role, @units, @createdAt, @createdBy)
@@ -798,6 +807,10 @@ class SqliteTransaction implements StoreTransaction {
   upsertToken(token: ApiToken): Promise<void> {
     this.s.upsertToken.run({ ...token, units: token.units ? JSON.stringify(token.units) : null });
     return Promise.resolve();
+  }
+
+  deleteToken(id: string): Promise<boolean> {
+    return Promise.resolve(this.s.deleteToken.run(id).changes > 0);
   }
 
   insertRun(run: PlaybookRunRecord): Promise<void> {
