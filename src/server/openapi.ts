@@ -1,6 +1,7 @@
 import { ALERT_TYPES, SEVERITY_LABELS } from '../core/alert.js';
 import { ROLES } from '../core/access.js';
 import { CASE_PHASES, CASE_STATUSES, CLOSURE_REASONS } from '../core/case.js';
+import { sourceFormatNames } from '../sources/source-registry.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const errors = (...codes: number[]): Record<string, unknown> =>
@@ -36,7 +37,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           description:
             'One alert payload, a JSON array of them, or NDJSON (one per line). The format is detected, or named with `?source=`. Answers after the alerts are durably stored. A bad alert in a batch is reported by its index; the others are stored.',
           parameters: [
-            { name: 'source', in: 'query', schema: { type: 'string', enum: ['native', 'ocsf'] } },
+            { name: 'source', in: 'query', schema: { type: 'string', enum: sourceFormatNames() } },
           ],
           requestBody: {
             required: true,

@@ -11,7 +11,9 @@ import { invalidField, missingField } from '../core/errors.js';
 import { isIpAddress } from '../core/ip-range.js';
 import { isJsonObject } from './json-object.js';
 import type { JsonObject } from './json-object.js';
+import { alertTypeFromAtlasTechniques, alertTypeFromKeywords } from './alert-type-inference.js';
 import type { SourceFormat } from './source-format.js';
+import { arrayAt, idAt, objectAt, textAt } from './vendor-fields.js';
 import { epochMsOf, isoTime } from './time-field.js';
 
 /**
@@ -25,57 +27,7 @@ const DETECTION_FINDING_CLASS_UID = 2004;
 /** OCSF severity_id 99 ("Other") has no place on Warden's 0-6 scale. */
 const SEVERITY_OTHER = 99;
 
-/** ATLAS technique id prefixes → alert type, most specific first. */
-const TYPE_BY_TECHNIQUE: ReadonlyArray<readonly [AlertType, readonly string[]]> = [
-  ['prompt_injection', ['AML.T0051']],
-  ['jailbreak', ['AML.T0054']],
-  ['data_poisoning', ['AML.T0020', 'AML.T0019', 'AML.T0059', 'AML.T0070', 'AML.T0010.002']],
-  ['model_integrity', ['AML.T0018', 'AML.T0010.003', 'AML.T0076']],
-  ['data_exfiltration', ['AML.T0024', 'AML.T0057', 'AML.T0056', 'AML.T0086']],
-  ['cost_harvesting', ['AML.T0034']],
-  ['inference_spike', ['AML.T0029', 'AML.T0040']],
-  ['agent_tool_anomaly', ['AML.T0053', 'AML.T0080', 'AML.T0110']],
-  ['model_drift', ['AML.T0031']],
-  ['credential_misuse', ['AML.T0012', 'AML.T0055', 'AML.T0083']],
-];
-
-/**
- * Keywords matched at word starts in text split on case and punctuation
- * ("PromptInjection" reads "prompt injection"), most specific first.
- */
-const TYPE_BY_KEYWORD: ReadonlyArray<readonly [AlertType, RegExp]> = [
-  ['prompt_injection', /\bprompt inject/],
-  ['jailbreak', /\bjailbr(?:eak|oken)/],
-  ['data_poisoning', /\bpoison/],
-  ['model_integrity', /\bintegrity\b|\b(?:hash|checksum|signature) mismatch|\btamper/],
-  ['data_exfiltration', /\bexfiltrat|\bdata leak|\bmodel (?:extraction|theft)/],
-  ['cost_harvesting', /\bcosts?\b|\bdenial of wallet/],
-  ['credential_misuse', /\bcredentials?\b|\bapi keys?\b/],
-  ['agent_tool_anomaly', /\btools?\b/],
-  ['model_drift', /\bdrift/],
-  ['inference_spike', /\bspikes?\b|\brates?\b|\bvolume\b|\bflood/],
-  ['training_pipeline_anomaly', /\btraining (?:pipeline|job|run)/],
-  ['output_policy_violation', /\bpolic(?:y|ies)\b|\btoxic|\bharmful|\bcontent safety/],
-];
-
 const WARDEN_TYPE_OVERRIDE = 'warden.alert_type';
-
-function objectAt(value: unknown): JsonObject {
-  return isJsonObject(value) ? value : {};
-}
-
-function arrayAt(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function textAt(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-}
-
-function idAt(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return textAt(value);
-}
 
 function readSeverity(value: unknown): SeverityId {
   if (value === undefined || value === null) throw missingField('severity_id', WHERE);
@@ -126,32 +78,6 @@ function readAtlasIds(findingInfo: JsonObject): string[] {
   return [...new Set(ids)];
 }
 
-function matchesTechnique(id: string, prefix: string): boolean {
-  return id === prefix || id.startsWith(`${prefix}.`);
-}
-
-function typeFromTechniques(ids: readonly string[]): AlertType | undefined {
-  return TYPE_BY_TECHNIQUE.find(([, prefixes]) =>
-    ids.some((id) => prefixes.some((prefix) => matchesTechnique(id, prefix))),
-  )?.[0];
-}
-
-function keywordText(text: string): string {
-  return text
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, ' ');
-}
-
-function typeFromKeywords(texts: readonly string[]): AlertType | undefined {
-  for (const text of texts) {
-    const words = keywordText(text);
-    const match = TYPE_BY_KEYWORD.find(([, pattern]) => pattern.test(words));
-    if (match) return match[0];
-  }
-  return undefined;
-}
-
 function inferType(
   payload: JsonObject,
   findingInfo: JsonObject,
@@ -165,7 +91,7 @@ function inferType(
     textAt(objectAt(findingInfo.analytic).name),
     title,
   ].filter((t): t is string => t !== undefined);
-  return typeFromTechniques(atlasIds) ?? typeFromKeywords(keywordSources) ?? 'other';
+  return alertTypeFromAtlasTechniques(atlasIds) ?? alertTypeFromKeywords(keywordSources) ?? 'other';
 }
 
 /** OCSF observable type_id → the observable list it feeds. */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WardenError } from '../core/errors.js';
+import { guardDutyFindingFormat } from './aws-guardduty.js';
+import { securityHubFindingFormat } from './aws-security-hub-asff.js';
+import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
 import { nativeFormat } from './native.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
 import {
@@ -9,6 +12,7 @@ import {
   normalizePayload,
   sourceFormatNames,
 } from './source-registry.js';
+import { splunkWebhookFormat } from './splunk-webhook.js';
 
 const nativeAlert = { type: 'jailbreak', title: 'DAN prompt', severity: 'low' };
 const ocsfFinding = {
@@ -29,9 +33,23 @@ function errorOf(fn: () => unknown): WardenError {
 }
 
 describe('source registry', () => {
-  it('lists OCSF before native, so the more specific check runs first', () => {
-    expect(SOURCE_FORMATS).toEqual([ocsfDetectionFindingFormat, nativeFormat]);
-    expect(sourceFormatNames()).toEqual(['ocsf', 'native']);
+  it('lists native last, so the more specific checks run first', () => {
+    expect(SOURCE_FORMATS).toEqual([
+      ocsfDetectionFindingFormat,
+      guardDutyFindingFormat,
+      securityHubFindingFormat,
+      sentinelSecurityAlertFormat,
+      splunkWebhookFormat,
+      nativeFormat,
+    ]);
+    expect(sourceFormatNames()).toEqual([
+      'ocsf',
+      'guardduty',
+      'asff',
+      'sentinel',
+      'splunk',
+      'native',
+    ]);
   });
 
   it('has unique format names', () => {
@@ -44,12 +62,12 @@ describe('source registry', () => {
   });
 
   it('rejects an unknown format name, listing the known ones', () => {
-    const error = errorOf(() => findSourceFormat('splunk'));
+    const error = errorOf(() => findSourceFormat('qradar'));
     expect(error.code).toBe('unknown_source_format');
     expect(error.field).toBe('source');
     expect(error.status).toBe(400);
-    expect(error.message).toContain('"splunk"');
-    expect(error.message).toContain('ocsf, native');
+    expect(error.message).toContain('"qradar"');
+    expect(error.message).toContain('ocsf, guardduty, asff, sentinel, splunk, native');
   });
 
   it('detects each format from its payload', () => {
@@ -68,7 +86,7 @@ describe('source registry', () => {
       expect(error.code).toBe('undetected_source_format');
       expect(error.status).toBe(422);
       expect(error.message).toBe(
-        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, native)',
+        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, native)',
       );
     },
   );

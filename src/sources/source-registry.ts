@@ -1,15 +1,27 @@
 import type { AlertDraft } from '../core/alert.js';
 import { WardenError } from '../core/errors.js';
+import { guardDutyFindingFormat } from './aws-guardduty.js';
+import { securityHubFindingFormat } from './aws-security-hub-asff.js';
+import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
 import { nativeFormat } from './native.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
 import type { SourceFormat } from './source-format.js';
+import { splunkWebhookFormat } from './splunk-webhook.js';
 
 /**
  * Every alert format Warden reads, in detection order: the most specific
  * structural check first, so a payload is claimed by the format it was made for.
+ * The vendor formats key on fields only their producer writes (an EventBridge
+ * `source` and `detail-type`, ASFF's `SchemaVersion` + `ProductArn`, Splunk's
+ * `sid` + `search_name`, Sentinel's `SystemAlertId`); native, which claims any
+ * payload with a known `type`, comes last.
  */
 export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
   ocsfDetectionFindingFormat,
+  guardDutyFindingFormat,
+  securityHubFindingFormat,
+  sentinelSecurityAlertFormat,
+  splunkWebhookFormat,
   nativeFormat,
 ]);
 

@@ -2,7 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { detectSourceFormat, normalizePayload } from '../../src/sources/source-registry.js';
+import {
+  SOURCE_FORMATS,
+  detectSourceFormat,
+  normalizePayload,
+} from '../../src/sources/source-registry.js';
 
 /**
  * Runs the source formats against the shared fixtures when a checkout sits
@@ -24,6 +28,11 @@ function loadFixture(name: string): unknown {
   return JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as unknown;
 }
 
+/** The names of every format that claims the payload: exactly one is expected. */
+function claimedBy(payload: unknown): string[] {
+  return SOURCE_FORMATS.filter((format) => format.detect(payload)).map((format) => format.name);
+}
+
 describe.skipIf(!exists)('shared fixtures conformance', () => {
   it('reads ocsf_detection_finding.json as an OCSF prompt injection', () => {
     const payload = loadFixture('ocsf_detection_finding.json');
@@ -35,6 +44,75 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
     expect(draft.severityId).toBe(4);
     expect(draft.observables.model?.id).toBe('support-bot');
     expect(draft.source.product).toBe('LLM Guard');
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads guardduty_finding_iam_anomalous_behavior.json as GuardDuty credential misuse', () => {
+    const payload = loadFixture('guardduty_finding_iam_anomalous_behavior.json');
+    expect(claimedBy(payload)).toEqual(['guardduty']);
+
+    const draft = normalizePayload(payload);
+    expect(draft).toMatchObject({
+      source: { format: 'guardduty', product: 'GuardDuty', vendor: 'Amazon' },
+      type: 'credential_misuse',
+      atlasTechniques: ['AML.T0012'],
+      // GuardDuty 5.0 is in its Medium band (4.0-6.9).
+      severityId: 3,
+      firstSeen: '2026-05-12T09:51:02.000Z',
+      lastSeen: '2026-05-12T09:58:44.000Z',
+      count: 1,
+      observables: {
+        ips: ['198.51.100.23'],
+        users: ['ml-pipeline-role'],
+        apiKeyIds: ['ASIAEXAMPLEKEY000001'],
+      },
+    });
+    expect(draft.source.uid).toBe('a1b2c3d4e5f60718293a4b5c6d7e8f90');
+    expect(draft.dedupKey).toMatch(
+      /^arn:aws:guardduty:us-east-1:123456789012:detector\/.+\/finding\/a1b2c3d4e5f60718293a4b5c6d7e8f90$/,
+    );
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads splunk_webhook_alert.json as a Splunk inference spike', () => {
+    const payload = loadFixture('splunk_webhook_alert.json');
+    expect(claimedBy(payload)).toEqual(['splunk']);
+
+    const draft = normalizePayload(payload);
+    expect(draft).toMatchObject({
+      source: { format: 'splunk', product: 'Splunk' },
+      type: 'inference_spike',
+      title: 'Inference API request spike',
+      severityId: 3,
+      firstSeen: '2026-05-12T11:20:07.000Z',
+      // The result's count (842) is the search's event tally, not repeats of the alert.
+      count: 1,
+      observables: {
+        ips: ['203.0.113.45'],
+        users: ['svc-inference'],
+        model: { id: 'llm-prod-1', endpoint: 'llm-prod-1' },
+      },
+    });
+    expect(draft.source.uid).toMatch(/^scheduler__admin__search__/);
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads sentinel_securityalert_row.json as a Sentinel prompt injection', () => {
+    const payload = loadFixture('sentinel_securityalert_row.json');
+    expect(claimedBy(payload)).toEqual(['sentinel']);
+
+    const draft = normalizePayload(payload);
+    expect(draft).toMatchObject({
+      source: { format: 'sentinel', product: 'Azure Sentinel', vendor: 'Microsoft' },
+      type: 'prompt_injection',
+      // Techniques holds only ATT&CK T1190, so the type's ATLAS default applies.
+      atlasTechniques: ['AML.T0051'],
+      severityId: 3,
+      firstSeen: '2026-05-12T11:10:00.000Z',
+      lastSeen: '2026-05-12T11:20:00.000Z',
+      dedupKey: 'sentinel:7e9a1c3b-5d2f-4a6e-8b0c-9d1e2f3a4b5c',
+      observables: { ips: ['203.0.113.45'], users: ['svc-chatbot@contoso.com'] },
+    });
     expect(draft.raw).toEqual(payload);
   });
 });
