@@ -151,6 +151,8 @@ export interface ThroughputResult {
   runs: number;
   seconds: number;
   runsPerSecond: number;
+  /** Server CPU per run (ingest of its alert included), µs: all threads, and the main thread. */
+  cpuPerRun: { total: number; main: number };
 }
 
 export async function measureThroughput(
@@ -169,6 +171,7 @@ export async function measureThroughput(
     bodies.push(Buffer.from(lines.join('\n')));
   }
   const before = firewall.arrivals.size;
+  const cpuBefore = server.cpu();
   let firstAck: number | undefined;
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -184,7 +187,16 @@ export async function measureThroughput(
   const last = Math.max(...[...firewall.arrivals.values()]);
   agent.destroy();
   const seconds = (last - (firstAck ?? last)) / 1000;
-  return { runs, seconds, runsPerSecond: runs / seconds };
+  const cpu = server.cpu();
+  return {
+    runs,
+    seconds,
+    runsPerSecond: runs / seconds,
+    cpuPerRun: {
+      total: ((cpu.total - cpuBefore.total) / runs) * 1e6,
+      main: ((cpu.main - cpuBefore.main) / runs) * 1e6,
+    },
+  };
 }
 
 export interface LatencyResult {

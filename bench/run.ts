@@ -625,7 +625,8 @@ async function playbookFigures(): Promise<PlaybookFigures> {
         offset += settings.playbookRuns;
         throughput.push(r);
         log(
-          `  run ${run} ${int(r.runsPerSecond)} runs/s (${int(r.runs)} runs in ${r.seconds.toFixed(2)} s)`,
+          `  run ${run} ${int(r.runsPerSecond)} runs/s (${int(r.runs)} runs in ${r.seconds.toFixed(2)} s); ` +
+            `server CPU ${int(r.cpuPerRun.total)} µs/run (main thread ${int(r.cpuPerRun.main)})`,
         );
       } finally {
         await stopServer(server);
