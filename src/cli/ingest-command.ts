@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { WardenError } from '../core/errors.js';
 import { openWarden } from '../main.js';
+import { SOURCE_CONTEXT_FIELDS, sourceContextValue } from '../sources/source-context.js';
+import type { SourceContext } from '../sources/source-format.js';
 import { findSourceFormat, normalizePayload } from '../sources/source-registry.js';
 import { payloadOf, readAlertFile, type FileItem } from './alert-file.js';
 import { configOption, dataOption } from './common-options.js';
@@ -16,6 +18,9 @@ interface Tally {
 
 interface IngestOptions {
   source?: string;
+  model?: string;
+  session?: string;
+  user?: string;
   url?: string;
   token?: string;
   config: string;
@@ -30,17 +35,21 @@ export function registerIngestCommand(program: Command): void {
     )
     .argument('<file...>', 'alert files')
     .option('--source <format>', 'source format (default: detected per alert)')
+    .option('--model <id>', 'model the alerts are about, when a payload names none')
+    .option('--session <id>', 'session id, when a payload names none')
+    .option('--user <id>', 'user, when a payload names none')
     .option('--url <url>', 'POST to this Warden server instead of writing the store directly')
     .option('--token <token>', 'bearer token for --url (or WARDEN_TOKEN)')
     .addOption(configOption())
     .addOption(dataOption())
     .action(async (files: string[], options: IngestOptions) => {
       if (options.source) findSourceFormat(options.source);
+      const context = sourceContextOfOptions(options);
       const items = files.flatMap(readAlertFile);
       const bar = items.length >= 1000 ? new ProgressBar(items.length, 'ingest') : undefined;
       const tally: Tally = { new: 0, duplicates: 0, rejected: [] };
-      if (options.url) await ingestOverHttp(items, options, tally, bar);
-      else await ingestLocally(items, options, tally, bar);
+      if (options.url) await ingestOverHttp(items, options, context, tally, bar);
+      else await ingestLocally(items, options, context, tally, bar);
       bar?.finish();
       process.stdout.write(
         `ingested ${items.length} alerts: ${tally.new} new, ${tally.duplicates} duplicates, ${tally.rejected.length} rejected\n`,
@@ -53,9 +62,22 @@ export function registerIngestCommand(program: Command): void {
     });
 }
 
+/** `--model`, `--session`, `--user`, checked as the HTTP API checks them. */
+function sourceContextOfOptions(options: IngestOptions): SourceContext {
+  const context: SourceContext = {};
+  const model = sourceContextValue(options.model, '--model');
+  const session = sourceContextValue(options.session, '--session');
+  const user = sourceContextValue(options.user, '--user');
+  if (model !== undefined) context.model = model;
+  if (session !== undefined) context.session = session;
+  if (user !== undefined) context.user = user;
+  return context;
+}
+
 async function ingestLocally(
   items: FileItem[],
   options: IngestOptions,
+  context: SourceContext,
   tally: Tally,
   bar?: ProgressBar,
 ): Promise<void> {
@@ -72,7 +94,10 @@ async function ingestLocally(
       for (const item of chunk) {
         try {
           prepared.push(
-            warden.preparer.prepare(normalizePayload(payloadOf(item), options.source), item.text),
+            warden.preparer.prepare(
+              normalizePayload(payloadOf(item), options.source, context),
+              item.text,
+            ),
           );
         } catch (error) {
           if (!(error instanceof WardenError)) throw error;
@@ -97,6 +122,7 @@ interface IngestResponse {
 async function ingestOverHttp(
   items: FileItem[],
   options: IngestOptions,
+  context: SourceContext,
   tally: Tally,
   bar?: ProgressBar,
 ): Promise<void> {
@@ -104,6 +130,10 @@ async function ingestOverHttp(
   if (!token) throw new WardenError('unauthorized', '--url needs --token TOKEN or WARDEN_TOKEN');
   const endpoint = new URL('/api/v1/alerts', options.url);
   if (options.source) endpoint.searchParams.set('source', options.source);
+  for (const field of SOURCE_CONTEXT_FIELDS) {
+    const value = context[field];
+    if (value !== undefined) endpoint.searchParams.set(field, value);
+  }
   for (let i = 0; i < items.length; i += CHUNK) {
     const chunk = items.slice(i, i + CHUNK);
     const body = chunk.map((item) => item.text ?? JSON.stringify(item.payload)).join('\n');

@@ -16,6 +16,21 @@ const idParam = {
 };
 const caseRef = { $ref: '#/components/schemas/Case' };
 const approvalRef = { $ref: '#/components/schemas/Approval' };
+/** The sender context of POST /api/v1/alerts: query parameters, or the X-Warden-* headers. */
+const contextParams = (
+  [
+    ['model', 'X-Warden-Model', 'Model (or deployment) id'],
+    ['session', 'X-Warden-Session', 'Session or conversation id'],
+    ['user', 'X-Warden-User', 'End user'],
+  ] as const
+).flatMap(([name, header, what]) => {
+  const description = `${what} the alerts are about; fills what a payload lacks (its own value wins). The query parameter wins over the header.`;
+  const schema = { type: 'string', minLength: 1, maxLength: 200 };
+  return [
+    { name, in: 'query', description, schema },
+    { name: header, in: 'header', description, schema },
+  ];
+});
 const plainId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** The OpenAPI 3.1 description of the HTTP API, served at /api/v1/openapi.json. */
@@ -35,9 +50,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Ingest alerts',
           description:
-            'One alert payload, a JSON array of them, or NDJSON (one per line). The format is detected, or named with `?source=`. Answers after the alerts are durably stored. A bad alert in a batch is reported by its index; the others are stored.',
+            'One alert payload, a JSON array of them, or NDJSON (one per line). The format is detected, or named with `?source=`. `?model=`, `?session=`, `?user=` (or the `X-Warden-Model`, `X-Warden-Session`, `X-Warden-User` headers) add the sender context to verdicts that lack it. Answers after the alerts are durably stored. A bad alert in a batch is reported by its index; the others are stored.',
           parameters: [
             { name: 'source', in: 'query', schema: { type: 'string', enum: sourceFormatNames() } },
+            ...contextParams,
           ],
           requestBody: {
             required: true,

@@ -20,7 +20,8 @@ import { invalidField, missingField } from '../core/errors.js';
 import { isIpAddress, parseCidr } from '../core/ip-range.js';
 import { isJsonObject } from './json-object.js';
 import type { JsonObject } from './json-object.js';
-import type { SourceFormat } from './source-format.js';
+import { withSourceContext } from './source-context.js';
+import type { SourceContext, SourceFormat } from './source-format.js';
 import { isoTime, optionalEpochMsField } from './time-field.js';
 
 /**
@@ -222,7 +223,7 @@ function readDescription(value: unknown): string | undefined {
   return typeof value === 'string' ? value : invalid('description', 'must be a string');
 }
 
-export function normalizeNativeAlert(payload: unknown): AlertDraft {
+export function normalizeNativeAlert(payload: unknown, context?: SourceContext): AlertDraft {
   if (!isJsonObject(payload)) return invalid('(root)', 'must be a JSON object');
   const type = readType(payload);
   const draft: AlertDraft = {
@@ -232,7 +233,7 @@ export function normalizeNativeAlert(payload: unknown): AlertDraft {
     severityId: readSeverity(payload),
     ...readTimes(payload),
     count: readCount(payload.count),
-    observables: readObservables(payload.observables),
+    observables: withSourceContext(readObservables(payload.observables), context),
     atlasTechniques: readAtlasTechniques(payload.atlas_techniques, type),
     raw: payload,
   };

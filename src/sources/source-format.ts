@@ -1,6 +1,24 @@
 import type { AlertDraft } from '../core/alert.js';
 
 /**
+ * What the sender knows about an alert that the payload may not say: AI
+ * detection layers (LLM Guard, Bedrock Guardrails, Prompt Shields, …) answer
+ * with a bare verdict, and only the application that called them knows which
+ * model, session and user it was guarding. Sent as `?model=`/`?session=`/
+ * `?user=` (or `X-Warden-*` headers), or `warden ingest --model/--session/--user`.
+ *
+ * @example { model: 'support-bot', session: 's-9f8e', user: 'u-42' }
+ */
+export interface SourceContext {
+  /** Model (or deployment) id the verdict is about. */
+  model?: string;
+  /** Conversation or session id. */
+  session?: string;
+  /** End user the prompt came from. */
+  user?: string;
+}
+
+/**
  * One alert format Warden can read. A format is one file in `src/sources/`
  * registered in `source-registry.ts`; nothing else changes to add one.
  */
@@ -11,8 +29,9 @@ export interface SourceFormat {
   /** Cheap structural check used for auto-detection; never throws. */
   detect(payload: unknown): boolean;
   /**
-   * Map one payload to a draft alert. Throws `WardenError` with code
+   * Map one payload to a draft alert. `context` fills what the payload lacks;
+   * a field the payload has wins. Throws `WardenError` with code
    * `missing_field` / `invalid_field` naming the field when the payload is unusable.
    */
-  normalize(payload: unknown): AlertDraft;
+  normalize(payload: unknown, context?: SourceContext): AlertDraft;
 }

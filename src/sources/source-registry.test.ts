@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { WardenError } from '../core/errors.js';
 import { guardDutyFindingFormat } from './aws-guardduty.js';
 import { securityHubFindingFormat } from './aws-security-hub-asff.js';
+import { bedrockGuardrailsFormat } from './aws-bedrock-guardrails.js';
+import { azureContentSafetyFormat } from './azure-content-safety.js';
+import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
 import { nativeFormat } from './native.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
@@ -40,6 +43,9 @@ describe('source registry', () => {
       securityHubFindingFormat,
       sentinelSecurityAlertFormat,
       splunkWebhookFormat,
+      llmGuardFormat,
+      bedrockGuardrailsFormat,
+      azureContentSafetyFormat,
       nativeFormat,
     ]);
     expect(sourceFormatNames()).toEqual([
@@ -48,6 +54,9 @@ describe('source registry', () => {
       'asff',
       'sentinel',
       'splunk',
+      'llm-guard',
+      'bedrock-guardrails',
+      'azure-content-safety',
       'native',
     ]);
   });
@@ -67,7 +76,9 @@ describe('source registry', () => {
     expect(error.field).toBe('source');
     expect(error.status).toBe(400);
     expect(error.message).toContain('"qradar"');
-    expect(error.message).toContain('ocsf, guardduty, asff, sentinel, splunk, native');
+    expect(error.message).toContain(
+      'ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, native',
+    );
   });
 
   it('detects each format from its payload', () => {
@@ -86,7 +97,7 @@ describe('source registry', () => {
       expect(error.code).toBe('undetected_source_format');
       expect(error.status).toBe(422);
       expect(error.message).toBe(
-        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, native)',
+        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, native)',
       );
     },
   );

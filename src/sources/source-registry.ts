@@ -2,10 +2,13 @@ import type { AlertDraft } from '../core/alert.js';
 import { WardenError } from '../core/errors.js';
 import { guardDutyFindingFormat } from './aws-guardduty.js';
 import { securityHubFindingFormat } from './aws-security-hub-asff.js';
+import { bedrockGuardrailsFormat } from './aws-bedrock-guardrails.js';
+import { azureContentSafetyFormat } from './azure-content-safety.js';
+import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
 import { nativeFormat } from './native.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
-import type { SourceFormat } from './source-format.js';
+import type { SourceContext, SourceFormat } from './source-format.js';
 import { splunkWebhookFormat } from './splunk-webhook.js';
 
 /**
@@ -13,8 +16,11 @@ import { splunkWebhookFormat } from './splunk-webhook.js';
  * structural check first, so a payload is claimed by the format it was made for.
  * The vendor formats key on fields only their producer writes (an EventBridge
  * `source` and `detail-type`, ASFF's `SchemaVersion` + `ProductArn`, Splunk's
- * `sid` + `search_name`, Sentinel's `SystemAlertId`); native, which claims any
- * payload with a known `type`, comes last.
+ * `sid` + `search_name`, Sentinel's `SystemAlertId`). The AI detection layers'
+ * verdicts key on their response fields: LLM Guard's `is_valid` + `scanners`,
+ * Bedrock's `action` + `assessments` or `trace.guardrail`, Azure's
+ * `userPromptAnalysis` / `documentsAnalysis` or `categoriesAnalysis`. Native,
+ * which claims any payload with a known `type`, comes last.
  */
 export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
   ocsfDetectionFindingFormat,
@@ -22,6 +28,9 @@ export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
   securityHubFindingFormat,
   sentinelSecurityAlertFormat,
   splunkWebhookFormat,
+  llmGuardFormat,
+  bedrockGuardrailsFormat,
+  azureContentSafetyFormat,
   nativeFormat,
 ]);
 
@@ -54,9 +63,16 @@ export function detectSourceFormat(payload: unknown): SourceFormat {
   return format;
 }
 
-/** Normalises with the named format, or the detected one when none is named. */
-export function normalizePayload(payload: unknown, formatName?: string): AlertDraft {
+/**
+ * Normalises with the named format, or the detected one when none is named;
+ * `context` (the sender's model, session, user) fills what the payload lacks.
+ */
+export function normalizePayload(
+  payload: unknown,
+  formatName?: string,
+  context?: SourceContext,
+): AlertDraft {
   const format =
     formatName === undefined ? detectSourceFormat(payload) : findSourceFormat(formatName);
-  return format.normalize(payload);
+  return format.normalize(payload, context);
 }

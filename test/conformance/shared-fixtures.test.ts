@@ -115,4 +115,96 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
     });
     expect(draft.raw).toEqual(payload);
   });
+
+  it('reads llm_guard_analyze_prompt_response.json as an LLM Guard prompt injection', () => {
+    const payload = loadFixture('llm_guard_analyze_prompt_response.json');
+    expect(claimedBy(payload)).toEqual(['llm-guard']);
+
+    const draft = normalizePayload(payload, undefined, { model: 'support-bot', user: 'u-42' });
+    expect(draft).toMatchObject({
+      source: { format: 'llm-guard', product: 'LLM Guard' },
+      type: 'prompt_injection',
+      atlasTechniques: ['AML.T0051.000'],
+      // PromptInjection 1.0 is in the High band (0.8-1); Toxicity -0.9 passed.
+      severityId: 4,
+      title: 'LLM Guard flagged prompt: PromptInjection',
+      observables: { model: { id: 'support-bot' }, users: ['u-42'] },
+    });
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads llm_guard_scan_output_response.json as an LLM Guard data leak in output', () => {
+    const payload = loadFixture('llm_guard_scan_output_response.json');
+    expect(claimedBy(payload)).toEqual(['llm-guard']);
+
+    const draft = normalizePayload(payload);
+    expect(draft).toMatchObject({
+      type: 'data_exfiltration',
+      atlasTechniques: ['AML.T0057'],
+      // Sensitive 0.8 is in the High band.
+      severityId: 4,
+      title: 'LLM Guard flagged output: Sensitive',
+    });
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads bedrock_apply_guardrail_response.json as a Bedrock prompt attack', () => {
+    const payload = loadFixture('bedrock_apply_guardrail_response.json');
+    expect(claimedBy(payload)).toEqual(['bedrock-guardrails']);
+
+    const draft = normalizePayload(payload, undefined, { session: 's-9f8e' });
+    expect(draft).toMatchObject({
+      source: { format: 'bedrock-guardrails', product: 'Bedrock Guardrails', vendor: 'Amazon' },
+      type: 'prompt_injection',
+      atlasTechniques: ['AML.T0051.000'],
+      // PROMPT_ATTACK at confidence HIGH.
+      severityId: 4,
+      title: 'Bedrock guardrail intervened: content PROMPT_ATTACK',
+      description: 'Guardrail blocked.',
+      observables: { sessionIds: ['s-9f8e'] },
+    });
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads azure_prompt_shields_response.json as direct and indirect prompt injection', () => {
+    const payload = loadFixture('azure_prompt_shields_response.json');
+    expect(claimedBy(payload)).toEqual(['azure-content-safety']);
+
+    const draft = normalizePayload(payload, undefined, { model: 'support-bot' });
+    expect(draft).toMatchObject({
+      source: { format: 'azure-content-safety', vendor: 'Microsoft' },
+      type: 'prompt_injection',
+      atlasTechniques: ['AML.T0051.000', 'AML.T0051.001'],
+      severityId: 4,
+      title: 'Azure Prompt Shields: attack in user prompt and documents',
+      observables: { model: { id: 'support-bot' } },
+    });
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads azure_content_safety_analyze_text_response.json as a Low policy violation', () => {
+    const payload = loadFixture('azure_content_safety_analyze_text_response.json');
+    expect(claimedBy(payload)).toEqual(['azure-content-safety']);
+
+    const draft = normalizePayload(payload);
+    expect(draft).toMatchObject({
+      type: 'output_policy_violation',
+      atlasTechniques: ['AML.T0048'],
+      // Violence 2 is in the Low band (1-2).
+      severityId: 2,
+      title: 'Azure Content Safety: Violence',
+    });
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('claims no request fixture of an AI detection layer as an alert', () => {
+    for (const name of [
+      'llm_guard_analyze_prompt_request.json',
+      'lakera_guard_v2_request.json',
+      'azure_prompt_shields_request.json',
+      'nemo_guardrails_server_request.json',
+    ]) {
+      expect(claimedBy(loadFixture(name)), name).toEqual([]);
+    }
+  });
 });

@@ -4,10 +4,12 @@ import { WardenError } from '../../core/errors.js';
 import type { EncodedAlert } from '../../core/alert.js';
 import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
 import type { IngestOutcome, IngestQueue } from '../../pipeline/ingest-queue.js';
+import type { SourceContext } from '../../sources/source-format.js';
 import { findSourceFormat, normalizePayload } from '../../sources/source-registry.js';
 import type { Store } from '../../store/store.js';
 import { itemsOfJson, itemsOfNdjson, type BodyItem } from '../alert-body.js';
 import { principalWith } from '../auth.js';
+import { sourceContextOfRequest } from '../source-context-params.js';
 import type { WardenMetrics } from '../metrics.js';
 
 export interface AlertRouteDeps {
@@ -39,6 +41,7 @@ interface Submitted {
 function submitBody(
   body: unknown,
   sourceName: string | undefined,
+  context: SourceContext,
   deps: AlertRouteDeps,
 ): Submitted {
   // The content-type parsers hand JSON over parsed and NDJSON as text.
@@ -49,7 +52,9 @@ function submitBody(
   for (const item of items) {
     try {
       if (item.error) throw item.error;
-      prepared.push(deps.preparer.prepare(normalizePayload(item.payload, sourceName), item.text));
+      prepared.push(
+        deps.preparer.prepare(normalizePayload(item.payload, sourceName, context), item.text),
+      );
       indexes.push(item.index);
     } catch (error) {
       if (!(error instanceof WardenError)) throw error;
@@ -81,25 +86,34 @@ function submitBody(
 }
 
 export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
-  app.post<{ Querystring: { source?: string } }>('/api/v1/alerts', async (request, reply) => {
-    principalWith(request, 'alerts:ingest');
-    const sourceName = request.query.source;
-    if (sourceName !== undefined) findSourceFormat(sourceName);
+  app.post<{ Querystring: Record<string, unknown> & { source?: string } }>(
+    '/api/v1/alerts',
+    async (request, reply) => {
+      principalWith(request, 'alerts:ingest');
+      const sourceName = request.query.source;
+      if (sourceName !== undefined) findSourceFormat(sourceName);
+      // One context for the whole body: a batch comes from one sender's call.
+      const context = sourceContextOfRequest(request.query, request.headers);
 
-    const { outcomes: submitted, indexes, rejected } = submitBody(request.body, sourceName, deps);
-    const outcomes = await submitted;
-    const results = [
-      ...outcomes.map((o, i) => ({ index: indexes[i] as number, ...o })),
-      ...rejected,
-    ].sort((x, y) => x.index - y.index);
-    return reply.code(202).send({
-      accepted: outcomes.length,
-      new: outcomes.filter((o) => o.status === 'new').length,
-      duplicates: outcomes.filter((o) => o.status === 'duplicate').length,
-      rejected: rejected.length,
-      results,
-    });
-  });
+      const {
+        outcomes: submitted,
+        indexes,
+        rejected,
+      } = submitBody(request.body, sourceName, context, deps);
+      const outcomes = await submitted;
+      const results = [
+        ...outcomes.map((o, i) => ({ index: indexes[i] as number, ...o })),
+        ...rejected,
+      ].sort((x, y) => x.index - y.index);
+      return reply.code(202).send({
+        accepted: outcomes.length,
+        new: outcomes.filter((o) => o.status === 'new').length,
+        duplicates: outcomes.filter((o) => o.status === 'duplicate').length,
+        rejected: rejected.length,
+        results,
+      });
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/api/v1/alerts/:id', async (request) => {
     const principal = principalWith(request, 'alerts:read');
