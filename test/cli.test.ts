@@ -77,6 +77,42 @@ describe('warden CLI', () => {
     );
   });
 
+  it('adds the sender context (--model, --user) to verdicts that carry none, and refuses an empty one', () => {
+    const ctxData = join(dir, 'context-data');
+    const verdict = join(dir, 'verdict.json');
+    writeFileSync(
+      verdict,
+      JSON.stringify({ type: 'prompt_injection', title: 'Injected instructions in a chat' }),
+    );
+    const ingest = warden([
+      'ingest',
+      verdict,
+      '--model',
+      'support-chatbot',
+      '--user',
+      'bob',
+      '--data',
+      ctxData,
+    ]);
+    expect(ingest.code).toBe(0);
+    const db = new Database(join(ctxData, 'warden.db'), { readonly: true });
+    const row = db.prepare('SELECT doc, business_unit FROM alerts').get() as {
+      doc: string;
+      business_unit: string;
+    };
+    db.close();
+    const alert = JSON.parse(row.doc) as {
+      observables: { model?: { id: string }; users: string[] };
+    };
+    expect(alert.observables.model?.id).toBe('support-chatbot');
+    expect(alert.observables.users).toEqual(['bob']);
+    expect(row.business_unit).toBe('customer-experience');
+
+    const empty = warden(['ingest', verdict, '--model', '', '--data', ctxData]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--model');
+  });
+
   it('names the bad line of a file and exits non-zero', () => {
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(
