@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: Warden's ingest throughput against a raw-SQLite baseline,
- * and its read path on a large store. Prints the figures and a markdown block
+ * its read path on a large store, and each alert source format's normalisation
+ * in-process. Prints the figures and a markdown block
  * for the README. Runs as `node --import tsx bench/run.ts` (not the tsx CLI,
  * whose signal relay would SIGKILL a busy fill before it can delete its store).
  *
@@ -11,7 +12,8 @@
  *   BENCH_SINGLE_SECONDS=10    duration of each single-alert run
  *   BENCH_READ_REQUESTS=300    measured requests per read endpoint
  *   BENCH_PLAYBOOK_RUNS=4000   alerts (= playbook runs) per playbook throughput run
- *   BENCH_ONLY=batch,single,read,playbooks   run only these parts
+ *   BENCH_SOURCE_ALERTS=200000 max alerts per source-normalisation run (each also stops at 2 s)
+ *   BENCH_ONLY=batch,single,read,playbooks,sources   run only these parts
  *   BENCH_CPU_PROF=1           write V8 CPU profiles of the Warden server to a temp dir
  */
 import autocannon, { type AutocannonResult } from 'autocannon';
@@ -31,6 +33,13 @@ import {
 import { fillStore } from './fill-store.js';
 import { postAll, timeGets, type HttpResponse } from './http-client.js';
 import { int, markdownTable, median, ms, percentile, spread, table, verdict } from './report.js';
+import {
+  DEFAULT_SOURCE_BENCH,
+  SOURCE_TARGET_PER_SECOND,
+  benchSources,
+  orphanSamples,
+  type SourceResult,
+} from './source-bench.js';
 import {
   ROOT,
   startBaseline,
@@ -65,7 +74,8 @@ const settings = {
   fillAlerts: envInt('BENCH_ALERTS', 1_000_000),
   readRequests: envInt('BENCH_READ_REQUESTS', 300),
   playbookRuns: envInt('BENCH_PLAYBOOK_RUNS', 4000),
-  only: new Set((process.env.BENCH_ONLY ?? 'batch,single,read,playbooks').split(',')),
+  sourceAlerts: envInt('BENCH_SOURCE_ALERTS', DEFAULT_SOURCE_BENCH.maxIterations),
+  only: new Set((process.env.BENCH_ONLY ?? 'batch,single,read,playbooks,sources').split(',')),
   cpuProfileDir: process.env.BENCH_CPU_PROF
     ? mkdtempSync(join(os.tmpdir(), 'warden-bench-profiles-'))
     : undefined,
@@ -425,6 +435,11 @@ async function main(): Promise<void> {
     playbooks = await playbookFigures();
   }
 
+  let sources: SourceResult[] | undefined;
+  if (settings.only.has('sources')) {
+    sources = sourceFigures();
+  }
+
   // ---- summary
   const rows: string[][] = [['scenario', 'metric', 'Warden', 'baseline', 'W/B', 'target']];
   const md: string[][] = [
@@ -546,6 +561,15 @@ async function main(): Promise<void> {
     log('');
   }
 
+  const sourceRows = sources ? sourceTables(sources) : undefined;
+  if (sourceRows) {
+    log(
+      `Source normalisation (in this process, one thread; pre-parsed payloads; median of ${settings.runs} runs)`,
+    );
+    log(table(sourceRows.text));
+    log('');
+  }
+
   log('Markdown for the README:\n');
   log('```markdown');
   log('### Performance\n');
@@ -593,8 +617,86 @@ async function main(): Promise<void> {
       ]),
     );
   }
+  if (sourceRows) {
+    log(
+      `\nSource normalisation (in one process on one thread, pre-parsed payloads; median of ` +
+        `${settings.runs} runs of up to ${int(settings.sourceAlerts)} alerts or 2 s; ` +
+        'detection tries the formats in registry order):\n',
+    );
+    log(markdownTable(sourceRows.md));
+  }
   log('```');
   if (settings.cpuProfileDir) log(`\nCPU profiles of the Warden server: ${settings.cpuProfileDir}`);
+}
+
+// ---------------------------------------------------------------- source normalisation
+
+function sourceFigures(): SourceResult[] {
+  log(
+    'Source normalisation: every registered format, format.normalize() alone and ' +
+      'normalizePayload() (detection + normalisation), in this process on one thread',
+  );
+  for (const name of orphanSamples()) {
+    log(`  bench/source-samples.ts has a sample for "${name}", which is not a registered format`);
+  }
+  return benchSources(
+    { ...DEFAULT_SOURCE_BENCH, runs: settings.runs, maxIterations: settings.sourceAlerts },
+    (r) => {
+      if (r.status === 'no sample') {
+        log(`  ${r.format}: no sample in bench/source-samples.ts, not measured`);
+      } else if (r.status === 'bad sample') {
+        log(`  ${r.format}: sample unusable, not measured: ${r.reason}`);
+      } else {
+        log(
+          `  ${r.format}: normalise ${spread(r.normalize.runs)} alerts/s ` +
+            `(${r.normalize.microsPerAlert.toFixed(2)} µs); detect+normalise ` +
+            `${spread(r.detectNormalize.runs)} alerts/s (${r.detectNormalize.microsPerAlert.toFixed(2)} µs); ` +
+            `${int(Math.min(...r.normalize.alertsPerRun))}+ alerts/run`,
+        );
+      }
+    },
+  );
+}
+
+function sourceTables(results: SourceResult[]): { text: string[][]; md: string[][] } {
+  const target = `≥ ${int(SOURCE_TARGET_PER_SECOND)}`;
+  const text: string[][] = [
+    [
+      'format',
+      'normalise alerts/s',
+      'µs/alert',
+      'detect+normalise alerts/s',
+      'µs/alert',
+      `target ${target}`,
+    ],
+  ];
+  const md: string[][] = [
+    ['Format', 'Normalise', 'Detect + normalise', `Target ${target} alerts/s (normalise)`],
+  ];
+  for (const r of results) {
+    if (r.status !== 'measured') {
+      const why = r.status === 'no sample' ? 'no sample' : 'bad sample';
+      text.push([r.format, why, '', why, '', 'not measured']);
+      md.push([r.format, why, why, 'not measured']);
+      continue;
+    }
+    const met = verdict(r.normalize.alertsPerSecond >= SOURCE_TARGET_PER_SECOND);
+    text.push([
+      r.format,
+      spread(r.normalize.runs),
+      r.normalize.microsPerAlert.toFixed(2),
+      spread(r.detectNormalize.runs),
+      r.detectNormalize.microsPerAlert.toFixed(2),
+      met,
+    ]);
+    md.push([
+      r.format,
+      `${int(r.normalize.alertsPerSecond)} alerts/s (${r.normalize.microsPerAlert.toFixed(1)} µs)`,
+      `${int(r.detectNormalize.alertsPerSecond)} alerts/s (${r.detectNormalize.microsPerAlert.toFixed(1)} µs)`,
+      met,
+    ]);
+  }
+  return { text, md };
 }
 
 interface PlaybookFigures {

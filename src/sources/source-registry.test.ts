@@ -4,10 +4,13 @@ import { guardDutyFindingFormat } from './aws-guardduty.js';
 import { securityHubFindingFormat } from './aws-security-hub-asff.js';
 import { bedrockGuardrailsFormat } from './aws-bedrock-guardrails.js';
 import { azureContentSafetyFormat } from './azure-content-safety.js';
+import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
 import { nativeFormat } from './native.js';
+import { nemoGuardrailsFormat } from './nemo-guardrails.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
+import { rebuffFormat } from './rebuff.js';
 import {
   SOURCE_FORMATS,
   detectSourceFormat,
@@ -46,6 +49,9 @@ describe('source registry', () => {
       llmGuardFormat,
       bedrockGuardrailsFormat,
       azureContentSafetyFormat,
+      lakeraGuardFormat,
+      rebuffFormat,
+      nemoGuardrailsFormat,
       nativeFormat,
     ]);
     expect(sourceFormatNames()).toEqual([
@@ -57,6 +63,9 @@ describe('source registry', () => {
       'llm-guard',
       'bedrock-guardrails',
       'azure-content-safety',
+      'lakera-guard',
+      'rebuff',
+      'nemo-guardrails',
       'native',
     ]);
   });
@@ -77,7 +86,7 @@ describe('source registry', () => {
     expect(error.status).toBe(400);
     expect(error.message).toContain('"qradar"');
     expect(error.message).toContain(
-      'ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, native',
+      'ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native',
     );
   });
 
@@ -97,7 +106,7 @@ describe('source registry', () => {
       expect(error.code).toBe('undetected_source_format');
       expect(error.status).toBe(422);
       expect(error.message).toBe(
-        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, native)',
+        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
       );
     },
   );

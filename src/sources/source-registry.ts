@@ -4,10 +4,13 @@ import { guardDutyFindingFormat } from './aws-guardduty.js';
 import { securityHubFindingFormat } from './aws-security-hub-asff.js';
 import { bedrockGuardrailsFormat } from './aws-bedrock-guardrails.js';
 import { azureContentSafetyFormat } from './azure-content-safety.js';
+import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
 import { nativeFormat } from './native.js';
+import { nemoGuardrailsFormat } from './nemo-guardrails.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
+import { rebuffFormat } from './rebuff.js';
 import type { SourceContext, SourceFormat } from './source-format.js';
 import { splunkWebhookFormat } from './splunk-webhook.js';
 
@@ -19,7 +22,10 @@ import { splunkWebhookFormat } from './splunk-webhook.js';
  * `sid` + `search_name`, Sentinel's `SystemAlertId`). The AI detection layers'
  * verdicts key on their response fields: LLM Guard's `is_valid` + `scanners`,
  * Bedrock's `action` + `assessments` or `trace.guardrail`, Azure's
- * `userPromptAnalysis` / `documentsAnalysis` or `categoriesAnalysis`. Native,
+ * `userPromptAnalysis` / `documentsAnalysis` or `categoriesAnalysis`,
+ * Lakera's `flagged` + `breakdown` or `metadata.request_uuid` (and no
+ * `messages`, so its request is not claimed), Rebuff's `injectionDetected` /
+ * `injection_detected` with its scores, NeMo Guardrails' `log.activated_rails`. Native,
  * which claims any payload with a known `type`, comes last.
  */
 export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
@@ -31,6 +37,9 @@ export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
   llmGuardFormat,
   bedrockGuardrailsFormat,
   azureContentSafetyFormat,
+  lakeraGuardFormat,
+  rebuffFormat,
+  nemoGuardrailsFormat,
   nativeFormat,
 ]);
 

@@ -197,6 +197,61 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
     expect(draft.raw).toEqual(payload);
   });
 
+  it('reads rebuff_js_detect_response.json as a Rebuff prompt injection', () => {
+    const payload = loadFixture('rebuff_js_detect_response.json');
+    expect(claimedBy(payload)).toEqual(['rebuff']);
+
+    const draft = normalizePayload(payload, undefined, { model: 'support-bot', user: 'u-42' });
+    expect(draft).toMatchObject({
+      source: { format: 'rebuff', product: 'Rebuff', vendor: 'Protect AI' },
+      type: 'prompt_injection',
+      atlasTechniques: ['AML.T0051.000'],
+      // The highest score, language_model 0.95, is in the High band (0.8 and above).
+      severityId: 4,
+      // vector_db 0.88 is under its 0.9 threshold, but Rebuff's own `detected` wins.
+      title: 'Rebuff detected prompt injection: heuristic, language model, vector DB',
+      observables: { model: { id: 'support-bot' }, users: ['u-42'] },
+    });
+    expect(draft.description).toContain('3 known attacks over the vector threshold');
+    expect(draft.dedupKey).toBeUndefined();
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads rebuff_python_detection_response.json as a Rebuff prompt injection', () => {
+    const payload = loadFixture('rebuff_python_detection_response.json');
+    expect(claimedBy(payload)).toEqual(['rebuff']);
+
+    const draft = normalizePayload(payload);
+    expect(draft).toMatchObject({
+      type: 'prompt_injection',
+      atlasTechniques: ['AML.T0051.000'],
+      severityId: 4,
+      // openai_score is the model score; vector_score 0.88 is under max_vector_score 0.9.
+      title: 'Rebuff detected prompt injection: heuristic, language model',
+    });
+    expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads nemo_guardrails_generation_response.json as a blocked input rail', () => {
+    const payload = loadFixture('nemo_guardrails_generation_response.json');
+    expect(claimedBy(payload)).toEqual(['nemo-guardrails']);
+
+    const draft = normalizePayload(payload, undefined, { session: 's-9f8e' });
+    expect(draft).toMatchObject({
+      source: { format: 'nemo-guardrails', product: 'NeMo Guardrails', vendor: 'NVIDIA' },
+      // "self check input" names no attack: NeMo refused, but not saying why.
+      type: 'other',
+      atlasTechniques: [],
+      severityId: 3,
+      title: 'NeMo Guardrails blocked: self check input (input)',
+      // The rail's started_at / finished_at, epoch seconds.
+      firstSeen: '2026-05-12T11:20:00.100Z',
+      lastSeen: '2026-05-12T11:20:00.670Z',
+      observables: { sessionIds: ['s-9f8e'] },
+    });
+    expect(draft.raw).toEqual(payload);
+  });
+
   it('claims no request fixture of an AI detection layer as an alert', () => {
     for (const name of [
       'llm_guard_analyze_prompt_request.json',
