@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { WardenError } from '../core/errors.js';
 import { packageVersion } from '../main.js';
+import { registerAtlasCommand } from './atlas-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerCasesCommand } from './cases-command.js';
 import { registerIngestCommand } from './ingest-command.js';
@@ -23,6 +24,7 @@ registerAuditCommand(program);
 registerTokenCommand(program);
 registerPolicyCommand(program);
 registerPlaybookCommand(program);
+registerAtlasCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importAtlasFile, loadImportedAtlas } from '../../src/config/atlas-data.js';
+import {
+  atlasTactics,
+  atlasTechniqueIn,
+  shippedAtlasTechniques,
+  type AtlasDataSet,
+} from '../../src/core/atlas-techniques.js';
 import {
   SOURCE_FORMATS,
   detectSourceFormat,
@@ -261,5 +269,73 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
     ]) {
       expect(claimedBy(loadFixture(name)), name).toEqual([]);
     }
+  });
+});
+
+/**
+ * Imports the public ATLAS data set from ../shared/atlas and holds Warden's
+ * shipped table to it; skips like the fixtures suite when the folder is absent.
+ */
+const atlasFile = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../shared/atlas/ATLAS.yaml',
+);
+const atlasExists = existsSync(atlasFile);
+
+if (!atlasExists) {
+  console.info(`shared ATLAS import skipped: ../shared/atlas is absent (looked in ${atlasFile})`);
+}
+
+describe.skipIf(!atlasExists)('shared ATLAS data set', () => {
+  let dataDir: string;
+  let dataSet: AtlasDataSet;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'warden-atlas-shared-'));
+    dataSet = importAtlasFile(atlasFile, dataDir).dataSet;
+  });
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('imports every tactic and technique of ATLAS.yaml', () => {
+    expect(dataSet.version).toBe('5.6.0');
+    expect(Object.keys(dataSet.tactics)).toHaveLength(16);
+    expect(Object.keys(dataSet.techniques)).toHaveLength(170);
+    expect(loadImportedAtlas(dataDir)).toEqual(dataSet);
+  });
+
+  it('gives AML.T0051.000 a name, a tactic and a description', () => {
+    const direct = atlasTechniqueIn(dataSet, 'AML.T0051.000');
+    expect(direct).toMatchObject({
+      name: 'Direct',
+      title: 'LLM Prompt Injection: Direct',
+      tactics: [{ id: 'AML.TA0005', name: 'Execution' }],
+    });
+    expect(direct?.description).toMatch(/\w/);
+  });
+
+  it("agrees with Warden's shipped table on every name and tactic", () => {
+    for (const shipped of shippedAtlasTechniques()) {
+      expect(atlasTechniqueIn(dataSet, shipped.id), shipped.id).toMatchObject({
+        name: shipped.name,
+        title: shipped.title,
+        tactics: shipped.tactics,
+      });
+    }
+    for (const tactic of atlasTactics()) {
+      expect(dataSet.tactics[tactic.id]?.name, tactic.id).toBe(tactic.name);
+    }
+  });
+
+  it('ships every sub-technique of the techniques Warden maps to', () => {
+    const shipped = new Set(shippedAtlasTechniques().map((technique) => technique.id));
+    const missing = Object.entries(dataSet.techniques)
+      .filter(([id, technique]) => {
+        const parent = technique.subtechniqueOf;
+        return parent !== undefined && shipped.has(parent) && !shipped.has(id);
+      })
+      .map(([id]) => id);
+    expect(missing).toEqual([]);
   });
 });
