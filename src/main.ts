@@ -8,6 +8,7 @@ import { loadWardenConfig, type WardenConfig } from './config/warden-config.js';
 import { AccessTokens } from './pipeline/access-tokens.js';
 import { ApprovalWorkflow } from './pipeline/approval-workflow.js';
 import { CaseWorkflow } from './pipeline/case-workflow.js';
+import { DeadLetterWorkflow } from './pipeline/dead-letter-workflow.js';
 import type { PlaybookExecutor } from './pipeline/playbook-executor.js';
 import { loadPlaybookEngine, openPlaybookEngine } from './playbook-engine.js';
 import { AlertPreparer } from './pipeline/alert-preparer.js';
@@ -54,6 +55,7 @@ export interface Warden {
   ingest: IngestQueue;
   cases: CaseWorkflow;
   approvals: ApprovalWorkflow;
+  deadLetters: DeadLetterWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;
   /** The executor, when it runs on this thread (`ingestThread: false`). */
@@ -97,13 +99,15 @@ export function openWarden(options: WardenOptions): Warden {
   } else {
     ingest = ingestThread(options, config, metrics);
   }
+  const preparer = new AlertPreparer(new InventoryIndex(config.inventory));
   return {
     config,
     store,
-    preparer: new AlertPreparer(new InventoryIndex(config.inventory)),
+    preparer,
     ingest,
     cases: new CaseWorkflow(store),
     approvals: new ApprovalWorkflow(store),
+    deadLetters: new DeadLetterWorkflow({ store, preparer, ingest }),
     tokens: new AccessTokens(store),
     metrics,
     ...(executor ? { executor } : {}),
@@ -150,6 +154,7 @@ export function wardenServer(
   return buildServer({
     ...warden,
     bodyLimitBytes: warden.config.server.bodyLimitBytes,
+    deadLetterRejected: warden.config.ingest.deadLetter,
     version: packageVersion(),
     logger,
   });

@@ -5,6 +5,7 @@ import { packageVersion } from '../main.js';
 import { registerAtlasCommand } from './atlas-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerCasesCommand } from './cases-command.js';
+import { registerDeadletterCommand } from './deadletter-command.js';
 import { registerIngestCommand } from './ingest-command.js';
 import { registerPlaybookCommand } from './playbook-command.js';
 import { registerPolicyCommand } from './policy-command.js';
@@ -25,6 +26,7 @@ registerTokenCommand(program);
 registerPolicyCommand(program);
 registerPlaybookCommand(program);
 registerAtlasCommand(program);
+registerDeadletterCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,36 +2,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCommand, type CommandRun } from '../../test/support/run-command.js';
 import { registerPlaybookCommand } from './playbook-command.js';
 
 const TESTDATA = fileURLToPath(new URL('../playbooks/testdata', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../examples/demo', import.meta.url));
 
-async function run(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const program = new Command('warden').exitOverride();
-  registerPlaybookCommand(program);
-  try {
-    await program.parseAsync(['node', 'warden', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { stdout, stderr, code };
-}
+const run = (...args: string[]): Promise<CommandRun> =>
+  runCommand([registerPlaybookCommand], ...args);
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -6,7 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WardenError } from '../core/errors.js';
 import { InventoryIndex } from '../core/inventory.js';
 import { DEFAULT_PIPELINE_SETTINGS } from '../core/settings.js';
-import { DEFAULT_SERVER_SETTINGS, loadWardenConfig } from './warden-config.js';
+import {
+  DEFAULT_INGEST_SETTINGS,
+  DEFAULT_SERVER_SETTINGS,
+  loadWardenConfig,
+} from './warden-config.js';
 
 const DEMO_DIR = fileURLToPath(new URL('../../examples/demo', import.meta.url));
 
@@ -71,6 +75,7 @@ describe('loadWardenConfig on examples/demo', () => {
       bodyLimitBytes: 10 * 1024 * 1024,
     });
     expect(config.pipeline).toEqual({ dedupWindowMs: 3_600_000, correlationWindowMs: 86_400_000 });
+    expect(config.ingest).toEqual({ deadLetter: false });
   });
 
   it('gives customer-churn a blast radius reaching sentiment-analysis and exp-churn-v2', () => {
@@ -156,6 +161,7 @@ describe('loadWardenConfig on broken config directories', () => {
     const config = loadWardenConfig(configDir({ 'inventory.yaml': VALID_INVENTORY }));
     expect(config.server).toEqual(DEFAULT_SERVER_SETTINGS);
     expect(config.pipeline).toEqual(DEFAULT_PIPELINE_SETTINGS);
+    expect(config.ingest).toEqual(DEFAULT_INGEST_SETTINGS);
     expect(config.inventory.models[0]).toMatchObject({ id: 'churn', tier: 1, endpoints: [] });
     expect(config.inventory.datasets).toEqual([]);
   });
@@ -175,6 +181,15 @@ describe('loadWardenConfig on broken config directories', () => {
       dedupWindowMs: 90_000,
       correlationWindowMs: DEFAULT_PIPELINE_SETTINGS.correlationWindowMs,
     });
+  });
+
+  it('reads ingest.dead_letter, off by default', () => {
+    const read = (text: string) =>
+      loadWardenConfig(configDir({ 'inventory.yaml': VALID_INVENTORY, 'warden.yaml': text }))
+        .ingest;
+    expect(read('server:\n  port: 0\n')).toEqual({ deadLetter: false });
+    expect(read('ingest:\n  dead_letter: true\n')).toEqual({ deadLetter: true });
+    expect(read('ingest: { dead_letter: false }\n')).toEqual({ deadLetter: false });
   });
 
   it('reports a missing directory by path', () => {
@@ -339,6 +354,12 @@ describe('loadWardenConfig on broken config directories', () => {
     });
     expect(loadError(files('pipeline:\n  dedup_window: 1 hour\n')).message).toContain(
       'warden.yaml:2:17: pipeline.dedup_window must be a duration',
+    );
+    expect(loadError(files('ingest:\n  dead_letter: yes\n')).message).toContain(
+      'warden.yaml:2:16: ingest.dead_letter must be true or false (got "yes")',
+    );
+    expect(loadError(files('ingest:\n  dead_lettre: true\n')).message).toContain(
+      'ingest.dead_lettre is not a known key (expected one of: dead_letter)',
     );
     expect(loadError(files('server:\n  port: 99999\n')).message).toContain(
       'warden.yaml:2:9: server.port must be an integer from 0 to 65535 (got 99999)',

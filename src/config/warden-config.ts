@@ -31,6 +31,21 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<ServerSettings> = Object.freeze({
   bodyLimitBytes: 10 * 1024 * 1024,
 });
 
+/** What the ingest API does with alerts it refuses. */
+export interface IngestSettings {
+  /**
+   * Keep each refused alert (no format recognises it, or its format refuses
+   * it) as a dead letter an operator can inspect and replay; it is still not
+   * an alert. `warden.yaml`: `ingest: { dead_letter: true }`.
+   * @default false
+   */
+  deadLetter: boolean;
+}
+
+export const DEFAULT_INGEST_SETTINGS: Readonly<IngestSettings> = Object.freeze({
+  deadLetter: false,
+});
+
 /** Everything read from a config directory; deeply frozen. */
 export interface WardenConfig {
   /** Absolute path of the config directory. */
@@ -38,6 +53,7 @@ export interface WardenConfig {
   readonly inventory: Inventory;
   readonly server: Readonly<ServerSettings>;
   readonly pipeline: Readonly<PipelineSettings>;
+  readonly ingest: Readonly<IngestSettings>;
 }
 
 /**
@@ -65,7 +81,11 @@ export function loadWardenConfig(dir: string): WardenConfig {
   const settingsText = readIfExists(settingsPath);
   const settings =
     settingsText === undefined
-      ? { server: { ...DEFAULT_SERVER_SETTINGS }, pipeline: { ...DEFAULT_PIPELINE_SETTINGS } }
+      ? {
+          server: { ...DEFAULT_SERVER_SETTINGS },
+          pipeline: { ...DEFAULT_PIPELINE_SETTINGS },
+          ingest: { ...DEFAULT_INGEST_SETTINGS },
+        }
       : readSettings(new YamlFile(settingsPath, settingsText));
 
   return deepFreeze({ dir: resolve(dir), inventory, ...settings });
@@ -220,14 +240,20 @@ function unique(entries: Fields[], key: string): void {
 // ---------------------------------------------------------------------------
 // warden.yaml
 
-const SETTINGS_KEYS = ['server', 'pipeline'] as const;
+const SETTINGS_KEYS = ['server', 'pipeline', 'ingest'] as const;
 const SERVER_KEYS = ['host', 'port', 'body_limit'] as const;
 const PIPELINE_KEYS = ['dedup_window', 'correlation_window'] as const;
+const INGEST_KEYS = ['dead_letter'] as const;
 
-function readSettings(file: YamlFile): { server: ServerSettings; pipeline: PipelineSettings } {
+function readSettings(file: YamlFile): {
+  server: ServerSettings;
+  pipeline: PipelineSettings;
+  ingest: IngestSettings;
+} {
   const root = file.root(SETTINGS_KEYS);
   const server = root.section('server', SERVER_KEYS);
   const pipeline = root.section('pipeline', PIPELINE_KEYS);
+  const ingest = root.section('ingest', INGEST_KEYS);
   return {
     server: {
       host: server.optionalString('host') ?? DEFAULT_SERVER_SETTINGS.host,
@@ -243,7 +269,21 @@ function readSettings(file: YamlFile): { server: ServerSettings; pipeline: Pipel
         pipeline.withUnits('correlation_window', parseDuration) ??
         DEFAULT_PIPELINE_SETTINGS.correlationWindowMs,
     },
+    ingest: {
+      deadLetter: readBoolean(ingest, 'dead_letter') ?? DEFAULT_INGEST_SETTINGS.deadLetter,
+    },
   };
+}
+
+/** YAML `true` / `false` only: a quoted "true" or a `yes` is more likely a slip than a choice. */
+function readBoolean(fields: Fields, key: string): boolean | undefined {
+  const node = fields.value(key);
+  if (node === undefined) return undefined;
+  const value = isScalar(node) ? node.value : undefined;
+  if (typeof value !== 'boolean') {
+    fields.fail(key, `must be true or false (got ${describeNode(node)})`);
+  }
+  return value;
 }
 
 function readPort(server: Fields): number {

@@ -22,6 +22,7 @@ const PERMISSIONS: Permission[] = [
   'cases:write',
   'audit:read',
   'tokens:manage',
+  'deadletters:manage',
 ];
 
 const EXPECTED: Record<Role, Permission[]> = {

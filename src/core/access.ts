@@ -8,7 +8,13 @@ export function isRole(value: unknown): value is Role {
 }
 
 export type Permission =
-  'alerts:read' | 'alerts:ingest' | 'cases:read' | 'cases:write' | 'audit:read' | 'tokens:manage';
+  | 'alerts:read'
+  | 'alerts:ingest'
+  | 'cases:read'
+  | 'cases:write'
+  | 'audit:read'
+  | 'tokens:manage'
+  | 'deadletters:manage';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   viewer: ['alerts:read', 'cases:read'],
@@ -22,6 +28,7 @@ const GRANTS: Record<Role, readonly Permission[]> = {
     'cases:write',
     'audit:read',
     'tokens:manage',
+    'deadletters:manage',
   ],
 };
 

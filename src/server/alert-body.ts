@@ -11,7 +11,7 @@ export const NDJSON_TYPES = [
 export interface BodyItem {
   index: number;
   payload?: unknown;
-  /** The JSON text the payload was parsed from, when the body had it on its own (an NDJSON line). */
+  /** The text of the payload, when the body had it on its own (an NDJSON line, parsed or not). */
   text?: string;
   error?: WardenError;
 }
@@ -50,6 +50,7 @@ export function itemsOfNdjson(text: string): BodyItem[] {
     } catch (error) {
       items.push({
         index,
+        text: line,
         error: new WardenError(
           'malformed_json',
           `line ${lineNumber} is not valid JSON: ${(error as Error).message}`,

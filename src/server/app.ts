@@ -3,6 +3,7 @@ import { WardenError } from '../core/errors.js';
 import type { AccessTokens } from '../pipeline/access-tokens.js';
 import type { ApprovalWorkflow } from '../pipeline/approval-workflow.js';
 import type { CaseWorkflow } from '../pipeline/case-workflow.js';
+import type { DeadLetterWorkflow } from '../pipeline/dead-letter-workflow.js';
 import type { AlertPreparer } from '../pipeline/alert-preparer.js';
 import type { IngestQueue } from '../pipeline/ingest-queue.js';
 import type { Store } from '../store/store.js';
@@ -14,6 +15,7 @@ import { sendProblem } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { caseRoutes } from './routes/case-routes.js';
+import { deadLetterRoutes } from './routes/dead-letter-routes.js';
 import { playbookRoutes } from './routes/playbook-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 
@@ -23,8 +25,14 @@ export interface WardenServerDeps {
   ingest: IngestQueue;
   cases: CaseWorkflow;
   approvals: ApprovalWorkflow;
+  deadLetters: DeadLetterWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;
+  /**
+   * Keep each alert the API refuses as a dead letter (`ingest.dead_letter`).
+   * @default false
+   */
+  deadLetterRejected?: boolean;
   /** @default 10 MiB */
   bodyLimitBytes?: number;
   version?: string;
@@ -74,6 +82,7 @@ export function buildServer(deps: WardenServerDeps): FastifyInstance {
     caseRoutes(api, deps);
     playbookRoutes(api, deps);
     adminRoutes(api, deps);
+    deadLetterRoutes(api, deps);
     done();
   });
   return app;

@@ -16,6 +16,7 @@ const idParam = {
 };
 const caseRef = { $ref: '#/components/schemas/Case' };
 const approvalRef = { $ref: '#/components/schemas/Approval' };
+const deadLetterRef = { $ref: '#/components/schemas/DeadLetter' };
 /** The sender context of POST /api/v1/alerts: query parameters, or the X-Warden-* headers. */
 const contextParams = (
   [
@@ -288,6 +289,75 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/api/v1/deadletters': {
+        get: {
+          summary:
+            'Alerts the API refused, kept when warden.yaml sets ingest.dead_letter (admin); newest first',
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            },
+            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': {
+              description: 'A page of dead letters',
+              ...(json({
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: deadLetterRef },
+                  nextCursor: { type: ['string', 'null'] },
+                },
+              }) as object),
+            },
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/api/v1/deadletters/{id}': {
+        get: {
+          summary: 'One dead letter, with its body as received (admin)',
+          parameters: [plainId],
+          responses: {
+            '200': { description: 'The dead letter', ...(json(deadLetterRef) as object) },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
+      '/api/v1/deadletters/{id}/replay': {
+        post: {
+          summary:
+            'Ingest a dead letter again (admin). Read as `?source=`, else as first sent; `?model=`, `?session=`, `?user=` add the sender context. Refused again: 422 with the new reason, which the dead letter keeps. Already replayed into an alert: 409.',
+          parameters: [
+            plainId,
+            { name: 'source', in: 'query', schema: { type: 'string', enum: sourceFormatNames() } },
+            ...contextParams,
+          ],
+          responses: {
+            '200': {
+              description: 'Replayed into an alert',
+              ...(json({
+                type: 'object',
+                properties: {
+                  deadLetter: deadLetterRef,
+                  result: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      status: { enum: ['new', 'duplicate'] },
+                      caseId: { type: ['string', 'null'] },
+                      caseNumber: { type: ['integer', 'null'] },
+                    },
+                  },
+                },
+              }) as object),
+            },
+            ...errors(400, 401, 403, 404, 409, 422, 503),
+          },
+        },
+      },
       '/api/v1/approvals': {
         get: {
           summary: 'Approvals playbooks wait for (pending by default), newest first',
@@ -399,6 +469,24 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       schemas: {
+        DeadLetter: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            receivedAt: { type: 'string', format: 'date-time' },
+            source: { type: ['string', 'null'], description: 'The ?source= the sender named' },
+            reasonCode: { type: 'string' },
+            reason: { type: 'string' },
+            field: { type: ['string', 'null'] },
+            body: { type: 'string', description: 'The payload JSON text as received' },
+            replayedAt: { type: ['string', 'null'] },
+            replayResult: {
+              type: ['object', 'null'],
+              description:
+                '{ status: new | duplicate, alertId, caseId } or { status: rejected, code, message, field }',
+            },
+          },
+        },
         Approval: {
           type: 'object',
           properties: {
@@ -429,6 +517,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
             code: { type: 'string' },
             field: { type: 'string' },
             errors: { type: 'array', items: { type: 'object' } },
+            closestFormat: {
+              type: 'string',
+              description: 'undetected_source_format: the format the payload comes closest to',
+            },
+            deadLetterId: { type: 'string', description: 'The refused payload, kept' },
           },
         },
         IngestResult: {
@@ -449,6 +542,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
                   caseId: { type: ['string', 'null'] },
                   caseNumber: { type: ['integer', 'null'] },
                   error: { type: 'object' },
+                  deadLetterId: {
+                    type: 'string',
+                    description: 'A refused alert kept as a dead letter (ingest.dead_letter)',
+                  },
                 },
               },
             },

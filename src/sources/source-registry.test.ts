@@ -99,17 +99,34 @@ describe('source registry', () => {
     );
   });
 
-  it.each([[{ alert: 'x' }], [{ class_uid: 3002 }], ['text'], [null]])(
-    'cannot detect the format of %j',
-    (payload) => {
-      const error = errorOf(() => detectSourceFormat(payload));
-      expect(error.code).toBe('undetected_source_format');
-      expect(error.status).toBe(422);
-      expect(error.message).toBe(
-        'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
-      );
-    },
-  );
+  it.each([[{ alert: 'x' }], ['text'], [null]])('cannot detect the format of %j', (payload) => {
+    const error = errorOf(() => detectSourceFormat(payload));
+    expect(error.code).toBe('undetected_source_format');
+    expect(error.status).toBe(422);
+    expect(error.message).toBe(
+      'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
+    );
+  });
+
+  it('names the closest format and what it lacks when none detects the payload', () => {
+    const ocsfLike = errorOf(() => detectSourceFormat({ class_uid: 3002, severity_id: 4 }));
+    expect(ocsfLike).toMatchObject({
+      code: 'undetected_source_format',
+      status: 422,
+      field: 'class_uid',
+      details: { closestFormat: 'ocsf' },
+    });
+    expect(ocsfLike.message).toMatch(
+      /^could not recognise the alert format: closest is ocsf, but OCSF detection finding: field "class_uid" must be 2004.*; pass \?source=FORMAT/,
+    );
+    expect(
+      errorOf(() => detectSourceFormat({ source: 'aws.guardduty', detail: {} })),
+    ).toMatchObject({ field: 'detail.id', details: { closestFormat: 'guardduty' } });
+    expect(errorOf(() => detectSourceFormat({ type: 'nope', title: 't' }))).toMatchObject({
+      field: 'type',
+      details: { closestFormat: 'native' },
+    });
+  });
 
   it('normalises with the detected format', () => {
     expect(normalizePayload(nativeAlert)).toMatchObject({

@@ -64,12 +64,84 @@ export function findSourceFormat(name: string): SourceFormat {
 export function detectSourceFormat(payload: unknown): SourceFormat {
   const format = SOURCE_FORMATS.find((f) => f.detect(payload));
   if (!format) {
+    const pass = `pass ?source=FORMAT (one of ${sourceFormatNames().join(', ')})`;
+    const closest = closestSourceFormat(payload);
+    if (!closest) {
+      throw new WardenError(
+        'undetected_source_format',
+        `could not recognise the alert format; ${pass}`,
+      );
+    }
+    const lacks = closest.error
+      ? `, but ${closest.error.message}`
+      : `; it reads as ${closest.format.name} with ?source=${closest.format.name}`;
     throw new WardenError(
       'undetected_source_format',
-      `could not recognise the alert format; pass ?source=FORMAT (one of ${sourceFormatNames().join(', ')})`,
+      `could not recognise the alert format: closest is ${closest.format.name}${lacks}; ${pass}`,
+      {
+        ...(closest.error?.field ? { field: closest.error.field } : {}),
+        details: { closestFormat: closest.format.name },
+      },
     );
   }
   return format;
+}
+
+export interface ClosestSourceFormat {
+  format: SourceFormat;
+  /** Why the format refuses the payload; undefined when it would read it if named. */
+  error?: WardenError;
+}
+
+/**
+ * The format a payload no format detects comes closest to: each format's
+ * `normalize` is run on a view of the payload that counts which of its fields
+ * are read, and the format that read the most of them before refusing wins
+ * (ties go to the earlier, more specific format). Undefined when no format
+ * read any field the payload has. Only runs on the refusal path: it costs one
+ * normalisation per format.
+ */
+export function closestSourceFormat(payload: unknown): ClosestSourceFormat | undefined {
+  let best: (ClosestSourceFormat & { score: number }) | undefined;
+  for (const format of SOURCE_FORMATS) {
+    const { view, fieldsRead } = countingView(payload);
+    let error: WardenError | undefined;
+    try {
+      format.normalize(view);
+    } catch (thrown) {
+      // A format may trip over a shape it never expected; that only makes it a poor match.
+      error = thrown instanceof WardenError ? thrown : undefined;
+      if (!error) continue;
+    }
+    // A format that reads the payload when named beats every near miss.
+    const score = error ? fieldsRead.size : Number.MAX_SAFE_INTEGER;
+    if (score > 0 && (!best || score > best.score)) {
+      best = { format, score, ...(error ? { error } : {}) };
+    }
+  }
+  if (!best) return undefined;
+  return { format: best.format, ...(best.error ? { error: best.error } : {}) };
+}
+
+/** A read-only view of a JSON value that records the paths of the fields read from it. */
+function countingView(payload: unknown): { view: unknown; fieldsRead: Set<string> } {
+  const fieldsRead = new Set<string>();
+  const wrap = (value: unknown, path: string): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    return new Proxy(value, {
+      get(target, key, receiver) {
+        const child: unknown = Reflect.get(target, key, receiver);
+        if (typeof key !== 'string' || !Object.hasOwn(target, key)) return child;
+        const childPath = `${path}.${key}`;
+        fieldsRead.add(childPath);
+        return wrap(child, childPath);
+      },
+      set: () => false,
+      deleteProperty: () => false,
+      defineProperty: () => false,
+    });
+  };
+  return { view: wrap(payload, ''), fieldsRead };
 }
 
 /**

@@ -14,6 +14,7 @@ import type {
   ApiToken,
   ApprovalRecord,
   CaseFilter,
+  DeadLetterRecord,
   EffectRecord,
   PlaybookRunRecord,
   Store,
@@ -179,6 +180,22 @@ export function makeEffect(overrides: Partial<EffectRecord> = {}): EffectRecord 
     exchange: null,
     sentAt: at(0),
     finishedAt: null,
+    ...overrides,
+  };
+}
+
+export function makeDeadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord {
+  serial += 1;
+  return {
+    id: uuidv7(),
+    receivedAt: at(0),
+    source: null,
+    reasonCode: 'undetected_source_format',
+    reason: 'could not recognise the alert format',
+    field: null,
+    body: `{"sid":"s-${serial}",  "odd spacing": "kept as received"}`,
+    replayedAt: null,
+    replayResult: null,
     ...overrides,
   };
 }
@@ -1060,6 +1077,78 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         await store.transaction((tx) => tx.putEffect(done));
         expect(await store.getEffect(sent.idempotencyKey)).toEqual(done);
         expect(await store.getEffect('nope')).toBeUndefined();
+      });
+    });
+
+    describe('dead letters', () => {
+      it('round-trips a dead letter with its body verbatim and lists newest first, paged', async () => {
+        const old = makeDeadLetter({ receivedAt: at(1), source: 'splunk', field: 'search_name' });
+        const mid = makeDeadLetter({ receivedAt: at(2) });
+        const recent = makeDeadLetter({ receivedAt: at(3), reasonCode: 'malformed_json' });
+        await store.transaction(async (tx) => {
+          for (const d of [old, mid, recent]) await tx.insertDeadLetter(d);
+        });
+        expect(await store.getDeadLetter(old.id)).toEqual(old);
+        expect(await store.getDeadLetter('nope')).toBeUndefined();
+
+        const first = await store.listDeadLetters({ limit: 2 });
+        expect(first.items).toEqual([recent, mid]);
+        const second = await store.listDeadLetters({ limit: 2, cursor: first.nextCursor ?? '' });
+        expect(second).toEqual({ items: [old], nextCursor: null });
+        expect((await store.listDeadLetters({ limit: 3 })).nextCursor).toBeNull();
+        expect(
+          await rejectionOf(() => store.listDeadLetters({ limit: 2, cursor: 'bogus' })),
+        ).toMatchObject({ code: 'invalid_field', field: 'cursor' });
+      });
+
+      it('records a replay: a success keeps the reason, a refusal replaces it', async () => {
+        const ok = makeDeadLetter({ field: 'title', reasonCode: 'missing_field' });
+        const again = makeDeadLetter({ field: 'title', reasonCode: 'missing_field' });
+        await store.transaction(async (tx) => {
+          await tx.insertDeadLetter(ok);
+          await tx.insertDeadLetter(again);
+        });
+        const success = { status: 'new', alertId: 'a-1', caseId: 'c-1' } as const;
+        const refusal = {
+          status: 'rejected',
+          code: 'undetected_source_format',
+          message: 'could not recognise the alert format',
+          field: null,
+        } as const;
+        await store.transaction(async (tx) => {
+          await tx.markDeadLetterReplayed(ok.id, at(5), success);
+          await tx.markDeadLetterReplayed(again.id, at(6), refusal);
+        });
+        expect(await store.getDeadLetter(ok.id)).toEqual({
+          ...ok,
+          replayedAt: at(5),
+          replayResult: success,
+        });
+        expect(await store.getDeadLetter(again.id)).toEqual({
+          ...again,
+          reasonCode: refusal.code,
+          reason: refusal.message,
+          field: null,
+          replayedAt: at(6),
+          replayResult: refusal,
+        });
+        expect(
+          await rejectionOf(() =>
+            store.transaction((tx) => tx.markDeadLetterReplayed('nope', at(7), success)),
+          ),
+        ).toMatchObject({ code: 'not_found' });
+      });
+
+      it('leaves no dead letter behind when the transaction fails', async () => {
+        const lost = makeDeadLetter();
+        await rejectionOf(() =>
+          store.transaction(async (tx) => {
+            await tx.insertDeadLetter(lost);
+            throw new Error('boom');
+          }),
+        );
+        expect(await store.getDeadLetter(lost.id)).toBeUndefined();
+        expect((await store.listDeadLetters({ limit: 10 })).items).toEqual([]);
       });
     });
   });

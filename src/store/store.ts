@@ -55,6 +55,9 @@ export interface Store {
   /** Newest first. */
   listApprovals(filter: ApprovalFilter, page: PageRequest): Promise<Page<ApprovalRecord>>;
   getEffect(idempotencyKey: string): Promise<EffectRecord | undefined>;
+  /** Newest received first. */
+  listDeadLetters(page: PageRequest): Promise<Page<DeadLetterRecord>>;
+  getDeadLetter(id: string): Promise<DeadLetterRecord | undefined>;
   close(): Promise<void>;
 }
 
@@ -95,7 +98,39 @@ export interface StoreTransaction {
   wakeRun(runId: string, at: string): Promise<void>;
   /** Inserts, or replaces the stored effect with the same idempotency key. */
   putEffect(effect: EffectRecord): Promise<void>;
+  insertDeadLetter(deadLetter: DeadLetterRecord): Promise<void>;
+  /**
+   * Records a replay: when and how it ended. A replay refused again also
+   * replaces the dead letter's reason (code, message, field) with the new
+   * one. `not_found` when there is no such dead letter.
+   */
+  markDeadLetterReplayed(id: string, at: string, result: DeadLetterReplayResult): Promise<void>;
 }
+
+/**
+ * An alert the ingest API refused (no format recognised it, or its format
+ * refused it), kept when `ingest.dead_letter` is on so an operator can see
+ * what arrived and replay it. It is not an alert: nothing else refers to it.
+ */
+export interface DeadLetterRecord {
+  id: string;
+  receivedAt: string;
+  /** The format the sender asked for with `?source=`; null when it was to be detected. */
+  source: string | null;
+  /** The error code of the refusal, e.g. `undetected_source_format`, `missing_field`. */
+  reasonCode: string;
+  reason: string;
+  field: string | null;
+  /** The payload's JSON text as received (an NDJSON line, or the element of a JSON body). */
+  body: string;
+  replayedAt: string | null;
+  /** How the last replay ended; null until one was tried. */
+  replayResult: DeadLetterReplayResult | null;
+}
+
+export type DeadLetterReplayResult =
+  | { status: 'new' | 'duplicate'; alertId: string; caseId: string | null }
+  | { status: 'rejected'; code: string; message: string; field: string | null };
 
 export type RunRecordStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed';
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -18,16 +18,28 @@ export interface Harness {
 }
 
 /**
- * A Warden on the demo estate and a fresh data directory, with one token per
+ * A copy of the demo config directory with `warden.yaml` replaced by `wardenYaml`;
+ * the caller removes it.
+ */
+export function demoConfigWith(wardenYaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-config-'));
+  cpSync(DEMO_CONFIG, dir, { recursive: true });
+  writeFileSync(join(dir, 'warden.yaml'), wardenYaml);
+  return dir;
+}
+
+/**
+ * A Warden on the demo estate (or `configDir`) and a fresh data directory, with one token per
  * role. The demo playbooks are queued but not run (so tests of the case API
  * see only their own changes) unless `playbooks` is `run`.
  */
 export async function startHarness(
   extraTokens: Record<string, { role: Role; units: string[] | null }> = {},
   playbooks: 'run' | 'queue' = 'queue',
+  configDir: string = DEMO_CONFIG,
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warden-test-'));
-  const warden = openWarden({ configDir: DEMO_CONFIG, dataDir, playbooks });
+  const warden = openWarden({ configDir, dataDir, playbooks });
   await warden.tokens.ensureAdmin(ADMIN_SECRET);
   const tokens: Record<string, string> = { admin: ADMIN_SECRET };
   const wanted: Record<string, { role: Role; units: string[] | null }> = {

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { inScope } from '../../core/access.js';
-import { WardenError } from '../../core/errors.js';
+import { WardenError, type ErrorCode } from '../../core/errors.js';
 import type { EncodedAlert } from '../../core/alert.js';
 import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
+import type { DeadLetterDraft, DeadLetterWorkflow } from '../../pipeline/dead-letter-workflow.js';
 import type { IngestOutcome, IngestQueue } from '../../pipeline/ingest-queue.js';
 import type { SourceContext } from '../../sources/source-format.js';
 import { findSourceFormat, normalizePayload } from '../../sources/source-registry.js';
@@ -17,19 +18,41 @@ export interface AlertRouteDeps {
   preparer: AlertPreparer;
   ingest: IngestQueue;
   metrics: WardenMetrics;
+  deadLetters: DeadLetterWorkflow;
+  /** Keep each refused alert as a dead letter. @default false */
+  deadLetterRejected?: boolean;
 }
+
+/**
+ * Refusals of one alert's payload, as opposed to refusals of the request
+ * (auth, size, a body that is not JSON): only these become dead letters. An
+ * NDJSON line that is not JSON is one: it is refused alone, the rest of the
+ * body is stored, and the line is what an operator would want to see.
+ */
+const DEAD_LETTER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'undetected_source_format',
+  'missing_field',
+  'invalid_field',
+  'malformed_json',
+]);
 
 interface Rejection {
   index: number;
   status: 'rejected';
   error: { code: string; message: string; field?: string };
+  deadLetterId?: string;
 }
 
 interface Submitted {
-  outcomes: Promise<IngestOutcome[]>;
+  /** Undefined when every alert was refused. */
+  outcomes: Promise<IngestOutcome[]> | undefined;
   /** Body index of each submitted alert, in submission order. */
   indexes: number[];
   rejected: Rejection[];
+  /** The refusal of a body holding one payload, answered with its own problem. */
+  lone: WardenError | undefined;
+  /** Dead letters to keep, each with the rejection it belongs to. */
+  deadLetters: { rejection: Rejection; draft: DeadLetterDraft }[];
 }
 
 /**
@@ -49,6 +72,8 @@ function submitBody(
   const prepared: EncodedAlert[] = [];
   const indexes: number[] = [];
   const rejected: Rejection[] = [];
+  const deadLetters: Submitted['deadLetters'] = [];
+  let lone: WardenError | undefined;
   for (const item of items) {
     try {
       if (item.error) throw item.error;
@@ -58,12 +83,9 @@ function submitBody(
       indexes.push(item.index);
     } catch (error) {
       if (!(error instanceof WardenError)) throw error;
-      if (items.length === 1) {
-        // A lone payload is answered with its own problem, not a batch report.
-        deps.metrics.alertsIngested.inc({ outcome: 'rejected' });
-        throw error;
-      }
-      rejected.push({
+      // A lone payload is answered with its own problem, not a batch report.
+      if (items.length === 1) lone = error;
+      const rejection: Rejection = {
         index: item.index,
         status: 'rejected',
         error: {
@@ -71,18 +93,23 @@ function submitBody(
           message: `alert [${item.index}]: ${error.message}`,
           ...(error.field ? { field: error.field } : {}),
         },
-      });
+      };
+      rejected.push(rejection);
+      if (deps.deadLetterRejected && DEAD_LETTER_CODES.has(error.code)) {
+        const text = item.text ?? JSON.stringify(item.payload);
+        deadLetters.push({ rejection, draft: { source: sourceName, error, body: text } });
+      }
     }
   }
   if (rejected.length > 0)
     deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
-  if (prepared.length === 0) {
-    throw new WardenError('invalid_field', `all ${items.length} alerts were rejected`, {
-      status: 422,
-      details: { errors: rejected },
-    });
-  }
-  return { outcomes: deps.ingest.submit(prepared), indexes, rejected };
+  return {
+    outcomes: prepared.length > 0 ? deps.ingest.submit(prepared) : undefined,
+    indexes,
+    rejected,
+    lone,
+    deadLetters,
+  };
 }
 
 export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
@@ -95,12 +122,32 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
       // One context for the whole body: a batch comes from one sender's call.
       const context = sourceContextOfRequest(request.query, request.headers);
 
-      const {
-        outcomes: submitted,
-        indexes,
-        rejected,
-      } = submitBody(request.body, sourceName, context, deps);
-      const outcomes = await submitted;
+      const submitted = submitBody(request.body, sourceName, context, deps);
+      // The dead letters commit on this thread while the alerts commit on the writer's.
+      const [outcomes, deadLetterIds] = await Promise.all([
+        submitted.outcomes ?? Promise.resolve([]),
+        deps.deadLetters.record(submitted.deadLetters.map((d) => d.draft)),
+      ]);
+      submitted.deadLetters.forEach(({ rejection }, i) => {
+        rejection.deadLetterId = deadLetterIds[i];
+      });
+      const { indexes, rejected, lone } = submitted;
+      if (lone) {
+        const deadLetterId = rejected[0]?.deadLetterId;
+        throw deadLetterId === undefined
+          ? lone
+          : new WardenError(lone.code, lone.message, {
+              status: lone.status,
+              ...(lone.field ? { field: lone.field } : {}),
+              details: { ...lone.details, deadLetterId },
+            });
+      }
+      if (outcomes.length === 0) {
+        throw new WardenError('invalid_field', `all ${rejected.length} alerts were rejected`, {
+          status: 422,
+          details: { errors: rejected },
+        });
+      }
       const results = [
         ...outcomes.map((o, i) => ({ index: indexes[i] as number, ...o })),
         ...rejected,

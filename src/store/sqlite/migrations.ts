@@ -172,4 +172,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX effects_by_run ON effects (run_id, step_id);
     `,
   },
+  {
+    version: 3,
+    name: 'dead letters',
+    sql: `
+      CREATE TABLE dead_letters (
+        id TEXT PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        source TEXT,
+        reason_code TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        field TEXT,
+        body TEXT NOT NULL,
+        replayed_at TEXT,
+        replay_result TEXT
+      );
+      CREATE INDEX dead_letters_by_received ON dead_letters (received_at, id);
+    `,
+  },
 ];

@@ -17,6 +17,8 @@ import type {
   ApprovalRecord,
   ApprovalStatus,
   CaseFilter,
+  DeadLetterRecord,
+  DeadLetterReplayResult,
   DedupCandidate,
   EffectRecord,
   EffectStatus,
@@ -152,6 +154,20 @@ function effectFromRow(row: Row): EffectRecord {
     exchange: fromJson(row.exchange),
     sentAt: str(row.sent_at),
     finishedAt: nullableText(row.finished_at),
+  };
+}
+
+function deadLetterFromRow(row: Row): DeadLetterRecord {
+  return {
+    id: str(row.id),
+    receivedAt: str(row.received_at),
+    source: nullableText(row.source),
+    reasonCode: str(row.reason_code),
+    reason: str(row.reason),
+    field: nullableText(row.field),
+    body: str(row.body),
+    replayedAt: nullableText(row.replayed_at),
+    replayResult: fromJson(row.replay_result) as DeadLetterReplayResult | null,
   };
 }
 
@@ -501,6 +517,36 @@ export class SqliteStore implements Store {
     });
   }
 
+  listDeadLetters(page: PageRequest): Promise<Page<DeadLetterRecord>> {
+    return this.read(() => {
+      const cursor = page.cursor ? decodeCursor(page.cursor) : undefined;
+      const rows = (
+        cursor
+          ? this.statement(
+              `SELECT * FROM dead_letters WHERE received_at < ? OR (received_at = ? AND id < ?)
+               ORDER BY received_at DESC, id DESC LIMIT ?`,
+            ).all(cursor.u, cursor.u, cursor.id, page.limit + 1)
+          : this.statement(
+              'SELECT * FROM dead_letters ORDER BY received_at DESC, id DESC LIMIT ?',
+            ).all(page.limit + 1)
+      ) as Row[];
+      const items = rows.slice(0, page.limit).map(deadLetterFromRow);
+      const last = rows.length > page.limit ? items[page.limit - 1] : undefined;
+      return {
+        items,
+        nextCursor: last ? encodeCursor({ u: last.receivedAt, id: last.id }) : null,
+      };
+    });
+  }
+
+  getDeadLetter(id: string): Promise<DeadLetterRecord | undefined> {
+    return this.read(() => {
+      const row = this.statement('SELECT * FROM dead_letters WHERE id = ?').get(id) as
+        Row | undefined;
+      return row ? deadLetterFromRow(row) : undefined;
+    });
+  }
+
   async close(): Promise<void> {
     await this.tail;
     await this.checkpointer?.stop();
@@ -610,6 +656,14 @@ class SqliteTransaction implements StoreTransaction {
         ON CONFLICT (idempotency_key) DO UPDATE SET status = excluded.status,
         output = excluded.output, error = excluded.error, exchange = excluded.exchange,
         finished_at = excluded.finished_at`),
+      insertDeadLetter: db.prepare(`INSERT INTO dead_letters (id, received_at, source,
+        reason_code, reason, field, body, replayed_at, replay_result) VALUES (@id, @receivedAt,
+        @source, @reasonCode, @reason, @field, @body, @replayedAt, @replayResult)`),
+      // A replay refused again leaves the dead letter with the new reason; a successful one keeps the old.
+      markDeadLetterReplayed: db.prepare(`UPDATE dead_letters SET replayed_at = @at,
+        replay_result = @result, reason_code = coalesce(@code, reason_code),
+        reason = coalesce(@message, reason),
+        field = CASE WHEN @code IS NULL THEN field ELSE @field END WHERE id = @id`),
       insertToken:
         db.prepare(`INSERT INTO api_tokens (id, name, token_hash, role, units, created_at, created_by)
         VALUES (@id, @name, @tokenHash, @role, @units, @createdAt, @createdBy)`),
@@ -870,6 +924,25 @@ class SqliteTransaction implements StoreTransaction {
       error: json(effect.error),
       exchange: json(effect.exchange),
     });
+    return Promise.resolve();
+  }
+
+  insertDeadLetter(deadLetter: DeadLetterRecord): Promise<void> {
+    this.s.insertDeadLetter.run({ ...deadLetter, replayResult: json(deadLetter.replayResult) });
+    return Promise.resolve();
+  }
+
+  markDeadLetterReplayed(id: string, at: string, result: DeadLetterReplayResult): Promise<void> {
+    const refused = result.status === 'rejected' ? result : undefined;
+    const changes = this.s.markDeadLetterReplayed.run({
+      id,
+      at,
+      result: JSON.stringify(result),
+      code: refused?.code ?? null,
+      message: refused?.message ?? null,
+      field: refused?.field ?? null,
+    }).changes;
+    if (changes === 0) throw new WardenError('not_found', `dead letter ${id} not found`);
     return Promise.resolve();
   }
 }

@@ -1,0 +1,147 @@
+import { WardenError } from '../core/errors.js';
+import { uuidv7 } from '../core/ids.js';
+import type { SourceContext } from '../sources/source-format.js';
+import { findSourceFormat, normalizePayload } from '../sources/source-registry.js';
+import type {
+  DeadLetterRecord,
+  DeadLetterReplayResult,
+  Page,
+  PageRequest,
+  Store,
+} from '../store/store.js';
+import type { AlertPreparer } from './alert-preparer.js';
+import type { IngestOutcome, IngestQueue } from './ingest-queue.js';
+
+/** Why an alert was refused, and what arrived: the makings of a dead letter. */
+export interface DeadLetterDraft {
+  /** The `?source=` the sender named; undefined when the format was to be detected. */
+  source: string | undefined;
+  error: WardenError;
+  /** The payload's JSON text as received. */
+  body: string;
+}
+
+export interface DeadLetterReplayOptions {
+  /** Format to read the body as; default: the one the sender named, else detected. */
+  source?: string;
+  /** Sender context for the replay (the original request's is not kept). */
+  context?: SourceContext;
+  /** Who asked, for the audit log. */
+  actor: string;
+}
+
+export type DeadLetterReplay =
+  | { deadLetter: DeadLetterRecord; outcome: IngestOutcome }
+  | { deadLetter: DeadLetterRecord; error: WardenError };
+
+/**
+ * Alerts the ingest API refused, kept (when `ingest.dead_letter` is on) so an
+ * operator can see what arrived and replay it once Warden, or the choice of
+ * format, can read it. A replay goes through the ordinary ingest path; one
+ * refused again stays a dead letter with the new reason.
+ */
+export class DeadLetterWorkflow {
+  constructor(
+    private readonly deps: { store: Store; preparer: AlertPreparer; ingest: IngestQueue },
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Stores the drafts in one transaction; their ids, in order. */
+  async record(drafts: readonly DeadLetterDraft[]): Promise<string[]> {
+    if (drafts.length === 0) return [];
+    const now = this.clock();
+    const records = drafts.map(({ source, error, body }): DeadLetterRecord => ({
+      id: uuidv7(now.getTime()),
+      receivedAt: now.toISOString(),
+      source: source ?? null,
+      reasonCode: error.code,
+      reason: error.message,
+      field: error.field ?? null,
+      body,
+      replayedAt: null,
+      replayResult: null,
+    }));
+    await this.deps.store.transaction(async (tx) => {
+      for (const record of records) await tx.insertDeadLetter(record);
+    });
+    return records.map((r) => r.id);
+  }
+
+  list(page: PageRequest): Promise<Page<DeadLetterRecord>> {
+    return this.deps.store.listDeadLetters(page);
+  }
+
+  async get(id: string): Promise<DeadLetterRecord> {
+    const deadLetter = await this.deps.store.getDeadLetter(id);
+    if (!deadLetter) throw new WardenError('not_found', `dead letter ${id} not found`);
+    return deadLetter;
+  }
+
+  /**
+   * Re-submits the stored body. A dead letter already replayed into an alert
+   * is a `conflict`: a second replay would count the alert twice.
+   */
+  async replay(id: string, options: DeadLetterReplayOptions): Promise<DeadLetterReplay> {
+    const deadLetter = await this.get(id);
+    const done = deadLetter.replayResult;
+    if (done && done.status !== 'rejected') {
+      throw new WardenError(
+        'conflict',
+        `dead letter ${id} was replayed already, as alert ${done.alertId}`,
+      );
+    }
+    // A format name the caller got wrong is their mistake, not the dead letter's.
+    if (options.source !== undefined) findSourceFormat(options.source);
+    const source = options.source ?? deadLetter.source ?? undefined;
+    let replay: { outcome: IngestOutcome } | { error: WardenError };
+    try {
+      const prepared = this.deps.preparer.prepare(
+        normalizePayload(parseBody(deadLetter.body), source, options.context),
+        deadLetter.body,
+      );
+      const [outcome] = await this.deps.ingest.submit([prepared]);
+      if (!outcome) throw new Error('the ingest queue answered no outcome for one alert');
+      replay = { outcome };
+    } catch (thrown) {
+      // Only a refusal of the payload is the replay's result; a failing store is the caller's to retry.
+      if (!(thrown instanceof WardenError) || thrown.status >= 500) throw thrown;
+      replay = { error: thrown };
+    }
+    const result: DeadLetterReplayResult =
+      'outcome' in replay
+        ? {
+            status: replay.outcome.status,
+            alertId: replay.outcome.id,
+            caseId: replay.outcome.caseId,
+          }
+        : {
+            status: 'rejected',
+            code: replay.error.code,
+            message: replay.error.message,
+            field: replay.error.field ?? null,
+          };
+    const at = this.clock().toISOString();
+    await this.deps.store.transaction(async (tx) => {
+      await tx.markDeadLetterReplayed(id, at, result);
+      await tx.appendAudit({
+        at,
+        actor: options.actor,
+        action: 'deadletter.replayed',
+        subject: id,
+        data: { source: source ?? null, result },
+      });
+    });
+    return { deadLetter: await this.get(id), ...replay };
+  }
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new WardenError(
+      'malformed_json',
+      `dead letter body is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
