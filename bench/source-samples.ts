@@ -441,6 +441,53 @@ function native(i: number): unknown {
   };
 }
 
+function elastic(i: number): unknown {
+  const t = BASE_MS + (i % 86_400) * 1000;
+  return {
+    '@timestamp': iso(t + 2_000),
+    'kibana.alert.uuid': `${hex(i, 8)}-0000-4000-8000-${hex(i * 7919, 12)}`,
+    'kibana.alert.start': iso(t + 1_000),
+    'kibana.alert.original_time': iso(t),
+    'kibana.alert.rule.name': 'LLM gateway: repeated prompt injection markers',
+    'kibana.alert.rule.uuid': 'a1e2c3d4-5f60-4718-293a-4b5c6d7e8f90',
+    'kibana.alert.severity': 'high',
+    'kibana.alert.risk_score': Math.round(score(i) * 100),
+    'kibana.alert.reason': `event with source ${benchIp(i)} created high alert`,
+    'kibana.alert.rule.threat': [
+      {
+        framework: 'MITRE ATLAS',
+        tactic: { id: 'AML.TA0005', name: 'Execution' },
+        technique: [
+          {
+            id: 'AML.T0051',
+            name: 'LLM Prompt Injection',
+            subtechnique: [{ id: 'AML.T0051.000' }],
+          },
+        ],
+      },
+    ],
+    'source.ip': benchIp(i),
+    'user.name': `svc-${i % 97}`,
+    'host.name': `llm-gw-${i % 8}`,
+  };
+}
+
+/** A failed garak eval row (one alert; the bench measures one-alert payloads). */
+function garak(i: number): unknown {
+  const total = 100 + (i % 50);
+  return {
+    entry_type: 'eval',
+    probe: 'promptinject.HijackHateHumans',
+    detector: 'promptinject.AttackRogueString',
+    passed: i % total,
+    total_evaluated: total,
+    fails: total - (i % total),
+    nones: 0,
+    total_processed: total,
+    run: `run-${hex(i, 8)}`,
+  };
+}
+
 /** Variant builders by format name (`SourceFormat.name`). */
 export const SOURCE_SAMPLES: Readonly<Record<string, (i: number) => unknown>> = Object.freeze({
   ocsf,
@@ -448,6 +495,8 @@ export const SOURCE_SAMPLES: Readonly<Record<string, (i: number) => unknown>> = 
   asff,
   sentinel,
   splunk,
+  elastic,
+  garak,
   'llm-guard': llmGuard,
   'bedrock-guardrails': bedrockGuardrails,
   'azure-content-safety': azureContentSafety,

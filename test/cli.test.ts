@@ -113,6 +113,54 @@ describe('warden CLI', () => {
     expect(empty.stderr).toContain('--model');
   });
 
+  it('ingests a garak report (rows without a finding ignored) and a multi-alert Kibana body part by part', () => {
+    const report = join(dir, 'scan.report.jsonl');
+    writeFileSync(
+      report,
+      [
+        { entry_type: 'init', garak_version: '0.14.0', run: 'run-cli' },
+        {
+          entry_type: 'eval',
+          probe: 'dan.Dan_11_0',
+          detector: 'dan.DAN',
+          passed: 1,
+          total_evaluated: 4,
+        },
+        { entry_type: 'completion', run: 'run-cli' },
+      ]
+        .map((row) => JSON.stringify(row))
+        .join('\n'),
+    );
+    const kibana = join(dir, 'kibana.json');
+    writeFileSync(
+      kibana,
+      JSON.stringify({
+        context: {
+          alerts: [
+            { 'kibana.alert.uuid': 'cli-1', 'kibana.alert.rule.name': 'LLM prompt injection' },
+            { 'kibana.alert.uuid': 'cli-2' },
+          ],
+        },
+      }),
+    );
+    const result = warden([
+      'ingest',
+      report,
+      kibana,
+      '--model',
+      'support-chatbot',
+      '--data',
+      join(dir, 'multi-data'),
+    ]);
+    expect(result.stdout).toContain(
+      'ingested 4 alerts: 2 new, 0 duplicates, 1 rejected, 2 ignored (no finding)',
+    );
+    expect(result.stderr).toContain(
+      `${kibana}:1 part 1: Kibana alert: required field "kibana.alert.rule.name" is missing`,
+    );
+    expect(result.code).toBe(1);
+  });
+
   it('names the bad line of a file and exits non-zero', () => {
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(

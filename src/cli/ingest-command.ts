@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import type { EncodedAlert } from '../core/alert.js';
 import { WardenError } from '../core/errors.js';
 import { openWarden } from '../main.js';
 import { SOURCE_CONTEXT_FIELDS, sourceContextValue } from '../sources/source-context.js';
-import type { SourceContext } from '../sources/source-format.js';
-import { findSourceFormat, normalizePayload } from '../sources/source-registry.js';
+import type { SourceContext, SourceFormat } from '../sources/source-format.js';
+import { findSourceFormat, payloadParts, sourceFormatFor } from '../sources/source-registry.js';
 import { payloadOf, readAlertFile, type FileItem } from './alert-file.js';
 import { configOption, dataOption } from './common-options.js';
 import { ProgressBar } from './progress-bar.js';
@@ -13,6 +14,8 @@ const CHUNK = 500;
 interface Tally {
   new: number;
   duplicates: number;
+  /** Payloads that carry no finding (a garak `init` row, …): neither stored nor refused. */
+  ignored: number;
   rejected: { where: string; message: string }[];
 }
 
@@ -47,12 +50,14 @@ export function registerIngestCommand(program: Command): void {
       const context = sourceContextOfOptions(options);
       const items = files.flatMap(readAlertFile);
       const bar = items.length >= 1000 ? new ProgressBar(items.length, 'ingest') : undefined;
-      const tally: Tally = { new: 0, duplicates: 0, rejected: [] };
+      const tally: Tally = { new: 0, duplicates: 0, ignored: 0, rejected: [] };
       if (options.url) await ingestOverHttp(items, options, context, tally, bar);
       else await ingestLocally(items, options, context, tally, bar);
       bar?.finish();
       process.stdout.write(
-        `ingested ${items.length} alerts: ${tally.new} new, ${tally.duplicates} duplicates, ${tally.rejected.length} rejected\n`,
+        `ingested ${items.length} alerts: ${tally.new} new, ${tally.duplicates} duplicates, ${tally.rejected.length} rejected` +
+          (tally.ignored > 0 ? `, ${tally.ignored} ignored (no finding)` : '') +
+          '\n',
       );
       for (const r of tally.rejected.slice(0, 20))
         process.stderr.write(`  ${r.where}: ${r.message}\n`);
@@ -90,19 +95,39 @@ async function ingestLocally(
   try {
     for (let i = 0; i < items.length; i += CHUNK) {
       const chunk = items.slice(i, i + CHUNK);
-      const prepared = [];
+      const prepared: EncodedAlert[] = [];
       for (const item of chunk) {
+        let format: SourceFormat;
+        let payload: unknown;
+        let parts: unknown[];
         try {
-          prepared.push(
-            warden.preparer.prepare(
-              normalizePayload(payloadOf(item), options.source, context),
-              item.text,
-            ),
-          );
+          payload = payloadOf(item);
+          format = sourceFormatFor(payload, options.source);
+          parts = payloadParts(format, payload);
         } catch (error) {
           if (!(error instanceof WardenError)) throw error;
           tally.rejected.push({ where: item.where, message: error.message });
+          continue;
         }
+        if (parts.length === 0) tally.ignored += 1;
+        parts.forEach((part, n) => {
+          // A part that is the payload itself is a one-alert payload.
+          const whole = part === payload;
+          try {
+            prepared.push(
+              warden.preparer.prepare(
+                format.normalize(part, context),
+                whole ? item.text : JSON.stringify(part),
+              ),
+            );
+          } catch (error) {
+            if (!(error instanceof WardenError)) throw error;
+            tally.rejected.push({
+              where: whole ? item.where : `${item.where} part ${n}`,
+              message: error.message,
+            });
+          }
+        });
       }
       for (const outcome of await warden.ingest.submit(prepared)) {
         if (outcome.status === 'new') tally.new += 1;
@@ -116,7 +141,12 @@ async function ingestLocally(
 }
 
 interface IngestResponse {
-  results: { index: number; status: string; error?: { message: string } }[];
+  results: { index: number; part?: number; status: string; error?: { message: string } }[];
+}
+
+function whereOf(chunk: FileItem[], r: IngestResponse['results'][number]): string {
+  const where = chunk[r.index]?.where ?? '?';
+  return r.part === undefined ? where : `${where} part ${r.part}`;
 }
 
 async function ingestOverHttp(
@@ -151,7 +181,7 @@ async function ingestOverHttp(
       if (response.status === 422 && perItem) {
         for (const r of perItem)
           tally.rejected.push({
-            where: chunk[r.index]?.where ?? '?',
+            where: whereOf(chunk, r),
             message: r.error?.message ?? 'rejected',
           });
         bar?.advance(chunk.length);
@@ -165,11 +195,9 @@ async function ingestOverHttp(
     for (const r of json.results) {
       if (r.status === 'new') tally.new += 1;
       else if (r.status === 'duplicate') tally.duplicates += 1;
+      else if (r.status === 'ignored') tally.ignored += 1;
       else
-        tally.rejected.push({
-          where: chunk[r.index]?.where ?? '?',
-          message: r.error?.message ?? 'rejected',
-        });
+        tally.rejected.push({ where: whereOf(chunk, r), message: r.error?.message ?? 'rejected' });
     }
     bar?.advance(chunk.length);
   }

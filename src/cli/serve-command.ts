@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
+import { loadSecretSource, SECRETS_FILE } from '../connectors/secrets.js';
 import { startDemoServices } from '../demo/demo-services.js';
+import { startPullSources } from '../sources/pull/pull-sources.js';
 import { openWarden, wardenServer } from '../main.js';
 import { configOption, dataOption, positiveInteger } from './common-options.js';
 
@@ -41,6 +44,15 @@ export function registerServeCommand(program: Command): void {
         const warden = openWarden({ configDir: options.config, dataDir: options.data });
         const adminSecret = await warden.tokens.ensureAdmin(process.env.WARDEN_ADMIN_TOKEN);
         const app = wardenServer(warden, { level: process.env.WARDEN_LOG_LEVEL ?? 'info' });
+        // Started before listening, so a mistake in sources.yaml stops start-up.
+        const pull = startPullSources({
+          configDir: options.config,
+          dataDir: options.data,
+          secrets: loadSecretSource({ env: process.env, file: join(options.data, SECRETS_FILE) }),
+          ingest: (alerts) =>
+            warden.ingest.submit(alerts.map((a) => warden.preparer.prepare(a.draft, a.rawText))),
+          log: app.log,
+        });
         const port = options.port ?? warden.config.server.port;
         const host = options.host ?? warden.config.server.host;
         const address = await app.listen({ port, host });
@@ -61,8 +73,9 @@ export function registerServeCommand(program: Command): void {
           );
         }
         const stop = (): void => {
-          void app
-            .close()
+          void pull
+            .stop()
+            .then(() => app.close())
             .then(() => warden.close())
             .then(() => demo?.close())
             .then(() => process.exit(0));

@@ -7,7 +7,7 @@ export class WardenMetrics implements IngestObserver {
   readonly registry = new Registry();
   readonly alertsIngested = new Counter({
     name: 'warden_alerts_ingested_total',
-    help: 'Alerts received, by outcome (new, duplicate, rejected)',
+    help: 'Alerts received, by outcome (new, duplicate, rejected, ignored)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -531,14 +531,24 @@ export function openApiDocument(version: string): Record<string, unknown> {
             new: { type: 'integer' },
             duplicates: { type: 'integer' },
             rejected: { type: 'integer' },
+            ignored: {
+              type: 'integer',
+              description: 'Payloads that carry no finding (e.g. a garak init row): not stored',
+            },
             results: {
               type: 'array',
               items: {
                 type: 'object',
                 properties: {
                   index: { type: 'integer' },
+                  part: {
+                    type: 'integer',
+                    description:
+                      'Which alert of a payload that holds several (a Kibana context.alerts entry); absent for one-alert payloads',
+                  },
                   id: { type: 'string' },
-                  status: { enum: ['new', 'duplicate', 'rejected'] },
+                  status: { enum: ['new', 'duplicate', 'rejected', 'ignored'] },
+                  reason: { type: 'string', description: 'Why an item was ignored' },
                   caseId: { type: ['string', 'null'] },
                   caseNumber: { type: ['integer', 'null'] },
                   error: { type: 'object' },

@@ -34,4 +34,15 @@ export interface SourceFormat {
    * `missing_field` / `invalid_field` naming the field when the payload is unusable.
    */
   normalize(payload: unknown, context?: SourceContext): AlertDraft;
+  /**
+   * The alerts inside one payload, for formats whose payloads may hold several
+   * or none (a Kibana rule action's `context.alerts`, a garak report row that
+   * records no finding). Each part is normalised on its own with `normalize`,
+   * and is the alert's `raw`; a part that is the payload itself reads as a
+   * one-alert payload. `[]` means the payload carries no finding: it is
+   * answered as `ignored`, neither stored nor refused. Never throws: a payload
+   * it cannot split is returned whole, for `normalize` to refuse by field.
+   * Absent: every payload is one alert.
+   */
+  expand?(payload: unknown): unknown[];
 }

@@ -7,6 +7,8 @@ import { azureContentSafetyFormat } from './azure-content-safety.js';
 import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
+import { elasticKibanaFormat } from './elastic-kibana.js';
+import { garakFormat } from './garak.js';
 import { nativeFormat } from './native.js';
 import { nemoGuardrailsFormat } from './nemo-guardrails.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
@@ -46,6 +48,8 @@ describe('source registry', () => {
       securityHubFindingFormat,
       sentinelSecurityAlertFormat,
       splunkWebhookFormat,
+      elasticKibanaFormat,
+      garakFormat,
       llmGuardFormat,
       bedrockGuardrailsFormat,
       azureContentSafetyFormat,
@@ -60,6 +64,8 @@ describe('source registry', () => {
       'asff',
       'sentinel',
       'splunk',
+      'elastic',
+      'garak',
       'llm-guard',
       'bedrock-guardrails',
       'azure-content-safety',
@@ -86,7 +92,7 @@ describe('source registry', () => {
     expect(error.status).toBe(400);
     expect(error.message).toContain('"qradar"');
     expect(error.message).toContain(
-      'ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native',
+      'ocsf, guardduty, asff, sentinel, splunk, elastic, garak, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native',
     );
   });
 
@@ -104,7 +110,7 @@ describe('source registry', () => {
     expect(error.code).toBe('undetected_source_format');
     expect(error.status).toBe(422);
     expect(error.message).toBe(
-      'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
+      'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, elastic, garak, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
     );
   });
 

@@ -1,9 +1,11 @@
 import type { AlertDraft } from '../core/alert.js';
-import { WardenError } from '../core/errors.js';
+import { WardenError, invalidField } from '../core/errors.js';
 import { guardDutyFindingFormat } from './aws-guardduty.js';
 import { securityHubFindingFormat } from './aws-security-hub-asff.js';
 import { bedrockGuardrailsFormat } from './aws-bedrock-guardrails.js';
 import { azureContentSafetyFormat } from './azure-content-safety.js';
+import { elasticKibanaFormat } from './elastic-kibana.js';
+import { garakFormat } from './garak.js';
 import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
@@ -19,7 +21,8 @@ import { splunkWebhookFormat } from './splunk-webhook.js';
  * structural check first, so a payload is claimed by the format it was made for.
  * The vendor formats key on fields only their producer writes (an EventBridge
  * `source` and `detail-type`, ASFF's `SchemaVersion` + `ProductArn`, Splunk's
- * `sid` + `search_name`, Sentinel's `SystemAlertId`). The AI detection layers'
+ * `sid` + `search_name`, Sentinel's `SystemAlertId`, Kibana's `kibana.alert.*`,
+ * garak's `entry_type` report rows). The AI detection layers'
  * verdicts key on their response fields: LLM Guard's `is_valid` + `scanners`,
  * Bedrock's `action` + `assessments` or `trace.guardrail`, Azure's
  * `userPromptAnalysis` / `documentsAnalysis` or `categoriesAnalysis`,
@@ -34,6 +37,8 @@ export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
   securityHubFindingFormat,
   sentinelSecurityAlertFormat,
   splunkWebhookFormat,
+  elasticKibanaFormat,
+  garakFormat,
   llmGuardFormat,
   bedrockGuardrailsFormat,
   azureContentSafetyFormat,
@@ -144,16 +149,51 @@ function countingView(payload: unknown): { view: unknown; fieldsRead: Set<string
   return { view: wrap(payload, ''), fieldsRead };
 }
 
+/** The named format, or the detected one when none is named. */
+export function sourceFormatFor(payload: unknown, formatName?: string): SourceFormat {
+  return formatName === undefined ? detectSourceFormat(payload) : findSourceFormat(formatName);
+}
+
+/** The alerts inside a payload, by its format's `expand`: the payload itself when it has none. */
+export function payloadParts(format: SourceFormat, payload: unknown): unknown[] {
+  return format.expand ? format.expand(payload) : [payload];
+}
+
 /**
  * Normalises with the named format, or the detected one when none is named;
  * `context` (the sender's model, session, user) fills what the payload lacks.
+ * For a payload that holds exactly one alert; one that holds several or none
+ * is refused with `invalid_field` (use `normalizePayloads`).
  */
 export function normalizePayload(
   payload: unknown,
   formatName?: string,
   context?: SourceContext,
 ): AlertDraft {
-  const format =
-    formatName === undefined ? detectSourceFormat(payload) : findSourceFormat(formatName);
-  return format.normalize(payload, context);
+  const format = sourceFormatFor(payload, formatName);
+  const parts = payloadParts(format, payload);
+  if (parts.length !== 1) {
+    throw invalidField(
+      '(root)',
+      parts.length === 0
+        ? 'carries no finding'
+        : `holds ${parts.length} alerts; ingest it through POST /api/v1/alerts or warden ingest`,
+      `${format.name} payload`,
+    );
+  }
+  return format.normalize(parts[0], context);
+}
+
+/**
+ * One draft per alert inside the payload (see `SourceFormat.expand`), none
+ * for a payload that carries no finding. Throws on the first part refused;
+ * the ingest route and CLI normalise part by part to report each.
+ */
+export function normalizePayloads(
+  payload: unknown,
+  formatName?: string,
+  context?: SourceContext,
+): AlertDraft[] {
+  const format = sourceFormatFor(payload, formatName);
+  return payloadParts(format, payload).map((part) => format.normalize(part, context));
 }

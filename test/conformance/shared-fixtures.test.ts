@@ -14,6 +14,7 @@ import {
   SOURCE_FORMATS,
   detectSourceFormat,
   normalizePayload,
+  normalizePayloads,
 } from '../../src/sources/source-registry.js';
 
 /**
@@ -258,6 +259,96 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
       observables: { sessionIds: ['s-9f8e'] },
     });
     expect(draft.raw).toEqual(payload);
+  });
+
+  it('reads elastic_kibana_webhook_template.json, once rendered, as one alert per context.alerts entry', () => {
+    const template = loadFixture('elastic_kibana_webhook_template.json');
+    // Unrendered, `alerts` is the mustache text "{{{context.alerts}}}": no alert.
+    expect(claimedBy(template)).toEqual([]);
+
+    // Rendered: the variables filled, `alerts` the action's alert documents.
+    const alert = (uuid: string, severity: string): Record<string, unknown> => ({
+      '@timestamp': '2026-05-12T11:20:07.000Z',
+      'kibana.alert.uuid': uuid,
+      'kibana.alert.rule.name': 'LLM prompt injection attempt',
+      'kibana.alert.severity': severity,
+      'kibana.alert.risk_score': 73,
+      'source.ip': '203.0.113.45',
+      'user.name': 'svc-chatbot',
+    });
+    const rendered = {
+      ...(template as Record<string, unknown>),
+      rule: {
+        id: 'r-1',
+        name: 'LLM prompt injection attempt',
+        url: 'https://kibana.example.com/app/r-1',
+        tags: 'ai',
+        spaceId: 'default',
+      },
+      date: '2026-05-12T11:20:08.000Z',
+      kibanaBaseUrl: 'https://kibana.example.com',
+      alerts_count: '2',
+      alerts: [alert('u-1', 'high'), alert('u-2', 'critical')],
+    };
+    expect(claimedBy(rendered)).toEqual(['elastic']);
+    const drafts = normalizePayloads(rendered);
+    expect(drafts).toMatchObject([
+      {
+        type: 'prompt_injection',
+        severityId: 4,
+        dedupKey: 'elastic:u-1',
+        observables: { ips: ['203.0.113.45'], users: ['svc-chatbot'] },
+      },
+      { severityId: 5, dedupKey: 'elastic:u-2' },
+    ]);
+    expect(drafts[0]?.raw).toEqual(alert('u-1', 'high'));
+  });
+
+  it('reads every line of garak_report_verbatim_quack.report.jsonl as garak, with no finding', () => {
+    const lines = readFileSync(
+      path.join(fixturesDir, 'garak_report_verbatim_quack.report.jsonl'),
+      'utf8',
+    )
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      const row = JSON.parse(line) as { entry_type: string };
+      expect(claimedBy(row), row.entry_type).toEqual(['garak']);
+      // The one eval row passed 1 of 1; the rest record the run.
+      expect(normalizePayloads(row, undefined, { model: 'quack' }), row.entry_type).toEqual([]);
+    }
+  });
+
+  it('reads garak_report_entries.json: the failed eval row is the one finding', () => {
+    const rows = loadFixture('garak_report_entries.json') as unknown[];
+    for (const row of rows) expect(claimedBy(row)).toEqual(['garak']);
+    const drafts = rows.flatMap((row) =>
+      normalizePayloads(row, undefined, { model: 'gpt-4o-mini' }),
+    );
+    expect(drafts).toHaveLength(1);
+    expect(drafts[0]).toMatchObject({
+      source: { format: 'garak', product: 'garak', vendor: 'NVIDIA' },
+      type: 'prompt_injection',
+      title:
+        'garak probe promptinject.HijackHateHumans failed 39 of 100 (detector promptinject.AttackRogueString)',
+      // 39% failed: the Medium band (10-50%).
+      severityId: 3,
+      atlasTechniques: ['AML.T0051'],
+      observables: { model: { id: 'gpt-4o-mini' } },
+    });
+  });
+
+  it('reads garak_hitlog_entry.json as one garak hit', () => {
+    const payload = loadFixture('garak_hitlog_entry.json');
+    expect(claimedBy(payload)).toEqual(['garak']);
+    expect(normalizePayload(payload)).toMatchObject({
+      type: 'prompt_injection',
+      severityId: 3,
+      dedupKey: 'garak:hit:9d3f2c1b-0a9e-4b8d-7c6f-5e4d3c2b1a0f:promptinject.AttackRogueString',
+      source: { uid: '5b1e0a52-2d8c-4f7e-9b0a-6c3d2e1f0a9b' },
+      observables: { model: { id: 'gpt-4o-mini' } },
+    });
   });
 
   it('claims no request fixture of an AI detection layer as an alert', () => {

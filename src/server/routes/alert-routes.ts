@@ -5,8 +5,8 @@ import type { EncodedAlert } from '../../core/alert.js';
 import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
 import type { DeadLetterDraft, DeadLetterWorkflow } from '../../pipeline/dead-letter-workflow.js';
 import type { IngestOutcome, IngestQueue } from '../../pipeline/ingest-queue.js';
-import type { SourceContext } from '../../sources/source-format.js';
-import { findSourceFormat, normalizePayload } from '../../sources/source-registry.js';
+import type { SourceContext, SourceFormat } from '../../sources/source-format.js';
+import { findSourceFormat, payloadParts, sourceFormatFor } from '../../sources/source-registry.js';
 import type { Store } from '../../store/store.js';
 import { itemsOfJson, itemsOfNdjson, type BodyItem } from '../alert-body.js';
 import { principalWith } from '../auth.js';
@@ -38,17 +38,33 @@ const DEAD_LETTER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 interface Rejection {
   index: number;
+  /** Which alert of a payload that holds several (see `SourceFormat.expand`). */
+  part?: number;
   status: 'rejected';
   error: { code: string; message: string; field?: string };
   deadLetterId?: string;
 }
 
+/** A payload that carries no finding (a garak `init` row, …): neither stored nor refused. */
+interface Ignored {
+  index: number;
+  status: 'ignored';
+  reason: string;
+}
+
+/** Where a submitted alert came from in the body. */
+interface Origin {
+  index: number;
+  part?: number;
+}
+
 interface Submitted {
-  /** Undefined when every alert was refused. */
+  /** Undefined when no alert was submitted. */
   outcomes: Promise<IngestOutcome[]> | undefined;
-  /** Body index of each submitted alert, in submission order. */
-  indexes: number[];
+  /** Body index (and part) of each submitted alert, in submission order. */
+  origins: Origin[];
   rejected: Rejection[];
+  ignored: Ignored[];
   /** The refusal of a body holding one payload, answered with its own problem. */
   lone: WardenError | undefined;
   /** Dead letters to keep, each with the rejection it belongs to. */
@@ -56,10 +72,11 @@ interface Submitted {
 }
 
 /**
- * Normalises, prepares and submits a body's alerts. Synchronous on purpose:
- * the parsed payloads and prepared alerts die when it returns, instead of
- * living (and being copied by the garbage collector) for as long as the
- * request waits for its commit.
+ * Normalises, prepares and submits a body's alerts: each item's parts (one,
+ * several or none, by its format's `expand`) one by one, so a refused part
+ * costs only itself. Synchronous on purpose: the parsed payloads and prepared
+ * alerts die when it returns, instead of living (and being copied by the
+ * garbage collector) for as long as the request waits for its commit.
  */
 function submitBody(
   body: unknown,
@@ -70,43 +87,76 @@ function submitBody(
   // The content-type parsers hand JSON over parsed and NDJSON as text.
   const items: BodyItem[] = typeof body === 'string' ? itemsOfNdjson(body) : itemsOfJson(body);
   const prepared: EncodedAlert[] = [];
-  const indexes: number[] = [];
+  const origins: Origin[] = [];
   const rejected: Rejection[] = [];
+  const ignored: Ignored[] = [];
   const deadLetters: Submitted['deadLetters'] = [];
   let lone: WardenError | undefined;
+  const reject = (error: unknown, origin: Origin, text: () => string): void => {
+    if (!(error instanceof WardenError)) throw error;
+    // A lone payload is answered with its own problem, not a batch report.
+    if (items.length === 1 && origin.part === undefined) lone = error;
+    const where = origin.part === undefined ? `${origin.index}` : `${origin.index}.${origin.part}`;
+    const rejection: Rejection = {
+      ...origin,
+      status: 'rejected',
+      error: {
+        code: error.code,
+        message: `alert [${where}]: ${error.message}`,
+        ...(error.field ? { field: error.field } : {}),
+      },
+    };
+    rejected.push(rejection);
+    if (deps.deadLetterRejected && DEAD_LETTER_CODES.has(error.code)) {
+      deadLetters.push({ rejection, draft: { source: sourceName, error, body: text() } });
+    }
+  };
   for (const item of items) {
+    const itemText = (): string => item.text ?? JSON.stringify(item.payload);
+    let format: SourceFormat;
+    let parts: unknown[];
     try {
       if (item.error) throw item.error;
-      prepared.push(
-        deps.preparer.prepare(normalizePayload(item.payload, sourceName, context), item.text),
-      );
-      indexes.push(item.index);
+      format = sourceFormatFor(item.payload, sourceName);
+      parts = payloadParts(format, item.payload);
     } catch (error) {
-      if (!(error instanceof WardenError)) throw error;
-      // A lone payload is answered with its own problem, not a batch report.
-      if (items.length === 1) lone = error;
-      const rejection: Rejection = {
-        index: item.index,
-        status: 'rejected',
-        error: {
-          code: error.code,
-          message: `alert [${item.index}]: ${error.message}`,
-          ...(error.field ? { field: error.field } : {}),
-        },
-      };
-      rejected.push(rejection);
-      if (deps.deadLetterRejected && DEAD_LETTER_CODES.has(error.code)) {
-        const text = item.text ?? JSON.stringify(item.payload);
-        deadLetters.push({ rejection, draft: { source: sourceName, error, body: text } });
-      }
+      reject(error, { index: item.index }, itemText);
+      continue;
     }
+    if (parts.length === 0) {
+      ignored.push({
+        index: item.index,
+        status: 'ignored',
+        reason: `${format.name} payload carries no finding`,
+      });
+      continue;
+    }
+    parts.forEach((part, n) => {
+      // A part that is the payload itself is a one-alert payload: no part number.
+      const whole = part === item.payload;
+      const origin: Origin = whole ? { index: item.index } : { index: item.index, part: n };
+      const partText = (): string => (whole ? itemText() : JSON.stringify(part));
+      try {
+        prepared.push(
+          deps.preparer.prepare(
+            format.normalize(part, context),
+            whole ? item.text : JSON.stringify(part),
+          ),
+        );
+        origins.push(origin);
+      } catch (error) {
+        reject(error, origin, partText);
+      }
+    });
   }
   if (rejected.length > 0)
     deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
+  if (ignored.length > 0) deps.metrics.alertsIngested.inc({ outcome: 'ignored' }, ignored.length);
   return {
     outcomes: prepared.length > 0 ? deps.ingest.submit(prepared) : undefined,
-    indexes,
+    origins,
     rejected,
+    ignored,
     lone,
     deadLetters,
   };
@@ -131,7 +181,7 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
       submitted.deadLetters.forEach(({ rejection }, i) => {
         rejection.deadLetterId = deadLetterIds[i];
       });
-      const { indexes, rejected, lone } = submitted;
+      const { origins, rejected, ignored, lone } = submitted;
       if (lone) {
         const deadLetterId = rejected[0]?.deadLetterId;
         throw deadLetterId === undefined
@@ -142,21 +192,23 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
               details: { ...lone.details, deadLetterId },
             });
       }
-      if (outcomes.length === 0) {
+      if (outcomes.length === 0 && ignored.length === 0) {
         throw new WardenError('invalid_field', `all ${rejected.length} alerts were rejected`, {
           status: 422,
           details: { errors: rejected },
         });
       }
       const results = [
-        ...outcomes.map((o, i) => ({ index: indexes[i] as number, ...o })),
+        ...outcomes.map((o, i) => ({ ...(origins[i] as Origin), ...o })),
         ...rejected,
-      ].sort((x, y) => x.index - y.index);
+        ...ignored,
+      ].sort((x, y) => x.index - y.index || partOf(x) - partOf(y));
       return reply.code(202).send({
         accepted: outcomes.length,
         new: outcomes.filter((o) => o.status === 'new').length,
         duplicates: outcomes.filter((o) => o.status === 'duplicate').length,
         rejected: rejected.length,
+        ignored: ignored.length,
         results,
       });
     },
@@ -170,4 +222,8 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
     }
     return alert;
   });
+}
+
+function partOf(result: Origin): number {
+  return result.part ?? -1;
 }
