@@ -488,6 +488,62 @@ function garak(i: number): unknown {
   };
 }
 
+/** A Security Command Center finding on a Vertex AI endpoint, as a Pub/Sub push delivers it. */
+function gcpScc(i: number): unknown {
+  const t = BASE_MS + (i % 86_400) * 1000;
+  const notification = {
+    notificationConfigName: 'organizations/123456789012/notificationConfigs/scc-to-warden',
+    finding: {
+      name: `organizations/123456789012/sources/9012/locations/global/findings/${hex(i, 16)}`,
+      parent: 'organizations/123456789012/sources/9012/locations/global',
+      resourceName: `//aiplatform.googleapis.com/projects/ml-prod/locations/us-central1/endpoints/${i % 97}`,
+      state: 'ACTIVE',
+      category: 'Persistence: New Geography for AI Service',
+      severity: 'HIGH',
+      findingClass: 'THREAT',
+      eventTime: iso(t),
+      createTime: iso(t + 5_000),
+      mitreAttack: { primaryTactic: 'PERSISTENCE', primaryTechniques: ['VALID_ACCOUNTS'] },
+      access: {
+        callerIp: benchIp(i),
+        principalEmail: `svc-${i % 97}@ml-prod.iam.gserviceaccount.com`,
+        serviceName: 'aiplatform.googleapis.com',
+      },
+    },
+  };
+  return {
+    message: {
+      data: Buffer.from(JSON.stringify(notification)).toString('base64'),
+      messageId: String(2070443601311540 + i),
+      publishTime: iso(t + 6_000),
+      attributes: {},
+    },
+    subscription: 'projects/ml-prod/subscriptions/scc-to-warden',
+  };
+}
+
+/** An Evidently snapshot with a failed drift test among passing ones. */
+function evidently(i: number): unknown {
+  const test = (name: string, type: string, status: string): unknown => ({
+    id: `${hex(i, 8)}-${type}`,
+    name,
+    description: `${name}: value ${score(i).toFixed(3)}`,
+    metric_config: { metric_id: `${type}-${i}`, params: { type: `evidently:metric_v2:${type}` } },
+    test_config: { type: 'evidently:test_v2:LessThanMetricTest', threshold: 0.5 },
+    status,
+  });
+  return {
+    id: `0194f1c2-7a8b-7c9d-8e0f-${hex(i, 12)}`,
+    timestamp: iso(BASE_MS + (i % 86_400) * 1000),
+    metrics: [],
+    tests: [
+      test('Share of Drifted Columns: Less 0.5', 'DriftedColumnsCount', 'FAIL'),
+      test('Missing values: Equal 0', 'MissingValueCount', 'SUCCESS'),
+      test('Row count: Greater 100', 'RowCount', 'SUCCESS'),
+    ],
+  };
+}
+
 /** Variant builders by format name (`SourceFormat.name`). */
 export const SOURCE_SAMPLES: Readonly<Record<string, (i: number) => unknown>> = Object.freeze({
   ocsf,
@@ -496,7 +552,9 @@ export const SOURCE_SAMPLES: Readonly<Record<string, (i: number) => unknown>> = 
   sentinel,
   splunk,
   elastic,
+  'gcp-scc': gcpScc,
   garak,
+  evidently,
   'llm-guard': llmGuard,
   'bedrock-guardrails': bedrockGuardrails,
   'azure-content-safety': azureContentSafety,

@@ -8,7 +8,9 @@ import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
 import { elasticKibanaFormat } from './elastic-kibana.js';
+import { evidentlyFormat } from './evidently.js';
 import { garakFormat } from './garak.js';
+import { googleSccFormat } from './google-scc.js';
 import { nativeFormat } from './native.js';
 import { nemoGuardrailsFormat } from './nemo-guardrails.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
@@ -49,7 +51,9 @@ describe('source registry', () => {
       sentinelSecurityAlertFormat,
       splunkWebhookFormat,
       elasticKibanaFormat,
+      googleSccFormat,
       garakFormat,
+      evidentlyFormat,
       llmGuardFormat,
       bedrockGuardrailsFormat,
       azureContentSafetyFormat,
@@ -65,7 +69,9 @@ describe('source registry', () => {
       'sentinel',
       'splunk',
       'elastic',
+      'gcp-scc',
       'garak',
+      'evidently',
       'llm-guard',
       'bedrock-guardrails',
       'azure-content-safety',
@@ -92,7 +98,7 @@ describe('source registry', () => {
     expect(error.status).toBe(400);
     expect(error.message).toContain('"qradar"');
     expect(error.message).toContain(
-      'ocsf, guardduty, asff, sentinel, splunk, elastic, garak, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native',
+      'ocsf, guardduty, asff, sentinel, splunk, elastic, gcp-scc, garak, evidently, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native',
     );
   });
 
@@ -110,7 +116,7 @@ describe('source registry', () => {
     expect(error.code).toBe('undetected_source_format');
     expect(error.status).toBe(422);
     expect(error.message).toBe(
-      'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, elastic, garak, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
+      'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, elastic, gcp-scc, garak, evidently, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
     );
   });
 

@@ -5,7 +5,9 @@ import { securityHubFindingFormat } from './aws-security-hub-asff.js';
 import { bedrockGuardrailsFormat } from './aws-bedrock-guardrails.js';
 import { azureContentSafetyFormat } from './azure-content-safety.js';
 import { elasticKibanaFormat } from './elastic-kibana.js';
+import { evidentlyFormat } from './evidently.js';
 import { garakFormat } from './garak.js';
+import { googleSccFormat } from './google-scc.js';
 import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
@@ -21,8 +23,9 @@ import { splunkWebhookFormat } from './splunk-webhook.js';
  * structural check first, so a payload is claimed by the format it was made for.
  * The vendor formats key on fields only their producer writes (an EventBridge
  * `source` and `detail-type`, ASFF's `SchemaVersion` + `ProductArn`, Splunk's
- * `sid` + `search_name`, Sentinel's `SystemAlertId`, Kibana's `kibana.alert.*`,
- * garak's `entry_type` report rows). The AI detection layers'
+ * `sid` + `search_name`, Sentinel's `SystemAlertId`, Kibana's `kibana.alert.*`, an SCC finding's `finding.name`
+ * (decoded from a Pub/Sub push), garak's `entry_type` report rows, an Evidently
+ * snapshot's `metrics` + `tests`). The AI detection layers'
  * verdicts key on their response fields: LLM Guard's `is_valid` + `scanners`,
  * Bedrock's `action` + `assessments` or `trace.guardrail`, Azure's
  * `userPromptAnalysis` / `documentsAnalysis` or `categoriesAnalysis`,
@@ -38,7 +41,9 @@ export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
   sentinelSecurityAlertFormat,
   splunkWebhookFormat,
   elasticKibanaFormat,
+  googleSccFormat,
   garakFormat,
+  evidentlyFormat,
   llmGuardFormat,
   bedrockGuardrailsFormat,
   azureContentSafetyFormat,

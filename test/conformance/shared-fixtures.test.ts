@@ -351,6 +351,30 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
     });
   });
 
+  it('reads evidently_snapshot_dict.json as one Evidently drift alert, and its passing twin as none', () => {
+    const payload = loadFixture('evidently_snapshot_dict.json') as { tests: { status: string }[] };
+    expect(claimedBy(payload)).toEqual(['evidently']);
+    const drafts = normalizePayloads(payload, undefined, { model: 'support-bot' });
+    expect(drafts).toHaveLength(1);
+    expect(drafts[0]).toMatchObject({
+      source: { format: 'evidently', product: 'Evidently', vendor: 'Evidently AI' },
+      type: 'model_drift',
+      title: 'Evidently: 1 of 1 tests failed (drift)',
+      // 1 of 1 FAIL: High (50% and above).
+      severityId: 4,
+      atlasTechniques: ['AML.T0031'],
+      observables: { model: { id: 'support-bot' } },
+    });
+    expect(drafts[0]?.description).toContain('Share of Drifted Columns: Less 0.5');
+    expect(drafts[0]?.raw).toEqual(payload);
+    const passing = {
+      ...payload,
+      tests: payload.tests.map((test) => ({ ...test, status: 'SUCCESS' })),
+    };
+    expect(claimedBy(passing)).toEqual(['evidently']);
+    expect(normalizePayloads(passing)).toEqual([]);
+  });
+
   it('claims no request fixture of an AI detection layer as an alert', () => {
     for (const name of [
       'llm_guard_analyze_prompt_request.json',
