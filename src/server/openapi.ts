@@ -33,6 +33,26 @@ const contextParams = (
   ];
 });
 const plainId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+/** `limit` and `cursor` of a paged list. */
+const pageParams = [
+  {
+    name: 'limit',
+    in: 'query',
+    schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  },
+  { name: 'cursor', in: 'query', schema: { type: 'string' } },
+];
+/** A 200 answer holding a page of `items` and the `nextCursor`. */
+const pageOf = (items: unknown, description: string): Record<string, unknown> => ({
+  description,
+  ...(json({
+    type: 'object',
+    properties: {
+      items: { type: 'array', items },
+      nextCursor: { type: ['string', 'null'] },
+    },
+  }) as object),
+});
 
 /** The OpenAPI 3.1 description of the HTTP API, served at /api/v1/openapi.json. */
 export function openApiDocument(version: string): Record<string, unknown> {
@@ -293,25 +313,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary:
             'Alerts the API refused, kept when warden.yaml sets ingest.dead_letter (admin); newest first',
-          parameters: [
-            {
-              name: 'limit',
-              in: 'query',
-              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            },
-            { name: 'cursor', in: 'query', schema: { type: 'string' } },
-          ],
+          parameters: [...pageParams],
           responses: {
-            '200': {
-              description: 'A page of dead letters',
-              ...(json({
-                type: 'object',
-                properties: {
-                  items: { type: 'array', items: deadLetterRef },
-                  nextCursor: { type: ['string', 'null'] },
-                },
-              }) as object),
-            },
+            '200': pageOf(deadLetterRef, 'A page of dead letters'),
             ...errors(400, 401, 403),
           },
         },
@@ -368,24 +372,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
               schema: { type: 'string' },
               description: 'Comma-separated: pending, approved, denied, timed_out',
             },
-            {
-              name: 'limit',
-              in: 'query',
-              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            },
-            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+            ...pageParams,
           ],
           responses: {
-            '200': {
-              description: 'A page of approvals',
-              ...(json({
-                type: 'object',
-                properties: {
-                  items: { type: 'array', items: approvalRef },
-                  nextCursor: { type: ['string', 'null'] },
-                },
-              }) as object),
-            },
+            '200': pageOf(approvalRef, 'A page of approvals'),
             ...errors(400, 401, 403),
           },
         },
