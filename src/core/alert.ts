@@ -112,6 +112,12 @@ export interface AlertDraft {
   lastSeen: string;
   /** How many occurrences the source itself folded into this one payload. */
   count: number;
+  /**
+   * `count` is the source's running total for this finding (it resends the
+   * finding, updated, with the new total), not new occurrences: a repeat
+   * adds only the difference.
+   */
+  countIsTotal?: boolean;
   observables: AlertObservables;
   atlasTechniques: string[];
   /** Set by formats that carry an explicit deduplication key. */

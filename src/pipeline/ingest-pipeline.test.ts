@@ -165,6 +165,21 @@ describe('IngestPipeline', () => {
   });
 
   describe('deduplication', () => {
+    it('adds only what is new when the source counts a running total (a resent, updated finding)', async () => {
+      const p = pipeline();
+      const total = (count: number, minute: number): AlertDraft =>
+        draft({ count, countIsTotal: true, lastSeen: at(minute), dedupKey: 'finding-1' });
+      const [first] = await ingest(p, total(3, 0));
+      await ingest(p, total(5, 2));
+      // A stale resend (a lower total) adds nothing but still counts as seen.
+      await ingest(p, total(4, 3));
+      const stored = await store.getAlert(first?.id ?? '');
+      expect(stored?.count).toBe(5);
+      expect(stored?.lastSeen).toBe(at(3));
+      expect((await caseOf(first)).eventCount).toBe(5);
+      expect((await store.counts()).events).toBe(5);
+    });
+
     it('folds a repeat inside one batch into the first alert', async () => {
       const p = pipeline();
       const [first, repeat] = await ingest(p, draft(), draft({ count: 2, lastSeen: at(3) }));

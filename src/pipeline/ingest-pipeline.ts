@@ -163,12 +163,14 @@ export class IngestPipeline implements IngestQueue {
       // Activity after an analyst closed the case is news: it is stored anew and correlated.
       if (repeatOf && repeatCase?.status !== 'closed') {
         duplicates += 1;
-        await tx.foldRepeat(repeatOf.id, alert.lastSeen, alert.count);
+        // A running total (a resent, updated finding) adds only what is new since the last one.
+        const added = alert.countIsTotal ? Math.max(0, alert.count - repeatOf.count) : alert.count;
+        await tx.foldRepeat(repeatOf.id, alert.lastSeen, added);
         let caseNumber: number | null = null;
         if (repeatCase) {
           const t = touch(repeatCase, false);
-          recordRepeatOnCase(t.value, alert.count, alert.lastSeen, now);
-          t.repeats += alert.count;
+          recordRepeatOnCase(t.value, added, alert.lastSeen, now);
+          t.repeats += added;
           caseNumber = t.value.number;
         }
         outcomes.push({

@@ -75,6 +75,7 @@ const ALERT_SHAPE = object<NormalizedAlert>({
   lastSeen: text,
   receivedAt: text,
   count: num,
+  countIsTotal: bool,
   observables: object<AlertObservables>({
     ips: texts,
     cidrs: texts,

@@ -240,6 +240,7 @@ describe('guardDutyFindingFormat.normalize', () => {
       firstSeen: '2026-11-26T09:00:00.000Z',
       lastSeen: '2026-11-26T09:45:00.000Z',
       count: 14,
+      countIsTotal: true,
       atlasTechniques: ['AML.T0034'],
       observables: {
         ips: ['203.0.113.77'],

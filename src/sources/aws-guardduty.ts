@@ -223,6 +223,8 @@ export function normalizeGuardDutyFinding(payload: unknown): AlertDraft {
     severityId,
     ...readTimes(finding, service, wrapped ? payload.time : undefined),
     count: readCount(service.count),
+    // GuardDuty resends an updated finding with its total occurrence count.
+    countIsTotal: true,
     observables: readObservables(finding, service),
     atlasTechniques: atlasTechniquesFor(mapping.type, mapping.atlasTechniques),
     // The finding ARN is also the finding's Id in Security Hub, so the same
