@@ -411,6 +411,26 @@ function nemoGuardrails(i: number): unknown {
   };
 }
 
+function sentinelIncident(i: number): unknown {
+  return {
+    TimeGenerated: iso(BASE_MS + (i % 86_400) * 1000),
+    IncidentName: `7e0c8a3b-2f5c-4b6e-9a51-${hex(i, 12)}`,
+    IncidentNumber: 4000 + (i % 1000),
+    Title: 'Prompt injection attempts against the support assistant',
+    Description: 'Several prompt shield detections from one session.',
+    Severity: 'High',
+    Status: 'New',
+    ProviderName: 'Azure Sentinel',
+    FirstActivityTime: iso(BASE_MS),
+    LastActivityTime: iso(BASE_MS + (i % 600) * 1000),
+    Labels: '[{"labelName":"genai","labelType":"User"}]',
+    AdditionalData: JSON.stringify({
+      alertsCount: 1 + (i % 5),
+      techniques: ['T1190', 'AML.T0051.000'],
+    }),
+  };
+}
+
 function native(i: number): unknown {
   const t = BASE_MS + (i % 86_400) * 1000;
   const ip = benchIp(i);
@@ -550,6 +570,7 @@ export const SOURCE_SAMPLES: Readonly<Record<string, (i: number) => unknown>> = 
   guardduty,
   asff,
   sentinel,
+  'sentinel-incident': sentinelIncident,
   splunk,
   elastic,
   'gcp-scc': gcpScc,

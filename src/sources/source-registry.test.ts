@@ -7,6 +7,7 @@ import { azureContentSafetyFormat } from './azure-content-safety.js';
 import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
+import { sentinelIncidentFormat } from './microsoft-sentinel-incident.js';
 import { elasticKibanaFormat } from './elastic-kibana.js';
 import { evidentlyFormat } from './evidently.js';
 import { garakFormat } from './garak.js';
@@ -49,6 +50,7 @@ describe('source registry', () => {
       guardDutyFindingFormat,
       securityHubFindingFormat,
       sentinelSecurityAlertFormat,
+      sentinelIncidentFormat,
       splunkWebhookFormat,
       elasticKibanaFormat,
       googleSccFormat,
@@ -67,6 +69,7 @@ describe('source registry', () => {
       'guardduty',
       'asff',
       'sentinel',
+      'sentinel-incident',
       'splunk',
       'elastic',
       'gcp-scc',
@@ -98,7 +101,7 @@ describe('source registry', () => {
     expect(error.status).toBe(400);
     expect(error.message).toContain('"qradar"');
     expect(error.message).toContain(
-      'ocsf, guardduty, asff, sentinel, splunk, elastic, gcp-scc, garak, evidently, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native',
+      'ocsf, guardduty, asff, sentinel, sentinel-incident, splunk, elastic, gcp-scc, garak, evidently, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native',
     );
   });
 
@@ -116,7 +119,7 @@ describe('source registry', () => {
     expect(error.code).toBe('undetected_source_format');
     expect(error.status).toBe(422);
     expect(error.message).toBe(
-      'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, splunk, elastic, gcp-scc, garak, evidently, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
+      'could not recognise the alert format; pass ?source=FORMAT (one of ocsf, guardduty, asff, sentinel, sentinel-incident, splunk, elastic, gcp-scc, garak, evidently, llm-guard, bedrock-guardrails, azure-content-safety, lakera-guard, rebuff, nemo-guardrails, native)',
     );
   });
 

@@ -11,6 +11,7 @@ import { googleSccFormat } from './google-scc.js';
 import { lakeraGuardFormat } from './lakera-guard.js';
 import { llmGuardFormat } from './llm-guard.js';
 import { sentinelSecurityAlertFormat } from './microsoft-sentinel.js';
+import { sentinelIncidentFormat } from './microsoft-sentinel-incident.js';
 import { nativeFormat } from './native.js';
 import { nemoGuardrailsFormat } from './nemo-guardrails.js';
 import { ocsfDetectionFindingFormat } from './ocsf-detection-finding.js';
@@ -39,6 +40,7 @@ export const SOURCE_FORMATS: readonly SourceFormat[] = Object.freeze([
   guardDutyFindingFormat,
   securityHubFindingFormat,
   sentinelSecurityAlertFormat,
+  sentinelIncidentFormat,
   splunkWebhookFormat,
   elasticKibanaFormat,
   googleSccFormat,
