@@ -143,3 +143,42 @@ describe('POST /api/v1/alerts with sender context', () => {
     );
   });
 });
+
+describe('business unit in the sender context', () => {
+  it('puts a verdict about an unknown model in the named unit, so its case is scoped there', async () => {
+    const alert = await storedAlert(
+      await post(
+        '/api/v1/alerts?business_unit=customer-experience',
+        bareVerdict('unit hint', {
+          observables: { model: { id: 'shadow-llm' } },
+        }),
+      ),
+    );
+    expect(alert.businessUnit).toBe('customer-experience');
+    expect(alert.enrichment.businessUnit).toBe('customer-experience');
+    const c = await h.warden.store.getCase(alert.caseId ?? '');
+    expect(c?.businessUnit).toBe('customer-experience');
+  });
+
+  it('is taken from X-Warden-Business-Unit, loses to a model the inventory knows, and ignores a unit it does not know', async () => {
+    const fromHeader = await storedAlert(
+      await post('/api/v1/alerts', bareVerdict('header hint'), {
+        'x-warden-business-unit': 'platform-engineering',
+      }),
+    );
+    expect(fromHeader.enrichment.businessUnit).toBe('platform-engineering');
+    const known = await storedAlert(
+      await post(
+        '/api/v1/alerts?business_unit=platform-engineering',
+        bareVerdict('model wins', {
+          observables: { model: { id: 'customer-churn' } },
+        }),
+      ),
+    );
+    expect(known.enrichment.businessUnit).toBe('retail-banking');
+    const unknown = await storedAlert(
+      await post('/api/v1/alerts?business_unit=no-such-unit', bareVerdict('unknown unit')),
+    );
+    expect(unknown.enrichment.businessUnit).toBeUndefined();
+  });
+});

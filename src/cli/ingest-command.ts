@@ -4,7 +4,12 @@ import { WardenError } from '../core/errors.js';
 import { openWarden } from '../main.js';
 import { SOURCE_CONTEXT_FIELDS, sourceContextValue } from '../sources/source-context.js';
 import type { SourceContext, SourceFormat } from '../sources/source-format.js';
-import { findSourceFormat, payloadParts, sourceFormatFor } from '../sources/source-registry.js';
+import {
+  findSourceFormat,
+  normalizePart,
+  payloadParts,
+  sourceFormatFor,
+} from '../sources/source-registry.js';
 import { payloadOf, readAlertFile, type FileItem } from './alert-file.js';
 import { configOption, dataOption } from './common-options.js';
 import { ProgressBar } from './progress-bar.js';
@@ -24,6 +29,7 @@ interface IngestOptions {
   model?: string;
   session?: string;
   user?: string;
+  businessUnit?: string;
   url?: string;
   token?: string;
   config: string;
@@ -41,6 +47,10 @@ export function registerIngestCommand(program: Command): void {
     .option('--model <id>', 'model the alerts are about, when a payload names none')
     .option('--session <id>', 'session id, when a payload names none')
     .option('--user <id>', 'user, when a payload names none')
+    .option(
+      '--business-unit <id>',
+      'business unit, for alerts about a model the inventory does not know',
+    )
     .option('--url <url>', 'POST to this Warden server instead of writing the store directly')
     .option('--token <token>', 'bearer token for --url (or WARDEN_TOKEN)')
     .addOption(configOption())
@@ -67,12 +77,14 @@ export function registerIngestCommand(program: Command): void {
     });
 }
 
-/** `--model`, `--session`, `--user`, checked as the HTTP API checks them. */
+/** `--model`, `--session`, `--user`, `--business-unit`, checked as the HTTP API checks them. */
 function sourceContextOfOptions(options: IngestOptions): SourceContext {
   const context: SourceContext = {};
   const model = sourceContextValue(options.model, '--model');
   const session = sourceContextValue(options.session, '--session');
   const user = sourceContextValue(options.user, '--user');
+  const unit = sourceContextValue(options.businessUnit, '--business-unit');
+  if (unit !== undefined) context.business_unit = unit;
   if (model !== undefined) context.model = model;
   if (session !== undefined) context.session = session;
   if (user !== undefined) context.user = user;
@@ -116,7 +128,7 @@ async function ingestLocally(
           try {
             prepared.push(
               warden.preparer.prepare(
-                format.normalize(part, context),
+                normalizePart(format, part, context),
                 whole ? item.text : JSON.stringify(part),
               ),
             );

@@ -118,6 +118,12 @@ export interface AlertDraft {
    * adds only the difference.
    */
   countIsTotal?: boolean;
+  /**
+   * The business unit the sender says the alert belongs to (sender context);
+   * enrichment uses it, when the inventory knows the unit, for an alert it
+   * attributes to no model.
+   */
+  businessUnit?: string;
   observables: AlertObservables;
   atlasTechniques: string[];
   /** Set by formats that carry an explicit deduplication key. */

@@ -42,6 +42,8 @@ export function enrichAlert(draft: AlertDraft, inventory: InventoryIndex): Alert
     enrichment.environment = model.environment;
   } else if (datasetUnit) {
     enrichment.businessUnit = datasetUnit;
+  } else if (draft.businessUnit !== undefined && inventory.businessUnit(draft.businessUnit)) {
+    enrichment.businessUnit = draft.businessUnit;
   }
   return enrichment;
 }

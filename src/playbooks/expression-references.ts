@@ -76,6 +76,7 @@ const ALERT_SHAPE = object<NormalizedAlert>({
   receivedAt: text,
   count: num,
   countIsTotal: bool,
+  businessUnit: text,
   observables: object<AlertObservables>({
     ips: texts,
     cidrs: texts,

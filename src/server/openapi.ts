@@ -23,6 +23,7 @@ const contextParams = (
     ['model', 'X-Warden-Model', 'Model (or deployment) id'],
     ['session', 'X-Warden-Session', 'Session or conversation id'],
     ['user', 'X-Warden-User', 'End user'],
+    ['business_unit', 'X-Warden-Business-Unit', 'Business unit (when no known model says it)'],
   ] as const
 ).flatMap(([name, header, what]) => {
   const description = `${what} the alerts are about; fills what a payload lacks (its own value wins). The query parameter wins over the header.`;

@@ -6,6 +6,7 @@ export const SOURCE_CONTEXT_HEADERS = {
   model: 'x-warden-model',
   session: 'x-warden-session',
   user: 'x-warden-user',
+  business_unit: 'x-warden-business-unit',
 } as const;
 
 /**

@@ -6,7 +6,7 @@ import type { SourceContext } from './source-format.js';
 /** Longest context value accepted: ids, not free text. */
 export const SOURCE_CONTEXT_MAX_LENGTH = 200;
 
-export const SOURCE_CONTEXT_FIELDS = ['model', 'session', 'user'] as const;
+export const SOURCE_CONTEXT_FIELDS = ['model', 'session', 'user', 'business_unit'] as const;
 export type SourceContextField = (typeof SOURCE_CONTEXT_FIELDS)[number];
 
 /**

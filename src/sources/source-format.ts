@@ -16,6 +16,11 @@ export interface SourceContext {
   session?: string;
   /** End user the prompt came from. */
   user?: string;
+  /**
+   * Business unit the alert belongs to: used when the inventory attributes
+   * the alert to no model (a verdict about a model it does not know).
+   */
+  business_unit?: string;
 }
 
 /**

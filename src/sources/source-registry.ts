@@ -188,7 +188,7 @@ export function normalizePayload(
       `${format.name} payload`,
     );
   }
-  return format.normalize(parts[0], context);
+  return normalizePart(format, parts[0], context);
 }
 
 /**
@@ -202,5 +202,21 @@ export function normalizePayloads(
   context?: SourceContext,
 ): AlertDraft[] {
   const format = sourceFormatFor(payload, formatName);
-  return payloadParts(format, payload).map((part) => format.normalize(part, context));
+  return payloadParts(format, payload).map((part) => normalizePart(format, part, context));
+}
+
+/**
+ * One alert of a payload, normalised with the sender context: the adapter
+ * fills observables from it; the business unit is added here, for every format.
+ */
+export function normalizePart(
+  format: SourceFormat,
+  part: unknown,
+  context?: SourceContext,
+): AlertDraft {
+  const draft = format.normalize(part, context);
+  if (context?.business_unit !== undefined && draft.businessUnit === undefined) {
+    draft.businessUnit = context.business_unit;
+  }
+  return draft;
 }

@@ -6,7 +6,12 @@ import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
 import type { DeadLetterDraft, DeadLetterWorkflow } from '../../pipeline/dead-letter-workflow.js';
 import type { IngestOutcome, IngestQueue } from '../../pipeline/ingest-queue.js';
 import type { SourceContext, SourceFormat } from '../../sources/source-format.js';
-import { findSourceFormat, payloadParts, sourceFormatFor } from '../../sources/source-registry.js';
+import {
+  findSourceFormat,
+  normalizePart,
+  payloadParts,
+  sourceFormatFor,
+} from '../../sources/source-registry.js';
 import type { Store } from '../../store/store.js';
 import { itemsOfJson, itemsOfNdjson, type BodyItem } from '../alert-body.js';
 import { principalWith } from '../auth.js';
@@ -139,7 +144,7 @@ function submitBody(
       try {
         prepared.push(
           deps.preparer.prepare(
-            format.normalize(part, context),
+            normalizePart(format, part, context),
             whole ? item.text : JSON.stringify(part),
           ),
         );
