@@ -323,6 +323,7 @@ export class PlaybookExecutor {
     }
     let env = await this.environment(run);
     let advance: Advance;
+    const carry: Carry = { trace: [], effects: [], timeline: [] };
     if (run.command === null) {
       const inputs = (run.state as { inputs?: Record<string, JsonValue> }).inputs ?? {};
       try {
@@ -334,7 +335,14 @@ export class PlaybookExecutor {
     } else {
       // Resuming after a restart or a wake-up: the command may be half done.
       const state = run.state as RunState;
-      const performed = await this.perform(run, playbook, state, run.command as RunCommand, env);
+      const performed = await this.perform(
+        run,
+        playbook,
+        state,
+        run.command as RunCommand,
+        env,
+        carry,
+      );
       if (performed.kind === 'suspend') {
         await this.suspend(run, performed.wakeAt);
         return;
@@ -342,7 +350,6 @@ export class PlaybookExecutor {
       if ((run.command as RunCommand).kind === 'case') env = await this.environment(run);
       advance = resumeRun(playbook, state, env, performed.outcome);
     }
-    const carry: Carry = { trace: [], effects: [], timeline: [] };
     for (;;) {
       if (this.stopped) return;
       carry.trace.push(...advance.trace);
@@ -503,10 +510,11 @@ export class PlaybookExecutor {
     state: RunState,
     command: RunCommand,
     env: RunEnvironment,
+    carry: Carry,
   ): Promise<Performed> {
     switch (command.kind) {
       case 'call':
-        return this.performCall(run, state, command);
+        return this.performCall(run, state, command, carry);
       case 'approval':
         return this.performApproval(run, state, command, env.case);
       case 'case':
@@ -530,100 +538,62 @@ export class PlaybookExecutor {
     return `${run.id}/${state.path.length}/${stepId}/${item ?? '-'}`;
   }
 
+  /**
+   * A call command found pending when a run is resumed. Reads are simply made
+   * again. A write was recorded as sent with the run's state: found succeeded
+   * (or failed at this attempt) its result is reused; found sent (a crash in
+   * between) the connector reconciles it, and it is never repeated blindly.
+   * Results join `carry`, committed with the run's next state.
+   */
   private async performCall(
     run: PlaybookRunRecord,
     state: RunState,
     command: Extract<RunCommand, { kind: 'call' }>,
+    carry: Carry,
   ): Promise<Performed> {
-    const timeoutMs = command.timeoutMs ?? this.options.defaultStepTimeoutMs ?? 30_000;
-    const signal = AbortSignal.timeout(timeoutMs);
-    const writes = command.stepKind !== 'enrich';
-    const outputs: JsonValue[] = new Array<JsonValue>(command.calls.length).fill(null);
-    let failure: CallFailure | undefined;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < command.calls.length && !failure) {
-        const index = next++;
-        const call = command.calls[index] as (typeof command.calls)[number];
-        const key = this.effectKey(run, state, command.stepId, call.item);
-        const request = {
-          action: command.action,
-          input: call.input,
-          idempotencyKey: key,
-          attempt: command.attempt,
-          signal,
-        };
-        const result = writes
-          ? await this.effectfulCall(run, command, key, call.item, request)
-          : await this.options.connectors.call(command.connector, request).then(
-              (r) => ({ ok: true as const, output: r.output }),
-              (error: unknown) => ({ ok: false as const, failure: failureOf(error) }),
-            );
-        if (result.ok) outputs[index] = result.output;
-        else failure ??= result.failure;
-      }
-    };
-    await Promise.all(
-      Array.from(
-        { length: Math.max(1, Math.min(command.concurrency, command.calls.length)) },
-        worker,
-      ),
-    );
-    if (failure) return { kind: 'outcome', outcome: { kind: 'failed', error: stepError(failure) } };
-    const single = command.calls.length === 1 && command.calls[0]?.item === null;
-    return {
-      kind: 'outcome',
-      outcome: { kind: 'succeeded', output: single ? (outputs[0] ?? null) : outputs },
-    };
+    const outcome =
+      command.stepKind === 'enrich'
+        ? await this.readCall(run, state, command)
+        : await this.callAll(command, (call, signal) =>
+            this.resumeWrite(run, state, command, call, signal, carry),
+          );
+    return { kind: 'outcome', outcome };
   }
 
-  /**
-   * A write: recorded as sent (durably) before the call, and with its result
-   * after. Found already succeeded, it is not sent again; found sent (a crash
-   * in between), the connector reconciles it.
-   */
-  private async effectfulCall(
+  private async resumeWrite(
     run: PlaybookRunRecord,
+    state: RunState,
     command: Extract<RunCommand, { kind: 'call' }>,
-    key: string,
-    item: number | null,
-    request: ExecutorCall,
+    call: Extract<RunCommand, { kind: 'call' }>['calls'][number],
+    signal: AbortSignal,
+    carry: Carry,
   ): Promise<{ ok: true; output: JsonValue } | { ok: false; failure: CallFailure }> {
-    const existing = await this.store.getEffect(key);
-    const attemptOf = (e: EffectRecord): number =>
-      (e.error as { attempt?: number } | null)?.attempt ?? 0;
-    if (existing?.status === 'succeeded') return { ok: true, output: existing.output as JsonValue };
-    if (existing?.status === 'failed' && attemptOf(existing) >= command.attempt) {
-      const error = existing.error as CallFailure;
-      return { ok: false, failure: error };
-    }
-    const base: EffectRecord = {
-      idempotencyKey: key,
-      runId: run.id,
-      stepId: command.stepId,
-      item,
-      connector: command.connector,
+    const request: ExecutorCall = {
       action: command.action,
-      input: request.input,
-      status: 'sent',
-      output: null,
-      error: null,
-      exchange: null,
-      sentAt: this.now(),
-      finishedAt: null,
+      input: call.input,
+      idempotencyKey: this.effectKey(run, state, command.stepId, call.item),
+      attempt: command.attempt,
+      signal,
     };
-    let outcome:
+    const existing = await this.store.getEffect(request.idempotencyKey);
+    if (existing?.status === 'succeeded') return { ok: true, output: existing.output as JsonValue };
+    const failedAt = (existing?.error as { attempt?: number } | null | undefined)?.attempt ?? 0;
+    if (existing?.status === 'failed' && failedAt >= command.attempt) {
+      return { ok: false, failure: existing.error as CallFailure };
+    }
+    const sentAt = this.now();
+    let result:
       { ok: true; output: JsonValue; exchange?: unknown } | { ok: false; failure: CallFailure };
     if (existing?.status === 'sent') {
-      // Sent before a crash, result never recorded: ask, do not repeat blindly.
       const answer = await this.options.connectors
         .reconcile(command.connector, request)
         .catch(() => ({ state: 'unknown' as const }));
-      if (answer.state === 'done')
-        outcome = { ok: true, output: answer.output, exchange: answer.exchange };
-      else if (answer.state === 'not_done') outcome = await this.send(command.connector, request);
-      else {
-        outcome = {
+      if (answer.state === 'done') {
+        result = { ok: true, output: answer.output, exchange: answer.exchange };
+      } else if (answer.state === 'not_done') {
+        result = await this.send(command.connector, request);
+      } else {
+        result = {
           ok: false,
           failure: {
             code: 'effect_unknown',
@@ -633,43 +603,14 @@ export class PlaybookExecutor {
         };
       }
     } else {
-      await this.committer.run((tx) => tx.putEffect(base));
-      outcome = await this.send(command.connector, request);
-    }
-    const now = this.now();
-    await this.committer.run(async (tx) => {
-      await tx.putEffect(
-        outcome.ok
-          ? {
-              ...base,
-              status: 'succeeded',
-              output: outcome.output,
-              exchange: outcome.exchange ?? null,
-              finishedAt: now,
-            }
-          : {
-              ...base,
-              status: 'failed',
-              error: { ...stepError(outcome.failure), attempt: command.attempt },
-              exchange: outcome.failure.exchange ?? null,
-              finishedAt: now,
-            },
+      // Not recorded as sent (a retry's new attempt): record it before it leaves.
+      await this.committer.run((tx) =>
+        tx.putEffect(this.sentEffect(run, state, command, call.item, call.input, sentAt)),
       );
-      if (command.stepKind === 'act') {
-        await tx.appendTimeline({
-          id: uuidv7(),
-          caseId: run.caseId,
-          at: now,
-          actor: ACTOR(run.playbookId),
-          kind: 'action_taken',
-          message: outcome.ok
-            ? `${command.connector}.${command.action} done (step ${command.stepId})`
-            : `${command.connector}.${command.action} failed: ${outcome.failure.code} (step ${command.stepId})`,
-          data: { runId: run.id, stepId: command.stepId, idempotencyKey: key, ok: outcome.ok },
-        });
-      }
-    });
-    return outcome.ok ? { ok: true, output: outcome.output } : outcome;
+      result = await this.send(command.connector, request);
+    }
+    this.carryResult(carry, run, state, command, call.item, call.input, sentAt, result);
+    return result.ok ? { ok: true, output: result.output } : result;
   }
 
   private send(

@@ -171,6 +171,24 @@ function deadLetterFromRow(row: Row): DeadLetterRecord {
   };
 }
 
+/** WHERE clauses of a list query, with their parameters in order. */
+class SqlFilter {
+  readonly clauses: string[] = [];
+  readonly params: unknown[] = [];
+
+  add(clause: string, ...params: unknown[]): void {
+    this.clauses.push(clause);
+    this.params.push(...params);
+  }
+
+  /** `column IN (…)`: absent values add nothing; an empty list matches nothing. */
+  in(column: string, values: readonly unknown[] | undefined): void {
+    if (!values) return;
+    if (values.length === 0) this.add('0');
+    else this.add(`${column} IN (${values.map(() => '?').join(',')})`, ...values);
+  }
+}
+
 interface Cursor {
   u: string;
   id: string;
@@ -292,41 +310,53 @@ export class SqliteStore implements Store {
 
   listCases(filter: CaseFilter, page: PageRequest): Promise<Page<Case>> {
     return this.read(() => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const inList = (column: string, values: readonly unknown[] | undefined): void => {
-        if (!values) return;
-        if (values.length === 0) {
-          where.push('0');
-          return;
-        }
-        where.push(`${column} IN (${values.map(() => '?').join(',')})`);
-        params.push(...values);
-      };
-      inList('status', filter.status);
-      inList('severity_id', filter.severityId);
-      inList('tier', filter.tier);
-      inList('business_unit', filter.businessUnit);
-      inList('business_unit', filter.scopeUnits);
+      const where = new SqlFilter();
+      where.in('status', filter.status);
+      where.in('severity_id', filter.severityId);
+      where.in('tier', filter.tier);
+      where.in('business_unit', filter.businessUnit);
+      where.in('business_unit', filter.scopeUnits);
       if (filter.model) {
-        where.push('id IN (SELECT case_id FROM case_models WHERE model_id = ?)');
-        params.push(filter.model);
+        where.add('id IN (SELECT case_id FROM case_models WHERE model_id = ?)', filter.model);
       }
-      if (page.cursor) {
-        const cursor = decodeCursor(page.cursor);
-        where.push('(updated_at < ? OR (updated_at = ? AND id < ?))');
-        params.push(cursor.u, cursor.u, cursor.id);
-      }
-      const sql = `SELECT id, updated_at, doc FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY updated_at DESC, id DESC LIMIT ?`;
-      const rows = this.statement(sql).all(...params, page.limit + 1) as Row[];
-      const items = rows.slice(0, page.limit).map((r) => JSON.parse(str(r.doc)) as Case);
-      const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
-      return {
-        items,
-        nextCursor: last ? encodeCursor({ u: str(last.updated_at), id: str(last.id) }) : null,
-      };
+      return this.newestFirst(
+        'cases',
+        'id, updated_at, doc',
+        'updated_at',
+        where,
+        page,
+        (r) => JSON.parse(str(r.doc)) as Case,
+      );
     });
+  }
+
+  /** One page of `table`, newest first by (`timeColumn`, id), continuing after the page's cursor. */
+  private newestFirst<T>(
+    table: string,
+    columns: string,
+    timeColumn: string,
+    where: SqlFilter,
+    page: PageRequest,
+    fromRow: (row: Row) => T,
+  ): Page<T> {
+    if (page.cursor) {
+      const cursor = decodeCursor(page.cursor);
+      where.add(
+        `(${timeColumn} < ? OR (${timeColumn} = ? AND id < ?))`,
+        cursor.u,
+        cursor.u,
+        cursor.id,
+      );
+    }
+    const clause = where.clauses.length ? `WHERE ${where.clauses.join(' AND ')}` : '';
+    const sql = `SELECT ${columns} FROM ${table} ${clause}
+        ORDER BY ${timeColumn} DESC, id DESC LIMIT ?`;
+    const rows = this.statement(sql).all(...where.params, page.limit + 1) as Row[];
+    const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
+    return {
+      items: rows.slice(0, page.limit).map(fromRow),
+      nextCursor: last ? encodeCursor({ u: str(last[timeColumn]), id: str(last.id) }) : null,
+    };
   }
 
   listCaseAlerts(caseId: string, limit: number): Promise<NormalizedAlert[]> {
@@ -478,33 +508,10 @@ export class SqliteStore implements Store {
 
   listApprovals(filter: ApprovalFilter, page: PageRequest): Promise<Page<ApprovalRecord>> {
     return this.read(() => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      for (const [column, values] of [
-        ['status', filter.status],
-        ['business_unit', filter.scopeUnits],
-      ] as const) {
-        if (!values) continue;
-        if (values.length === 0) where.push('0');
-        else {
-          where.push(`${column} IN (${values.map(() => '?').join(',')})`);
-          params.push(...values);
-        }
-      }
-      if (page.cursor) {
-        const cursor = decodeCursor(page.cursor);
-        where.push('(requested_at < ? OR (requested_at = ? AND id < ?))');
-        params.push(cursor.u, cursor.u, cursor.id);
-      }
-      const sql = `SELECT * FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY requested_at DESC, id DESC LIMIT ?`;
-      const rows = this.statement(sql).all(...params, page.limit + 1) as Row[];
-      const items = rows.slice(0, page.limit).map(approvalFromRow);
-      const last = rows.length > page.limit ? items[page.limit - 1] : undefined;
-      return {
-        items,
-        nextCursor: last ? encodeCursor({ u: last.requestedAt, id: last.id }) : null,
-      };
+      const where = new SqlFilter();
+      where.in('status', filter.status);
+      where.in('business_unit', filter.scopeUnits);
+      return this.newestFirst('approvals', '*', 'requested_at', where, page, approvalFromRow);
     });
   }
 
@@ -518,25 +525,16 @@ export class SqliteStore implements Store {
   }
 
   listDeadLetters(page: PageRequest): Promise<Page<DeadLetterRecord>> {
-    return this.read(() => {
-      const cursor = page.cursor ? decodeCursor(page.cursor) : undefined;
-      const rows = (
-        cursor
-          ? this.statement(
-              `SELECT * FROM dead_letters WHERE received_at < ? OR (received_at = ? AND id < ?)
-               ORDER BY received_at DESC, id DESC LIMIT ?`,
-            ).all(cursor.u, cursor.u, cursor.id, page.limit + 1)
-          : this.statement(
-              'SELECT * FROM dead_letters ORDER BY received_at DESC, id DESC LIMIT ?',
-            ).all(page.limit + 1)
-      ) as Row[];
-      const items = rows.slice(0, page.limit).map(deadLetterFromRow);
-      const last = rows.length > page.limit ? items[page.limit - 1] : undefined;
-      return {
-        items,
-        nextCursor: last ? encodeCursor({ u: last.receivedAt, id: last.id }) : null,
-      };
-    });
+    return this.read(() =>
+      this.newestFirst(
+        'dead_letters',
+        '*',
+        'received_at',
+        new SqlFilter(),
+        page,
+        deadLetterFromRow,
+      ),
+    );
   }
 
   getDeadLetter(id: string): Promise<DeadLetterRecord | undefined> {
