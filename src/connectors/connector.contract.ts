@@ -59,8 +59,8 @@ export interface HttpConnectorContractSetup {
   create(options: ContractConnectorOptions): Connector | Promise<Connector>;
   /** A `read` action. */
   readonly read: ContractCall;
-  /** A `write` action. */
-  readonly write: ContractCall;
+  /** A `write` action; absent for a connector that only reads (threat intel). */
+  readonly write?: ContractCall;
   /** A call whose input the action's schema rejects. */
   readonly invalidInput: { readonly action: string; readonly input: JsonValue };
   /** Asserts the credential travelled where the vendor expects it. */
@@ -71,6 +71,20 @@ export interface HttpConnectorContractSetup {
    * idempotent (then `reconcile` must answer `unknown`).
    */
   readonly idempotencyHeader: string | undefined;
+  /**
+   * For writes the vendor does not deduplicate by header but whose effect
+   * can be looked up afterwards (a tag carrying the key, a search by
+   * correlation id): how the fake answers the lookup when the write took
+   * effect and when it did not. Without it, reconcile must answer `unknown`
+   * without a request.
+   */
+  readonly reconcileByLookup?: {
+    readonly done: {
+      readonly responses: readonly ScriptedResponse[];
+      readonly expectOutput: JsonValue;
+    };
+    readonly notDone: { readonly responses: readonly ScriptedResponse[] };
+  };
 }
 
 const SECRET = 'contract-secret-5f1d0c7a9b';
@@ -83,6 +97,7 @@ export function describeHttpConnectorContract(
   describe(`${name}: HTTP connector contract`, () => {
     let fake: FakeHttpService;
     let connector: Connector;
+    const write = setup.write;
     const recorded: unknown[] = [];
 
     beforeAll(async () => {
@@ -148,7 +163,7 @@ export function describeHttpConnectorContract(
 
     it('declares its actions with schemas and effects', () => {
       expect(connector.actions[setup.read.action]?.effect).toBe('read');
-      expect(connector.actions[setup.write.action]?.effect).toBe('write');
+      if (write) expect(connector.actions[write.action]?.effect).toBe('write');
       for (const spec of Object.values(connector.actions)) {
         expect(typeof spec.inputSchema).toBe('object');
         expect(typeof spec.outputSchema).toBe('object');
@@ -171,13 +186,15 @@ export function describeHttpConnectorContract(
       expect(JSON.stringify(result.exchange)).not.toContain(SECRET);
     });
 
-    it('sends a write as the vendor expects, body included', async () => {
-      fake.enqueue(setup.write.response);
-      const result = await invoke(call(setup.write));
-      expectRequest(fake.requests[0], setup.write.expectRequest);
-      expect(result.output).toEqual(setup.write.expectOutput);
-      expect(result.exchange?.requestBody).toBeDefined();
-    });
+    if (write) {
+      it('sends a write as the vendor expects, body included', async () => {
+        fake.enqueue(write.response);
+        const result = await invoke(call(write));
+        expectRequest(fake.requests[0], write.expectRequest);
+        expect(result.output).toEqual(write.expectOutput);
+        expect(result.exchange?.requestBody).toBeDefined();
+      });
+    }
 
     it('reports 503 as unavailable and retryable, with the exchange', async () => {
       fake.enqueue({ status: 503, body: { error: 'maintenance' } });
@@ -189,7 +206,7 @@ export function describeHttpConnectorContract(
 
     it('reports 400 as rejected and not retryable', async () => {
       fake.enqueue({ status: 400, body: { error: 'bad request' } });
-      const error = await failure(call(setup.write));
+      const error = await failure(call(write ?? setup.read));
       expect(error).toMatchObject({ code: 'rejected', retryable: false, status: 400 });
     });
 
@@ -247,15 +264,15 @@ export function describeHttpConnectorContract(
       expect(fake.requests).toHaveLength(0);
     });
 
-    if (setup.idempotencyHeader !== undefined) {
+    if (write && setup.idempotencyHeader !== undefined) {
       const header = setup.idempotencyHeader.toLowerCase();
 
       it('sends the same idempotency key when a write is replayed', async () => {
-        fake.enqueue(setup.write.response, setup.write.response, setup.write.response);
-        const first = call(setup.write);
+        fake.enqueue(write.response, write.response, write.response);
+        const first = call(write);
         await invoke(first);
         await invoke({ ...first, attempt: 2 });
-        await invoke(call(setup.write));
+        await invoke(call(write));
         const sent = fake.requests.map((request) => request.headers[header]);
         expect(sent[0]).toBe(first.idempotencyKey);
         expect(sent[1]).toBe(first.idempotencyKey);
@@ -264,30 +281,29 @@ export function describeHttpConnectorContract(
 
       it('retries a write that may have been applied, since the receiver deduplicates', async () => {
         fake.enqueue({ status: 500 });
-        expect(await failure(call(setup.write))).toMatchObject({
+        expect(await failure(call(write))).toMatchObject({
           code: 'unavailable',
           retryable: true,
         });
       });
 
       it('reconciles a write by sending it again with the same key', async () => {
-        fake.enqueue(setup.write.response);
-        const original = call(setup.write);
+        fake.enqueue(write.response);
+        const original = call(write);
         const answer = await connector.reconcile?.(original);
         expect(answer?.state).toBe('done');
-        if (answer?.state === 'done')
-          expect(answer.result.output).toEqual(setup.write.expectOutput);
+        if (answer?.state === 'done') expect(answer.result.output).toEqual(write.expectOutput);
         expect(fake.requests[0]?.headers[header]).toBe(original.idempotencyKey);
       });
-    } else {
+    } else if (write) {
       it('does not retry a write that may have been applied', async () => {
         fake.enqueue({ status: 500 });
-        expect(await failure(call(setup.write))).toMatchObject({
+        expect(await failure(call(write))).toMatchObject({
           code: 'unavailable',
           retryable: false,
         });
         fake.enqueue({ delayMs: 5000 });
-        expect(await failure(call(setup.write))).toMatchObject({
+        expect(await failure(call(write))).toMatchObject({
           code: 'timeout',
           retryable: false,
         });
@@ -295,15 +311,43 @@ export function describeHttpConnectorContract(
 
       it('still retries a write the service refused outright (503, 429)', async () => {
         fake.enqueue({ status: 503 }, { status: 429 });
-        expect((await failure(call(setup.write))).retryable).toBe(true);
-        expect((await failure(call(setup.write))).retryable).toBe(true);
+        expect((await failure(call(write))).retryable).toBe(true);
+        expect((await failure(call(write))).retryable).toBe(true);
       });
 
-      it('answers reconcile for a write with unknown, without a request', async () => {
-        const answer = await connector.reconcile?.(call(setup.write));
-        expect(answer?.state ?? 'unknown').toBe('unknown');
-        expect(fake.requests).toHaveLength(0);
-      });
+      const lookup = setup.reconcileByLookup;
+      if (lookup === undefined) {
+        it('answers reconcile for a write with unknown, without a request', async () => {
+          const answer = await connector.reconcile?.(call(write));
+          expect(answer?.state ?? 'unknown').toBe('unknown');
+          expect(fake.requests).toHaveLength(0);
+        });
+      } else {
+        it('reconciles a write that took effect as done, by looking it up', async () => {
+          fake.enqueue(...lookup.done.responses);
+          const answer = await connector.reconcile?.(call(write));
+          expect(answer?.state).toBe('done');
+          if (answer?.state === 'done')
+            expect(answer.result.output).toEqual(lookup.done.expectOutput);
+          expect(fake.requests.length).toBeGreaterThan(0);
+          for (const request of fake.requests) setup.expectCredential(request, SECRET);
+          recorded.push(answer);
+        });
+
+        it('reconciles a write that never arrived as not_done, by looking it up', async () => {
+          fake.enqueue(...lookup.notDone.responses);
+          const answer = await connector.reconcile?.(call(write));
+          expect(answer?.state).toBe('not_done');
+          expect(fake.requests.length).toBeGreaterThan(0);
+        });
+
+        it('answers unknown when the lookup itself fails', async () => {
+          fake.enqueue({ status: 503 }, { status: 503 }, { status: 503 });
+          const answer = await connector.reconcile?.(call(write));
+          expect(answer?.state).toBe('unknown');
+          recorded.push(answer);
+        });
+      }
     }
 
     it('keeps the secret out of exchanges and errors, even when the service echoes it', async () => {

@@ -76,6 +76,12 @@ export interface ConnectorResult {
   readonly output: JsonValue;
   /** Present when the action talked to a remote service. */
   readonly exchange?: WireExchange;
+  /**
+   * The action as an OpenC2 command, when it has one (an IP-range deny is
+   * `deny ipv4_net`, a disabled account is `set er:account`): shown on the
+   * case beside the vendor request, whichever API carried it out.
+   */
+  readonly openc2?: JsonValue;
 }
 
 /**
