@@ -8,6 +8,7 @@ import { loadWardenConfig, type WardenConfig } from './config/warden-config.js';
 import { AccessTokens } from './pipeline/access-tokens.js';
 import { ApprovalWorkflow } from './pipeline/approval-workflow.js';
 import { CaseWorkflow } from './pipeline/case-workflow.js';
+import { EvidenceWorkflow } from './pipeline/evidence-workflow.js';
 import { DeadLetterWorkflow } from './pipeline/dead-letter-workflow.js';
 import type { PlaybookExecutor } from './pipeline/playbook-executor.js';
 import { loadPlaybookEngine, openPlaybookEngine } from './playbook-engine.js';
@@ -56,6 +57,7 @@ export interface Warden {
   cases: CaseWorkflow;
   approvals: ApprovalWorkflow;
   deadLetters: DeadLetterWorkflow;
+  evidence: EvidenceWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;
   /** The executor, when it runs on this thread (`ingestThread: false`). */
@@ -108,6 +110,7 @@ export function openWarden(options: WardenOptions): Warden {
     cases: new CaseWorkflow(store),
     approvals: new ApprovalWorkflow(store),
     deadLetters: new DeadLetterWorkflow({ store, preparer, ingest }),
+    evidence: new EvidenceWorkflow(store),
     tokens: new AccessTokens(store),
     metrics,
     ...(executor ? { executor } : {}),

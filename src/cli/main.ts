@@ -6,6 +6,7 @@ import { registerAtlasCommand } from './atlas-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerCasesCommand } from './cases-command.js';
 import { registerDeadletterCommand } from './deadletter-command.js';
+import { registerEvidenceCommand } from './evidence-command.js';
 import { registerIngestCommand } from './ingest-command.js';
 import { registerPlaybookCommand } from './playbook-command.js';
 import { registerPolicyCommand } from './policy-command.js';
@@ -27,6 +28,7 @@ registerPolicyCommand(program);
 registerPlaybookCommand(program);
 registerAtlasCommand(program);
 registerDeadletterCommand(program);
+registerEvidenceCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,14 +1,12 @@
-import type { ExecutorConnectors } from '../pipeline/playbook-executor.js';
+import type { CallResult, ExecutorConnectors } from '../pipeline/playbook-executor.js';
+import type { ConnectorResult } from './connector.js';
 import type { ConnectorRegistry } from './connector-config.js';
 
 /** The registry's connectors, as the playbook executor calls them. */
 export function executorConnectors(registry: ConnectorRegistry): ExecutorConnectors {
   return {
     async call(name, request) {
-      const result = await registry.get(name).invoke(request);
-      return result.exchange === undefined
-        ? { output: result.output }
-        : { output: result.output, exchange: result.exchange };
+      return callResult(await registry.get(name).invoke(request));
     },
     async reconcile(name, request) {
       const connector = registry.get(name);
@@ -16,11 +14,15 @@ export function executorConnectors(registry: ConnectorRegistry): ExecutorConnect
         ? await connector.reconcile(request)
         : { state: 'unknown' as const };
       if (answer.state !== 'done') return { state: answer.state };
-      return {
-        state: 'done',
-        output: answer.result.output,
-        ...(answer.result.exchange === undefined ? {} : { exchange: answer.result.exchange }),
-      };
+      return { state: 'done', ...callResult(answer.result) };
     },
+  };
+}
+
+function callResult(result: ConnectorResult): CallResult {
+  return {
+    output: result.output,
+    ...(result.exchange === undefined ? {} : { exchange: result.exchange }),
+    ...(result.openc2 === undefined ? {} : { openc2: result.openc2 }),
   };
 }

@@ -105,7 +105,8 @@ export type TimelineKind =
   | 'playbook_finished'
   | 'approval_requested'
   | 'approval_answered'
-  | 'action_taken';
+  | 'action_taken'
+  | 'evidence_added';
 
 export interface TimelineEntry {
   id: string;

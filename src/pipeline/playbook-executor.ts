@@ -2,6 +2,7 @@ import type { AlertFacts } from '../core/alert.js';
 import type { Case, CaseChange, TimelineEntry } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
 import { WardenError } from '../core/errors.js';
+import { sealEvidence, type StoredEvidence } from '../core/evidence.js';
 import { uuidv7 } from '../core/ids.js';
 import type { PlaybookRouter } from '../core/playbook-router.js';
 import { applyCaseStep } from '../playbooks/case-step.js';
@@ -25,6 +26,7 @@ import type {
   Store,
   StoreTransaction,
 } from '../store/store.js';
+import { collectEvidence } from './evidence-workflow.js';
 import { GroupCommitter } from './group-committer.js';
 
 /**
@@ -41,20 +43,22 @@ export interface ExecutorCall {
 }
 
 export interface ExecutorConnectors {
-  call(
-    connector: string,
-    request: ExecutorCall,
-  ): Promise<{ output: JsonValue; exchange?: unknown }>;
+  call(connector: string, request: ExecutorCall): Promise<CallResult>;
   /** After a crash between sending and recording a write: did it happen? */
   reconcile(
     connector: string,
     request: ExecutorCall,
-  ): Promise<
-    | { state: 'done'; output: JsonValue; exchange?: unknown }
-    | { state: 'not_done' }
-    | { state: 'unknown' }
-  >;
+  ): Promise<({ state: 'done' } & CallResult) | { state: 'not_done' } | { state: 'unknown' }>;
 }
+
+/** A connector's answer: its output, what went over the wire, and the action's OpenC2 form. */
+export interface CallResult {
+  output: JsonValue;
+  exchange?: unknown;
+  openc2?: JsonValue;
+}
+
+type CallAnswer = ({ ok: true } & CallResult) | { ok: false; failure: CallFailure };
 
 /** A connector failure as the executor sees it (ConnectorError fits). */
 interface CallFailure {
@@ -116,6 +120,7 @@ interface Carry {
   trace: TraceEvent[];
   effects: EffectRecord[];
   timeline: TimelineEntry[];
+  evidence: StoredEvidence[];
 }
 
 /** What performing a command gave: an outcome to feed back, or a reason to wait. */
@@ -323,7 +328,7 @@ export class PlaybookExecutor {
     }
     let env = await this.environment(run);
     let advance: Advance;
-    const carry: Carry = { trace: [], effects: [], timeline: [] };
+    const carry: Carry = { trace: [], effects: [], timeline: [], evidence: [] };
     if (run.command === null) {
       const inputs = (run.state as { inputs?: Record<string, JsonValue> }).inputs ?? {};
       try {
@@ -355,7 +360,7 @@ export class PlaybookExecutor {
       carry.trace.push(...advance.trace);
       const command = advance.command;
       if (command.kind === 'call' && command.stepKind === 'enrich') {
-        const outcome = await this.readCall(run, advance.state, command);
+        const outcome = await this.readCall(run, advance.state, command, carry);
         advance = resumeRun(playbook, advance.state, env, outcome);
         continue;
       }
@@ -412,13 +417,16 @@ export class PlaybookExecutor {
     const events = carry.trace.map((t) => traceEvent(t, now));
     const effects = carry.effects;
     const timeline = carry.timeline;
+    const evidence = carry.evidence;
     carry.trace = [];
     carry.effects = [];
     carry.timeline = [];
+    carry.evidence = [];
     return this.committer.run(async (tx) => {
       await tx.updateRun(next);
       await tx.appendRunEvents(run.id, events);
       for (const effect of effects) await tx.putEffect(effect);
+      for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
       for (const entry of timeline) await tx.appendTimeline(entry);
       switch (command.kind) {
         case 'call':
@@ -553,7 +561,7 @@ export class PlaybookExecutor {
   ): Promise<Performed> {
     const outcome =
       command.stepKind === 'enrich'
-        ? await this.readCall(run, state, command)
+        ? await this.readCall(run, state, command, carry)
         : await this.callAll(command, (call, signal) =>
             this.resumeWrite(run, state, command, call, signal, carry),
           );
@@ -582,14 +590,14 @@ export class PlaybookExecutor {
       return { ok: false, failure: existing.error as CallFailure };
     }
     const sentAt = this.now();
-    let result:
-      { ok: true; output: JsonValue; exchange?: unknown } | { ok: false; failure: CallFailure };
+    let result: CallAnswer;
     if (existing?.status === 'sent') {
       const answer = await this.options.connectors
         .reconcile(command.connector, request)
         .catch(() => ({ state: 'unknown' as const }));
       if (answer.state === 'done') {
-        result = { ok: true, output: answer.output, exchange: answer.exchange };
+        const { state: _done, ...done } = answer;
+        result = { ok: true, ...done };
       } else if (answer.state === 'not_done') {
         result = await this.send(command.connector, request);
       } else {
@@ -613,17 +621,13 @@ export class PlaybookExecutor {
     return result.ok ? { ok: true, output: result.output } : result;
   }
 
-  private send(
-    connector: string,
-    request: ExecutorCall,
-  ): Promise<
-    { ok: true; output: JsonValue; exchange?: unknown } | { ok: false; failure: CallFailure }
-  > {
+  private send(connector: string, request: ExecutorCall): Promise<CallAnswer> {
     return this.options.connectors.call(connector, request).then(
-      (r) => ({
-        ok: true as const,
+      (r): CallAnswer => ({
+        ok: true,
         output: r.output,
         ...(r.exchange === undefined ? {} : { exchange: r.exchange }),
+        ...(r.openc2 === undefined ? {} : { openc2: r.openc2 }),
       }),
       (error: unknown) => ({ ok: false as const, failure: failureOf(error) }),
     );
@@ -683,21 +687,73 @@ export class PlaybookExecutor {
     return { kind: 'succeeded', output: single ? (outputs[0] ?? null) : outputs };
   }
 
-  /** Reads have no effect to record: after a crash they are simply made again. */
+  /**
+   * Reads have no effect to record: after a crash they are simply made
+   * again. A step with `evidence: true` carries each response to the case.
+   */
   private readCall(
     run: PlaybookRunRecord,
     state: RunState,
     command: Extract<RunCommand, { kind: 'call' }>,
+    carry: Carry,
   ): Promise<StepOutcome> {
-    return this.callAll(command, (call, signal) =>
-      this.send(command.connector, {
+    return this.callAll(command, async (call, signal) => {
+      const idempotencyKey = this.effectKey(run, state, command.stepId, call.item);
+      const result = await this.send(command.connector, {
         action: command.action,
         input: call.input,
-        idempotencyKey: this.effectKey(run, state, command.stepId, call.item),
+        idempotencyKey,
         attempt: command.attempt,
         signal,
-      }),
-    );
+      });
+      if (command.keepEvidence) {
+        carry.evidence.push(
+          this.callEvidence(run, command, call.item, call.input, idempotencyKey, result),
+        );
+      }
+      return result;
+    });
+  }
+
+  /** A connector call as evidence: what was asked, what went over the wire, what came back. */
+  private callEvidence(
+    run: PlaybookRunRecord,
+    command: Extract<RunCommand, { kind: 'call' }>,
+    item: number | null,
+    input: JsonValue,
+    idempotencyKey: string,
+    result: CallAnswer,
+  ): StoredEvidence {
+    const name = `${command.connector}.${command.action}${item === null ? '' : ` [${item}]`}${result.ok ? '' : ' (failed)'}`;
+    return sealEvidence({
+      id: uuidv7(),
+      caseId: run.caseId,
+      name,
+      kind: command.stepKind === 'enrich' ? 'connector_response' : 'action_record',
+      source: {
+        actor: ACTOR(run.playbookId),
+        runId: run.id,
+        stepId: command.stepId,
+        connector: command.connector,
+        action: command.action,
+        idempotencyKey,
+      },
+      collectedAt: this.now(),
+      content: {
+        connector: command.connector,
+        action: command.action,
+        step: command.stepId,
+        item,
+        attempt: command.attempt,
+        idempotencyKey,
+        input,
+        ...(result.ok
+          ? { outcome: 'succeeded', output: result.output }
+          : { outcome: 'failed', error: stepError(result.failure) }),
+        exchange: (result.ok ? result.exchange : result.failure.exchange) ?? null,
+        openc2: (result.ok ? result.openc2 : undefined) ?? null,
+      },
+    });
   }
 
   /**
@@ -732,8 +788,7 @@ export class PlaybookExecutor {
     item: number | null,
     input: JsonValue,
     sentAt: string,
-    result:
-      { ok: true; output: JsonValue; exchange?: unknown } | { ok: false; failure: CallFailure },
+    result: CallAnswer,
   ): void {
     const now = this.now();
     const base = { ...this.sentEffect(run, state, command, item, input, sentAt), finishedAt: now };
@@ -747,7 +802,12 @@ export class PlaybookExecutor {
             exchange: result.failure.exchange ?? null,
           },
     );
+    // Every outgoing call is kept as evidence; an act also goes on the timeline.
+    const evidence = this.callEvidence(run, command, item, input, base.idempotencyKey, result);
+    carry.evidence.push(evidence);
     if (command.stepKind !== 'act') return;
+    const exchange = (result.ok ? result.exchange : result.failure.exchange) as
+      { method?: unknown; url?: unknown; status?: unknown } | undefined;
     carry.timeline.push({
       id: uuidv7(),
       caseId: run.caseId,
@@ -762,6 +822,14 @@ export class PlaybookExecutor {
         stepId: command.stepId,
         idempotencyKey: base.idempotencyKey,
         ok: result.ok,
+        evidenceId: evidence.id,
+        ...(exchange && typeof exchange.method === 'string'
+          ? {
+              request: `${exchange.method} ${String(exchange.url)}`,
+              ...(typeof exchange.status === 'number' ? { status: exchange.status } : {}),
+            }
+          : {}),
+        ...(result.ok && result.openc2 !== undefined ? { openc2: result.openc2 } : {}),
       },
     });
   }
@@ -934,6 +1002,22 @@ export class PlaybookExecutor {
       },
     );
     for (const task of command.handoff.tasks) await entry('task', task, { runId: run.id });
+    for (const [index, value] of command.handoff.evidence.entries()) {
+      const expression = playbook.handoff.evidence[index];
+      await collectEvidence(
+        tx,
+        sealEvidence({
+          id: uuidv7(),
+          caseId: run.caseId,
+          name: (expression?.source ?? `handoff evidence ${index + 1}`).slice(0, 200),
+          kind: 'handoff_value',
+          source: { actor, runId: run.id, note: `handoff of playbook ${playbook.id}` },
+          collectedAt: now,
+          content: value,
+        }),
+        { runId: run.id },
+      );
+    }
     if (run.parentRunId) await tx.wakeRun(run.parentRunId, now);
   }
 

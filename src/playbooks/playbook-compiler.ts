@@ -137,7 +137,7 @@ interface RawStep {
   };
   on_error?: 'continue' | 'fail' | { goto: string };
   goto?: string;
-  enrich?: RawConnectorCall;
+  enrich?: RawConnectorCall & { evidence?: boolean };
   act?: RawConnectorCall & { intent?: ContainmentIntent };
   decide?: ({ when: string; goto: string } | { default: string })[];
   approval?: {
@@ -323,10 +323,19 @@ class PlaybookCompiler {
 
     switch (kind) {
       case 'enrich': {
-        const call = step.enrich as RawConnectorCall;
+        const call = step.enrich as RawConnectorCall & { evidence?: boolean };
         const input = template(call.input ?? {}, at('enrich', 'input'));
         return (
-          input && { ...common, ...timing, ...repeat, ...retry, kind, ...connector(call), input }
+          input && {
+            ...common,
+            ...timing,
+            ...repeat,
+            ...retry,
+            kind,
+            ...connector(call),
+            ...(call.evidence === true ? { keepEvidence: true } : {}),
+            input,
+          }
         );
       }
       case 'act': {

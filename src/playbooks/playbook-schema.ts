@@ -185,7 +185,16 @@ const step: Schema = {
       ...messages({ oneOf: 'must be continue, fail or { goto: <step id> }' }),
     },
     goto: gotoTarget,
-    enrich: connectorCall({}, 'Read from a connector.'),
+    enrich: connectorCall(
+      {
+        evidence: {
+          type: 'boolean',
+          description:
+            "Keep the connector's response (and its request) on the case as forensic evidence.",
+        },
+      },
+      'Read from a connector.',
+    ),
     act: connectorCall(
       {
         intent: {

@@ -174,6 +174,8 @@ export interface EnrichStep extends StepCommon, RepeatableStep, TimedStep, Retry
   readonly action: string;
   /** Rendered per execution (per item with forEach); `{}` when absent in YAML. */
   readonly input: Template;
+  /** Keep the response on the case as evidence (`evidence: true`). */
+  readonly keepEvidence?: boolean;
 }
 
 /** Changes something outside Warden through a connector. */

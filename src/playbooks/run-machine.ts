@@ -130,6 +130,8 @@ export type RunCommand =
       timeoutMs?: number;
       attempt: number;
       decision?: ContainmentDecision;
+      /** An enrich step's `evidence: true`: keep each response on the case. */
+      keepEvidence?: boolean;
     }
   | {
       kind: 'approval';
@@ -654,6 +656,7 @@ class RunStepper {
       ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }),
       attempt: this.state.attempt,
       ...(decision ? { decision } : {}),
+      ...(step.kind === 'enrich' && step.keepEvidence ? { keepEvidence: true } : {}),
     });
   }
 }

@@ -3,6 +3,7 @@ import { WardenError } from '../core/errors.js';
 import type { AccessTokens } from '../pipeline/access-tokens.js';
 import type { ApprovalWorkflow } from '../pipeline/approval-workflow.js';
 import type { CaseWorkflow } from '../pipeline/case-workflow.js';
+import type { EvidenceWorkflow } from '../pipeline/evidence-workflow.js';
 import type { DeadLetterWorkflow } from '../pipeline/dead-letter-workflow.js';
 import type { AlertPreparer } from '../pipeline/alert-preparer.js';
 import type { IngestQueue } from '../pipeline/ingest-queue.js';
@@ -16,6 +17,7 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { caseRoutes } from './routes/case-routes.js';
 import { deadLetterRoutes } from './routes/dead-letter-routes.js';
+import { evidenceRoutes } from './routes/evidence-routes.js';
 import { playbookRoutes } from './routes/playbook-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 
@@ -26,6 +28,7 @@ export interface WardenServerDeps {
   cases: CaseWorkflow;
   approvals: ApprovalWorkflow;
   deadLetters: DeadLetterWorkflow;
+  evidence: EvidenceWorkflow;
   tokens: AccessTokens;
   metrics: WardenMetrics;
   /**
@@ -83,6 +86,7 @@ export function buildServer(deps: WardenServerDeps): FastifyInstance {
     playbookRoutes(api, deps);
     adminRoutes(api, deps);
     deadLetterRoutes(api, deps);
+    evidenceRoutes(api, deps);
     done();
   });
   return app;

@@ -1,6 +1,7 @@
 import { ALERT_TYPES, SEVERITY_LABELS } from '../core/alert.js';
 import { ROLES } from '../core/access.js';
 import { CASE_PHASES, CASE_STATUSES, CLOSURE_REASONS } from '../core/case.js';
+import { EVIDENCE_KINDS } from '../core/evidence.js';
 import { sourceFormatNames } from '../sources/source-registry.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
@@ -17,6 +18,7 @@ const idParam = {
 const caseRef = { $ref: '#/components/schemas/Case' };
 const approvalRef = { $ref: '#/components/schemas/Approval' };
 const deadLetterRef = { $ref: '#/components/schemas/DeadLetter' };
+const evidenceRef = { $ref: '#/components/schemas/Evidence' };
 /** The sender context of POST /api/v1/alerts: query parameters, or the X-Warden-* headers. */
 const contextParams = (
   [
@@ -255,6 +257,71 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/api/v1/cases/{id}/evidence': {
+        get: {
+          summary: "A case's evidence, oldest first, each with its chain of custody",
+          parameters: [idParam],
+          responses: {
+            '200': {
+              description: 'Evidence items (metadata; the bytes via /api/v1/evidence/{id}/content)',
+              ...(json({
+                type: 'object',
+                properties: { items: { type: 'array', items: evidenceRef } },
+              }) as object),
+            },
+            ...errors(401, 403, 404),
+          },
+        },
+        post: {
+          summary: 'Add evidence to a case (text in `content`, bytes in `content_base64`)',
+          parameters: [idParam],
+          requestBody: json({
+            type: 'object',
+            required: ['name'],
+            additionalProperties: false,
+            properties: {
+              name: { type: 'string', maxLength: 200 },
+              kind: {
+                enum: ['transcript', 'dataset_reference', 'model_hash', 'file', 'note'],
+                default: 'file',
+              },
+              content: { type: 'string', description: 'Text, stored as UTF-8' },
+              content_base64: { type: 'string', description: 'Bytes, base64-encoded' },
+              media_type: { type: 'string' },
+              note: { type: 'string', maxLength: 2000, description: 'Why it was collected' },
+            },
+          }),
+          responses: {
+            '201': { description: 'The stored item', ...(json(evidenceRef) as object) },
+            ...errors(400, 401, 403, 404, 413, 422),
+          },
+        },
+      },
+      '/api/v1/evidence/{id}': {
+        get: {
+          summary: 'One evidence item with its chain of custody',
+          parameters: [plainId],
+          responses: {
+            '200': { description: 'The item', ...(json(evidenceRef) as object) },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
+      '/api/v1/evidence/{id}/content': {
+        get: {
+          summary:
+            'The bytes of an item, exactly as collected; the read is added to its chain of custody',
+          parameters: [plainId],
+          responses: {
+            '200': {
+              description:
+                'The content, with its media type; `Repr-Digest` and `X-Warden-Evidence-Sha256` carry its SHA-256',
+              content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+            },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
       '/api/v1/stats': {
         get: {
           summary: 'Counts and alert-to-case compression',
@@ -460,6 +527,36 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       schemas: {
+        Evidence: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            caseId: { type: 'string' },
+            name: { type: 'string' },
+            kind: { enum: [...EVIDENCE_KINDS] },
+            mediaType: { type: 'string' },
+            sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            sizeBytes: { type: 'integer' },
+            source: {
+              type: 'object',
+              description:
+                'Who or what collected it: actor, and for playbooks runId, stepId, connector, action, idempotencyKey',
+            },
+            collectedAt: { type: 'string', format: 'date-time' },
+            custody: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  at: { type: 'string', format: 'date-time' },
+                  actor: { type: 'string' },
+                  action: { enum: ['collected', 'read', 'verified'] },
+                  detail: { type: 'object' },
+                },
+              },
+            },
+          },
+        },
         DeadLetter: {
           type: 'object',
           properties: {

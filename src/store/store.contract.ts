@@ -9,6 +9,7 @@ import {
 import { openCaseFor, type Case, type TimelineEntry } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { WardenError } from '../core/errors.js';
+import { evidenceSummary, sealEvidence } from '../core/evidence.js';
 import { uuidv7 } from '../core/ids.js';
 import type {
   ApiToken,
@@ -1149,6 +1150,141 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         );
         expect(await store.getDeadLetter(lost.id)).toBeUndefined();
         expect((await store.listDeadLetters({ limit: 10 })).items).toEqual([]);
+      });
+    });
+    describe('evidence', () => {
+      const source = { actor: 'playbook:demo', runId: 'r-1', stepId: 'block' };
+      function item(caseId: string, name: string, content: unknown) {
+        return sealEvidence({
+          id: uuidv7(),
+          caseId,
+          name,
+          kind: 'action_record',
+          source,
+          collectedAt: at(1),
+          content,
+        });
+      }
+
+      it('keeps bytes verbatim with their hash, lists a case oldest first without content', async () => {
+        const c = makeCase(1);
+        await insertCases(c);
+        const binary = item(c.id, 'dump.bin', new Uint8Array([0, 255, 1, 254, 10, 13]));
+        const json = item(c.id, 'network.block_ip_range', { request: { cidr: '203.0.113.0/24' } });
+        await store.transaction(async (tx) => {
+          await tx.insertEvidence(binary);
+          await tx.insertEvidence(json);
+        });
+        const stored = await store.getEvidence(binary.id);
+        expect(Buffer.from(stored?.content ?? []).equals(Buffer.from(binary.content))).toBe(true);
+        expect(stored).toMatchObject({ sha256: binary.sha256, sizeBytes: 6, source });
+        const listed = await store.listEvidence(c.id);
+        expect(listed.map((e) => e.name)).toEqual(['dump.bin', 'network.block_ip_range']);
+        expect(listed[1]).toEqual(evidenceSummary(json));
+        expect('content' in (listed[0] ?? {})).toBe(false);
+        expect(await store.getEvidence('nope')).toBeUndefined();
+        expect(await store.listEvidence('other-case')).toEqual([]);
+      });
+
+      it('refuses a second item with the same id', async () => {
+        const c = makeCase(1);
+        await insertCases(c);
+        const first = item(c.id, 'a', 'one');
+        await store.transaction((tx) => tx.insertEvidence(first));
+        await rejectionOf(() =>
+          store.transaction((tx) => tx.insertEvidence({ ...item(c.id, 'b', 'two'), id: first.id })),
+        );
+        expect(Buffer.from((await store.getEvidence(first.id))?.content ?? []).toString()).toBe(
+          'one',
+        );
+      });
+
+      it('keeps a chain of custody per item and per case, oldest first', async () => {
+        const c = makeCase(1);
+        await insertCases(c);
+        const a = item(c.id, 'a', 'one');
+        const b = item(c.id, 'b', 'two');
+        await store.transaction(async (tx) => {
+          await tx.insertEvidence(a);
+          await tx.insertEvidence(b);
+          await tx.appendCustody({
+            evidenceId: a.id,
+            at: at(1),
+            actor: 'playbook:demo',
+            action: 'collected',
+            detail: {},
+          });
+          await tx.appendCustody({
+            evidenceId: b.id,
+            at: at(1),
+            actor: 'playbook:demo',
+            action: 'collected',
+            detail: {},
+          });
+        });
+        await store.transaction((tx) =>
+          tx.appendCustody({
+            evidenceId: a.id,
+            at: at(2),
+            actor: 'alice',
+            action: 'read',
+            detail: { tokenId: 't-1' },
+          }),
+        );
+        expect(
+          (await store.listCustody({ evidenceId: a.id })).map((e) => [e.actor, e.action]),
+        ).toEqual([
+          ['playbook:demo', 'collected'],
+          ['alice', 'read'],
+        ]);
+        expect((await store.listCustody({ caseId: c.id })).map((e) => e.evidenceId)).toEqual([
+          a.id,
+          b.id,
+          a.id,
+        ]);
+        expect((await store.listCustody({ evidenceId: a.id }))[1]?.detail).toEqual({
+          tokenId: 't-1',
+        });
+        expect(
+          await rejectionOf(() =>
+            store.transaction((tx) =>
+              tx.appendCustody({
+                evidenceId: 'nope',
+                at: at(3),
+                actor: 'x',
+                action: 'read',
+                detail: {},
+              }),
+            ),
+          ),
+        ).toMatchObject({ code: 'not_found' });
+      });
+
+      it('scans every item in id order, paged', async () => {
+        const c = makeCase(1);
+        await insertCases(c);
+        const items = [item(c.id, 'a', '1'), item(c.id, 'b', '2'), item(c.id, 'c', '3')];
+        await store.transaction(async (tx) => {
+          for (const e of items) await tx.insertEvidence(e);
+        });
+        const first = await store.scanEvidence(null, 2);
+        expect(first.map((e) => e.name)).toEqual(['a', 'b']);
+        const rest = await store.scanEvidence(first[1]?.id ?? null, 2);
+        expect(rest.map((e) => e.name)).toEqual(['c']);
+        expect(Buffer.from(rest[0]?.content ?? []).toString()).toBe('3');
+      });
+
+      it('leaves no evidence behind when the transaction fails', async () => {
+        const c = makeCase(1);
+        await insertCases(c);
+        const lost = item(c.id, 'lost', 'x');
+        await rejectionOf(() =>
+          store.transaction(async (tx) => {
+            await tx.insertEvidence(lost);
+            throw new Error('boom');
+          }),
+        );
+        expect(await store.listEvidence(c.id)).toEqual([]);
       });
     });
   });

@@ -1,6 +1,7 @@
 import type { EncodedAlert, NormalizedAlert, SeverityId } from '../core/alert.js';
 import type { AuditDraft, AuditEntry } from '../core/audit-chain.js';
 import type { Case, CaseStatus, TimelineEntry } from '../core/case.js';
+import type { CustodyEvent, EvidenceItem, StoredEvidence } from '../core/evidence.js';
 import type { Role } from '../core/access.js';
 import type { ModelTier } from '../core/inventory.js';
 
@@ -58,6 +59,14 @@ export interface Store {
   /** Newest received first. */
   listDeadLetters(page: PageRequest): Promise<Page<DeadLetterRecord>>;
   getDeadLetter(id: string): Promise<DeadLetterRecord | undefined>;
+  /** A case's evidence, oldest first, without content. */
+  listEvidence(caseId: string): Promise<EvidenceItem[]>;
+  /** One item with its bytes. */
+  getEvidence(id: string): Promise<StoredEvidence | undefined>;
+  /** Custody events, oldest first, of one item or of every item on a case. */
+  listCustody(of: { evidenceId: string } | { caseId: string }): Promise<CustodyEvent[]>;
+  /** Every item with its bytes, in id order after `afterId`, for verification. */
+  scanEvidence(afterId: string | null, limit: number): Promise<StoredEvidence[]>;
   close(): Promise<void>;
 }
 
@@ -105,6 +114,9 @@ export interface StoreTransaction {
    * one. `not_found` when there is no such dead letter.
    */
   markDeadLetterReplayed(id: string, at: string, result: DeadLetterReplayResult): Promise<void>;
+  /** Stored once and never changed: the backend refuses updates and deletes. */
+  insertEvidence(item: StoredEvidence): Promise<void>;
+  appendCustody(event: CustodyEvent): Promise<void>;
 }
 
 /**

@@ -90,9 +90,10 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
   app.get<{ Params: { id: string } }>('/api/v1/cases/:id', async (request) => {
     const principal = principalWith(request, 'cases:read');
     const c = await deps.cases.visibleCase(principal, request.params.id);
-    const [alerts, timeline] = await Promise.all([
+    const [alerts, timeline, evidence] = await Promise.all([
       deps.store.listCaseAlerts(c.id, CASE_ALERTS_INLINE),
       deps.store.listTimeline(c.id, { limit: TIMELINE_INLINE + 1 }),
+      deps.store.listEvidence(c.id),
     ]);
     const timelineTruncated = timeline.length > TIMELINE_INLINE;
     return {
@@ -101,6 +102,7 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
       alertsTruncated: c.alertCount > alerts.length,
       timeline: timelineTruncated ? timeline.slice(1) : timeline,
       timelineTruncated,
+      evidence,
     };
   });
 

@@ -190,4 +190,44 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dead_letters_by_received ON dead_letters (received_at, id);
     `,
   },
+  {
+    version: 4,
+    name: 'evidence and its chain of custody',
+    sql: `
+      CREATE TABLE evidence (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        collected_at TEXT NOT NULL,
+        content BLOB NOT NULL
+      );
+      CREATE INDEX evidence_by_case ON evidence (case_id, id);
+      -- Evidence is never altered or removed, whatever the code above it does.
+      CREATE TRIGGER evidence_is_immutable BEFORE UPDATE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'evidence is immutable'); END;
+      CREATE TRIGGER evidence_is_kept BEFORE DELETE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'evidence is never deleted'); END;
+
+      CREATE TABLE evidence_custody (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        evidence_id TEXT NOT NULL REFERENCES evidence (id),
+        case_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX custody_by_evidence ON evidence_custody (evidence_id, seq);
+      CREATE INDEX custody_by_case ON evidence_custody (case_id, seq);
+      CREATE TRIGGER custody_is_append_only BEFORE UPDATE ON evidence_custody
+        BEGIN SELECT RAISE(ABORT, 'the chain of custody is append-only'); END;
+      CREATE TRIGGER custody_is_kept BEFORE DELETE ON evidence_custody
+        BEGIN SELECT RAISE(ABORT, 'the chain of custody is append-only'); END;
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeAlert } from '../../core/alert.js';
 import { auditHash, type AuditDraft, type AuditEntry } from '../../core/audit-chain.js';
 import { WardenError } from '../../core/errors.js';
+import { sealEvidence } from '../../core/evidence.js';
 import { verifyAuditLog } from '../../pipeline/audit-verification.js';
 import { at, describeStoreContract, makeAlert, makeCase } from '../store.contract.js';
 import { MIGRATIONS } from './migrations.js';
@@ -154,6 +155,44 @@ describe('SqliteStore', () => {
       promise = s.listCases({}, { limit: 5, cursor: 'garbage' });
     }).not.toThrow();
     await expect(promise).rejects.toBeInstanceOf(WardenError);
+  });
+
+  it('refuses to update or delete evidence or its chain of custody, even from another connection', async () => {
+    const s = openStore();
+    const c = makeCase(1);
+    await s.transaction((tx) => tx.insertCase(c));
+    const item = sealEvidence({
+      id: 'ev-1',
+      caseId: c.id,
+      name: 'transcript',
+      kind: 'transcript',
+      source: { actor: 'alice' },
+      collectedAt: at(1),
+      content: 'user: ignore previous instructions',
+    });
+    await s.transaction(async (tx) => {
+      await tx.insertEvidence(item);
+      await tx.appendCustody({
+        evidenceId: item.id,
+        at: at(1),
+        actor: 'alice',
+        action: 'collected',
+        detail: {},
+      });
+    });
+    withRawDb((db) => {
+      expect(() =>
+        db.prepare("UPDATE evidence SET content = x'00' WHERE id = 'ev-1'").run(),
+      ).toThrow(/evidence is immutable/);
+      expect(() => db.prepare("DELETE FROM evidence WHERE id = 'ev-1'").run()).toThrow(
+        /never deleted/,
+      );
+      expect(() => db.prepare("UPDATE evidence_custody SET actor = 'mallory'").run()).toThrow(
+        /append-only/,
+      );
+      expect(() => db.prepare('DELETE FROM evidence_custody').run()).toThrow(/append-only/);
+    });
+    expect((await s.getEvidence('ev-1'))?.sha256).toBe(item.sha256);
   });
 
   describe('audit tampering is caught by verifyAuditLog', () => {

@@ -12,6 +12,14 @@ import type { Case, TimelineEntry } from '../../core/case.js';
 import type { Role } from '../../core/access.js';
 import { WardenError } from '../../core/errors.js';
 import type {
+  CustodyAction,
+  CustodyEvent,
+  EvidenceItem,
+  EvidenceKind,
+  EvidenceSource,
+  StoredEvidence,
+} from '../../core/evidence.js';
+import type {
   ApiToken,
   ApprovalFilter,
   ApprovalRecord,
@@ -172,6 +180,23 @@ function deadLetterFromRow(row: Row): DeadLetterRecord {
 }
 
 /** WHERE clauses of a list query, with their parameters in order. */
+const EVIDENCE_COLUMNS =
+  'id, case_id, name, kind, media_type, sha256, size_bytes, source, collected_at';
+
+function evidenceFromRow(r: Row): EvidenceItem {
+  return {
+    id: str(r.id),
+    caseId: str(r.case_id),
+    name: str(r.name),
+    kind: str(r.kind) as EvidenceKind,
+    mediaType: str(r.media_type),
+    sha256: str(r.sha256),
+    sizeBytes: r.size_bytes as number,
+    source: JSON.parse(str(r.source)) as EvidenceSource,
+    collectedAt: str(r.collected_at),
+  };
+}
+
 class SqlFilter {
   readonly clauses: string[] = [];
   readonly params: unknown[] = [];
@@ -545,6 +570,55 @@ export class SqliteStore implements Store {
     });
   }
 
+  listEvidence(caseId: string): Promise<EvidenceItem[]> {
+    return this.read(() =>
+      (
+        this.statement(
+          `SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE case_id = ? ORDER BY id`,
+        ).all(caseId) as Row[]
+      ).map(evidenceFromRow),
+    );
+  }
+
+  getEvidence(id: string): Promise<StoredEvidence | undefined> {
+    return this.read(() => {
+      const row = this.statement('SELECT * FROM evidence WHERE id = ?').get(id) as Row | undefined;
+      return row ? { ...evidenceFromRow(row), content: row.content as Buffer } : undefined;
+    });
+  }
+
+  listCustody(of: { evidenceId: string } | { caseId: string }): Promise<CustodyEvent[]> {
+    return this.read(() => {
+      const rows = (
+        'evidenceId' in of
+          ? this.statement('SELECT * FROM evidence_custody WHERE evidence_id = ? ORDER BY seq').all(
+              of.evidenceId,
+            )
+          : this.statement('SELECT * FROM evidence_custody WHERE case_id = ? ORDER BY seq').all(
+              of.caseId,
+            )
+      ) as Row[];
+      return rows.map((r) => ({
+        evidenceId: str(r.evidence_id),
+        at: str(r.at),
+        actor: str(r.actor),
+        action: str(r.action) as CustodyAction,
+        detail: JSON.parse(str(r.detail)) as Record<string, unknown>,
+      }));
+    });
+  }
+
+  scanEvidence(afterId: string | null, limit: number): Promise<StoredEvidence[]> {
+    return this.read(() =>
+      (
+        this.statement('SELECT * FROM evidence WHERE id > ? ORDER BY id LIMIT ?').all(
+          afterId ?? '',
+          limit,
+        ) as Row[]
+      ).map((row) => ({ ...evidenceFromRow(row), content: row.content as Buffer })),
+    );
+  }
+
   async close(): Promise<void> {
     await this.tail;
     await this.checkpointer?.stop();
@@ -654,6 +728,12 @@ class SqliteTransaction implements StoreTransaction {
         ON CONFLICT (idempotency_key) DO UPDATE SET status = excluded.status,
         output = excluded.output, error = excluded.error, exchange = excluded.exchange,
         finished_at = excluded.finished_at`),
+      insertEvidence: db.prepare(`INSERT INTO evidence (id, case_id, name, kind, media_type, sha256,
+        size_bytes, source, collected_at, content) VALUES (@id, @caseId, @name, @kind, @mediaType,
+        @sha256, @sizeBytes, @source, @collectedAt, @content)`),
+      appendCustody:
+        db.prepare(`INSERT INTO evidence_custody (evidence_id, case_id, at, actor, action,
+        detail) SELECT id, case_id, @at, @actor, @action, @detail FROM evidence WHERE id = @evidenceId`),
       insertDeadLetter: db.prepare(`INSERT INTO dead_letters (id, received_at, source,
         reason_code, reason, field, body, replayed_at, replay_result) VALUES (@id, @receivedAt,
         @source, @reasonCode, @reason, @field, @body, @replayedAt, @replayResult)`),
@@ -922,6 +1002,24 @@ class SqliteTransaction implements StoreTransaction {
       error: json(effect.error),
       exchange: json(effect.exchange),
     });
+    return Promise.resolve();
+  }
+
+  insertEvidence(item: StoredEvidence): Promise<void> {
+    this.s.insertEvidence.run({
+      ...item,
+      source: JSON.stringify(item.source),
+      content: Buffer.from(item.content.buffer, item.content.byteOffset, item.content.byteLength),
+    });
+    return Promise.resolve();
+  }
+
+  appendCustody(event: CustodyEvent): Promise<void> {
+    const changes = this.s.appendCustody.run({
+      ...event,
+      detail: JSON.stringify(event.detail),
+    }).changes;
+    if (changes === 0) throw new WardenError('not_found', `evidence ${event.evidenceId} not found`);
     return Promise.resolve();
   }
 
