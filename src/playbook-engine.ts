@@ -48,7 +48,11 @@ export function loadPlaybookEngine(options: PlaybookEngineOptions): PlaybookEngi
     );
   }
   const connectors = loadConnectors(configDir, {
-    secrets: loadSecretSource({ env: process.env, file: join(options.dataDir, SECRETS_FILE) }),
+    secrets: loadSecretSource({
+      env: process.env,
+      file: join(options.dataDir, SECRETS_FILE),
+      fallbackFiles: [join(configDir, SECRETS_FILE)],
+    }),
     inventory,
     logSink: streamLogSink(options.logStream ?? process.stdout),
   });

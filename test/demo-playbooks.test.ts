@@ -18,11 +18,12 @@ const inventory = new InventoryIndex(config.inventory);
 const playbooks = loadPlaybooks(join(DEMO_CONFIG, 'playbooks'));
 
 describe('the demo estate’s playbooks pass their own tests', () => {
-  it('ships the scenarios: a spike from a range, a poisoned upload, a federated router', () => {
+  it('ships the scenarios: a spike from a range, a poisoned upload, a tampered model, a federated router', () => {
     expect(playbooks.map((p) => p.id).sort()).toEqual([
       'federated-router',
       'inference-spike-external-range',
       'llm-abuse-triage',
+      'model-integrity-rollback',
       'poisoned-dataset-upload',
     ]);
   });
@@ -53,11 +54,14 @@ describe('the demo, end to end: alerts in, actions out through the demo services
     services = await startDemoServices({ port: 0, log: () => undefined });
     const configDir = join(dir, 'config');
     cpSync(DEMO_CONFIG, configDir, { recursive: true });
-    const connectors = join(configDir, 'connectors.yaml');
-    writeFileSync(
-      connectors,
-      readFileSync(connectors, 'utf8').replaceAll('http://127.0.0.1:8089', services.url),
-    );
+    // The Slack webhook URL is a secret, so it lives in secrets.yaml.
+    for (const file of ['connectors.yaml', 'secrets.yaml']) {
+      const path = join(configDir, file);
+      writeFileSync(
+        path,
+        readFileSync(path, 'utf8').replaceAll('http://127.0.0.1:8089', services.url),
+      );
+    }
     warden = openWarden({
       configDir,
       dataDir: join(dir, 'data'),
@@ -79,7 +83,7 @@ describe('the demo, end to end: alerts in, actions out through the demo services
     return outcome?.caseId ?? '';
   }
 
-  it('blocks a hostile range in front of a tier-2 model, and quarantines a poisoned upload', async () => {
+  it('blocks a hostile range over OpenC2, quarantines a poisoned upload, rolls a tampered model back and pages', async () => {
     const spike = await ingest({
       type: 'inference_spike',
       title: 'Request volume 500% above baseline',
@@ -91,20 +95,57 @@ describe('the demo, end to end: alerts in, actions out through the demo services
       title: 'Label flipping in an upload',
       severity: 'high',
       observables: {
-        dataset: { id: 'ds-customer-profiles', hash: 'sha256:9f2c' },
+        dataset: {
+          id: 'ds-customer-profiles',
+          hash: 'sha256:9f2c0d1e8b7a69584736251403f2e1d0c9b8a79685746352413f2e1d0c9b8a79',
+        },
         users: ['contractor-42'],
         api_key_ids: ['key-7f3a'],
       },
     });
+    const tampered = await ingest(
+      JSON.parse(
+        readFileSync(join(DEMO_CONFIG, 'playbooks/alerts/tampered-fraud-model.json'), 'utf8'),
+      ),
+    );
     expect(services.actions.map((a) => `${a.service} ${a.action} ${a.target}`)).toEqual([
-      'firewall blocked 203.0.113.0/24',
-      'feature-store quarantined ds-customer-profiles',
+      'openc2 denied address range 203.0.113.0/24',
+      'feature-store quarantined dataset ds-customer-profiles',
       'gateway disabled API key key-7f3a',
+      'mlflow tagged version fraud-detection v3',
+      'mlflow tagged version fraud-detection v3',
+      'mlflow moved alias fraud-detection@champion',
+      'mlflow tagged version fraud-detection v2',
+      `pagerduty triggered incident warden-case-${tampered}`,
+      'jira created issue SEC-1',
+      'slack posted message T0DEMO/B0DEMO',
     ]);
-    for (const caseId of [spike, poisoned]) {
+    for (const caseId of [spike, poisoned, tampered]) {
       expect((await warden.store.getCase(caseId))?.phase).toBe('containment');
       const [run] = await warden.store.listRunsForCase(caseId);
       expect(run?.status).toBe('succeeded');
     }
+  });
+
+  it('shows each action on its case with the request, the response and the OpenC2 form', async () => {
+    const spike = (await warden.store.listCases({}, { limit: 10 })).items.find((c) =>
+      c.alertTypes.includes('inference_spike'),
+    );
+    const timeline = await warden.store.listTimeline(spike?.id ?? '');
+    const block = timeline.find((t) => t.kind === 'action_taken');
+    expect(block?.data).toMatchObject({
+      ok: true,
+      status: 200,
+      openc2: { action: 'deny', target: { ipv4_net: '203.0.113.0/24' } },
+    });
+    const evidence = await warden.store.getEvidence(String(block?.data.evidenceId));
+    const record = JSON.parse(Buffer.from(evidence?.content ?? []).toString('utf8')) as {
+      exchange: { method: string; requestBody: string; responseBody: string };
+      openc2: unknown;
+    };
+    expect(record.exchange.method).toBe('POST');
+    expect(record.exchange.requestBody).toContain('"ipv4_net":"203.0.113.0/24"');
+    expect(record.exchange.responseBody).toContain('rule_number');
+    expect(JSON.stringify(record)).not.toContain('demo-openc2-token');
   });
 });

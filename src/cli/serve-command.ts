@@ -48,7 +48,11 @@ export function registerServeCommand(program: Command): void {
         const pull = startPullSources({
           configDir: options.config,
           dataDir: options.data,
-          secrets: loadSecretSource({ env: process.env, file: join(options.data, SECRETS_FILE) }),
+          secrets: loadSecretSource({
+            env: process.env,
+            file: join(options.data, SECRETS_FILE),
+            fallbackFiles: [join(options.config, SECRETS_FILE)],
+          }),
           ingest: (alerts) =>
             warden.ingest.submit(alerts.map((a) => warden.preparer.prepare(a.draft, a.rawText))),
           log: app.log,

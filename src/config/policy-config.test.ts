@@ -54,6 +54,7 @@ describe('the demo config directory', () => {
       unknownPlaybookIds(router, [
         'inference-spike-external-range',
         'poisoned-dataset-upload',
+        'model-integrity-rollback',
         'federated-router',
       ]),
     ).toEqual([]);

@@ -137,7 +137,7 @@ describe('loadConnectors', () => {
     [
       'an unknown type',
       'connectors:\n  ti:\n    type: smtp\n',
-      /:3:11: connectors\.ti\.type "smtp" is not a connector type \(known: http\)/,
+      /:3:11: connectors\.ti\.type "smtp" is not a connector type \(known: http, virustotal, .*, email, jira, servicenow\)/,
     ],
     [
       'a missing type',

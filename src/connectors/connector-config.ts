@@ -4,7 +4,7 @@ import type { InventoryIndex } from '../core/inventory.js';
 import { ConnectorError, type Connector } from './connector.js';
 import { ConnectorConfigReader, type ConnectorTypeDefinition } from './connector-config-reader.js';
 import { guardConnector } from './guarded-connector.js';
-import { HTTP_CONNECTOR_TYPE } from './http/http-connector-config.js';
+import { CONNECTOR_TYPES } from './connector-types.js';
 import { createInventoryConnector } from './inventory/inventory-connector.js';
 import { createLogConnector, type LogSink } from './log/log-connector.js';
 import type { SecretSource } from './secrets.js';
@@ -26,13 +26,13 @@ export interface LoadConnectorsOptions {
   inventory: InventoryIndex;
   /** Where the built-in `log` connector writes. */
   logSink: LogSink;
-  /** Connector types besides `http` (vendor connectors). */
+  /** Connector types besides the shipped ones (CONNECTOR_TYPES), e.g. in tests. */
   types?: readonly ConnectorTypeDefinition[];
 }
 
 /** Always present, under these names; connectors.yaml cannot redefine them. */
 export const BUILTIN_CONNECTORS = ['log', 'inventory'] as const;
-export const BUILTIN_CONNECTOR_TYPES: readonly ConnectorTypeDefinition[] = [HTTP_CONNECTOR_TYPE];
+export const BUILTIN_CONNECTOR_TYPES: readonly ConnectorTypeDefinition[] = CONNECTOR_TYPES;
 
 const INSTANCE_NAME = /^[a-z][a-z0-9_]*$/;
 

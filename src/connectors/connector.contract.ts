@@ -57,8 +57,11 @@ export interface ContractCall {
 
 export interface HttpConnectorContractSetup {
   create(options: ContractConnectorOptions): Connector | Promise<Connector>;
-  /** A `read` action. */
-  readonly read: ContractCall;
+  /**
+   * A `read` action; absent for a connector that only writes (a chat
+   * webhook, a pager). Then the error mapping is checked on `write`.
+   */
+  readonly read?: ContractCall;
   /** A `write` action; absent for a connector that only reads (threat intel). */
   readonly write?: ContractCall;
   /** A call whose input the action's schema rejects. */
@@ -71,6 +74,20 @@ export interface HttpConnectorContractSetup {
    * idempotent (then `reconcile` must answer `unknown`).
    */
   readonly idempotencyHeader: string | undefined;
+  /**
+   * Where the idempotency key travels when the vendor deduplicates by a
+   * value that is not a header (PagerDuty's body `dedup_key`): it returns
+   * the key found in a recorded request. Set this or `idempotencyHeader`,
+   * not both; with either, writes are expected to be retried and
+   * reconciled by sending them again.
+   */
+  readonly idempotencyKeyIn?: (request: RecordedRequest) => unknown;
+  /**
+   * How the credential looks on the wire when not as given (Basic auth
+   * sends `base64(user:secret)`); that form must stay out of records too.
+   * @default the secret itself
+   */
+  wireCredential?(secret: string): string;
   /**
    * For writes the vendor does not deduplicate by header but whose effect
    * can be looked up afterwards (a tag carrying the key, a search by
@@ -88,7 +105,10 @@ export interface HttpConnectorContractSetup {
 }
 
 const SECRET = 'contract-secret-5f1d0c7a9b';
-const TIMEOUT_MS = 300;
+/** The credential the suite passes to `create`, for vendors whose credential is in the path (Slack webhooks). */
+export const CONTRACT_SECRET = SECRET;
+// Generous: a loaded CI machine can take a few hundred ms to answer a first request.
+const TIMEOUT_MS = 1000;
 
 export function describeHttpConnectorContract(
   name: string,
@@ -98,7 +118,19 @@ export function describeHttpConnectorContract(
     let fake: FakeHttpService;
     let connector: Connector;
     const write = setup.write;
+    const WIRE = setup.wireCredential?.(SECRET) ?? SECRET;
     const recorded: unknown[] = [];
+    const read = setup.read;
+    /** Error mapping is checked on the read, or on the write of a write-only connector. */
+    const probe = read ?? write;
+    if (probe === undefined) throw new Error(`${name}: the contract needs a read or a write`);
+    const header = setup.idempotencyHeader?.toLowerCase();
+    const keyIn =
+      header !== undefined
+        ? (request: RecordedRequest): unknown => request.headers[header]
+        : setup.idempotencyKeyIn;
+    /** Whether a timeout of the probe may be retried: reads, and writes the vendor deduplicates. */
+    const probeRepeatable = read !== undefined || keyIn !== undefined;
 
     beforeAll(async () => {
       fake = await FakeHttpService.start();
@@ -162,7 +194,7 @@ export function describeHttpConnectorContract(
     }
 
     it('declares its actions with schemas and effects', () => {
-      expect(connector.actions[setup.read.action]?.effect).toBe('read');
+      if (read) expect(connector.actions[read.action]?.effect).toBe('read');
       if (write) expect(connector.actions[write.action]?.effect).toBe('write');
       for (const spec of Object.values(connector.actions)) {
         expect(typeof spec.inputSchema).toBe('object');
@@ -171,20 +203,23 @@ export function describeHttpConnectorContract(
       expect(connector.concurrency).toBeGreaterThanOrEqual(1);
     });
 
-    it('sends a read as the vendor expects and returns the output with the exchange', async () => {
-      fake.enqueue(setup.read.response);
-      const result = await invoke(call(setup.read));
-      expect(fake.requests).toHaveLength(1);
-      expectRequest(fake.requests[0], setup.read.expectRequest);
-      expect(result.output).toEqual(setup.read.expectOutput);
-      expect(result.exchange).toMatchObject({
-        method: setup.read.expectRequest.method,
-        status: setup.read.response.status ?? 200,
+    if (read) {
+      it('sends a read as the vendor expects and returns the output with the exchange', async () => {
+        fake.enqueue(read.response);
+        const result = await invoke(call(read));
+        expect(fake.requests).toHaveLength(1);
+        expectRequest(fake.requests[0], read.expectRequest);
+        expect(result.output).toEqual(read.expectOutput);
+        expect(result.exchange).toMatchObject({
+          method: read.expectRequest.method,
+          status: read.response.status ?? 200,
+        });
+        expect(result.exchange?.url).toContain(read.expectRequest.path.split('/').pop() ?? '');
+        expect(result.exchange?.durationMs).toBeGreaterThanOrEqual(0);
+        expect(JSON.stringify(result.exchange)).not.toContain(SECRET);
+        expect(JSON.stringify(result.exchange)).not.toContain(WIRE);
       });
-      expect(result.exchange?.url).toContain(setup.read.expectRequest.path.split('/').pop() ?? '');
-      expect(result.exchange?.durationMs).toBeGreaterThanOrEqual(0);
-      expect(JSON.stringify(result.exchange)).not.toContain(SECRET);
-    });
+    }
 
     if (write) {
       it('sends a write as the vendor expects, body included', async () => {
@@ -198,7 +233,7 @@ export function describeHttpConnectorContract(
 
     it('reports 503 as unavailable and retryable, with the exchange', async () => {
       fake.enqueue({ status: 503, body: { error: 'maintenance' } });
-      const error = await failure(call(setup.read));
+      const error = await failure(call(probe));
       expect(error).toMatchObject({ code: 'unavailable', retryable: true, status: 503 });
       expect(error.exchange?.status).toBe(503);
       expect(error.exchange?.responseBody).toContain('maintenance');
@@ -206,26 +241,26 @@ export function describeHttpConnectorContract(
 
     it('reports 400 as rejected and not retryable', async () => {
       fake.enqueue({ status: 400, body: { error: 'bad request' } });
-      const error = await failure(call(write ?? setup.read));
+      const error = await failure(call(write ?? probe));
       expect(error).toMatchObject({ code: 'rejected', retryable: false, status: 400 });
     });
 
     it.each([401, 403])('reports %i as unauthorized and not retryable', async (status) => {
       fake.enqueue({ status, body: { error: 'invalid credentials' } });
-      const error = await failure(call(setup.read));
+      const error = await failure(call(probe));
       expect(error).toMatchObject({ code: 'unauthorized', retryable: false, status });
     });
 
     it('reports 429 as rate_limited with Retry-After seconds in ms', async () => {
       fake.enqueue({ status: 429, headers: { 'retry-after': '2' }, body: { error: 'slow down' } });
-      const error = await failure(call(setup.read));
+      const error = await failure(call(probe));
       expect(error).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: 2000 });
     });
 
     it('reads a Retry-After HTTP-date', async () => {
       const at = new Date(Date.now() + 5000).toUTCString();
       fake.enqueue({ status: 429, headers: { 'retry-after': at } });
-      const error = await failure(call(setup.read));
+      const error = await failure(call(probe));
       expect(error.code).toBe('rate_limited');
       expect(error.retryAfterMs).toBeGreaterThan(3000);
       expect(error.retryAfterMs).toBeLessThanOrEqual(5000);
@@ -234,15 +269,15 @@ export function describeHttpConnectorContract(
     it('times out a slow answer and aborts the request', async () => {
       fake.enqueue({ delayMs: 5000, body: {} });
       const started = performance.now();
-      const error = await failure(call(setup.read));
-      expect(error).toMatchObject({ code: 'timeout', retryable: true });
+      const error = await failure(call(probe));
+      expect(error).toMatchObject({ code: 'timeout', retryable: probeRepeatable });
       expect(performance.now() - started).toBeLessThan(3000);
       await vi.waitFor(() => expect(fake.requests[0]?.aborted).toBe(true), { timeout: 2000 });
     });
 
     it("times out at the call's deadline", async () => {
       fake.enqueue({ delayMs: 5000, body: {} });
-      const error = await failure(call(setup.read, { signal: AbortSignal.timeout(50) }));
+      const error = await failure(call(probe, { signal: AbortSignal.timeout(50) }));
       expect(error.code).toBe('timeout');
     });
 
@@ -258,22 +293,22 @@ export function describeHttpConnectorContract(
       expect(fake.requests).toHaveLength(0);
     });
 
-    it('answers reconcile for a read with not_done, without a request', async () => {
-      const answer = await connector.reconcile?.(call(setup.read));
-      expect(answer?.state ?? 'unknown').toBe('not_done');
-      expect(fake.requests).toHaveLength(0);
-    });
+    if (read) {
+      it('answers reconcile for a read with not_done, without a request', async () => {
+        const answer = await connector.reconcile?.(call(read));
+        expect(answer?.state ?? 'unknown').toBe('not_done');
+        expect(fake.requests).toHaveLength(0);
+      });
+    }
 
-    if (write && setup.idempotencyHeader !== undefined) {
-      const header = setup.idempotencyHeader.toLowerCase();
-
+    if (write && keyIn !== undefined) {
       it('sends the same idempotency key when a write is replayed', async () => {
         fake.enqueue(write.response, write.response, write.response);
         const first = call(write);
         await invoke(first);
         await invoke({ ...first, attempt: 2 });
         await invoke(call(write));
-        const sent = fake.requests.map((request) => request.headers[header]);
+        const sent = fake.requests.map((request) => keyIn(request));
         expect(sent[0]).toBe(first.idempotencyKey);
         expect(sent[1]).toBe(first.idempotencyKey);
         expect(sent[2]).not.toBe(first.idempotencyKey);
@@ -293,7 +328,7 @@ export function describeHttpConnectorContract(
         const answer = await connector.reconcile?.(original);
         expect(answer?.state).toBe('done');
         if (answer?.state === 'done') expect(answer.result.output).toEqual(write.expectOutput);
-        expect(fake.requests[0]?.headers[header]).toBe(original.idempotencyKey);
+        expect(keyIn(fake.requests[0] as RecordedRequest)).toBe(original.idempotencyKey);
       });
     } else if (write) {
       it('does not retry a write that may have been applied', async () => {
@@ -354,23 +389,32 @@ export function describeHttpConnectorContract(
       const echo = (request: RecordedRequest): ScriptedResponse => ({
         status: 200,
         headers: { 'x-request-id': 'echo', 'retry-after': '1' },
-        body: { headers: request.headers, url: request.path, query: request.query.toString() },
+        body: {
+          headers: request.headers,
+          url: request.path,
+          query: request.query.toString(),
+          body: request.body,
+        },
       });
       fake.enqueue((request) => ({ ...echo(request), status: 401 }));
-      const error = await failure(call(setup.read));
-      expect(error.message).not.toContain(SECRET);
-      expect(JSON.stringify(error.exchange)).not.toContain(SECRET);
-      expect(String(error.stack)).not.toContain(SECRET);
+      const error = await failure(call(probe));
+      for (const form of [SECRET, WIRE]) {
+        expect(error.message).not.toContain(form);
+        expect(JSON.stringify(error.exchange)).not.toContain(form);
+        expect(String(error.stack)).not.toContain(form);
+      }
 
       fake.enqueue((request) => ({ ...echo(request), status: 200 }));
-      await invoke(call(setup.read)).catch(() => undefined);
+      await invoke(call(probe)).catch(() => undefined);
       // The request did carry it: the redaction is in the record, not the wire.
-      expect(JSON.stringify(fake.requests.map((r) => r.headers))).toContain(SECRET);
+      // In a header, the path or the body: expectCredential knows where.
+      for (const request of fake.requests) setup.expectCredential(request, SECRET);
     });
 
     it('never recorded the secret in any result or error of this suite', () => {
       expect(recorded.length).toBeGreaterThan(5);
       expect(JSON.stringify(recorded)).not.toContain(SECRET);
+      expect(JSON.stringify(recorded)).not.toContain(WIRE);
     });
   });
 }

@@ -53,6 +53,19 @@ describe('loadSecretSource', () => {
     expect(source.whereToSet('X')).toBe(`set WARDEN_SECRET_X or add X under secrets: in ${file}`);
   });
 
+  it('falls back to further files in order, after the environment and the main file', () => {
+    const data = secretsFile('secrets:\n  TI_TOKEN: "data"\n');
+    const config = secretsFile('secrets:\n  TI_TOKEN: "config"\n  VT_KEY: "demo-vt"\n');
+    const source = loadSecretSource({
+      file: data,
+      fallbackFiles: [config, join(tmpdir(), 'warden-no-such-dir', 'secrets.yaml')],
+      env: { WARDEN_SECRET_VT_KEY: '' },
+    });
+    expect(source.get('TI_TOKEN')).toBe('data');
+    expect(source.get('VT_KEY')).toBe('demo-vt');
+    expect(source.get('NONE')).toBeUndefined();
+  });
+
   it('treats a missing file as holding no secrets', () => {
     const source = loadSecretSource({ file: join(tmpdir(), 'warden-no-such-dir', 'secrets.yaml') });
     expect(source.get('TI_TOKEN')).toBeUndefined();

@@ -24,6 +24,12 @@ export interface SecretSourceOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Path of a secrets file; a missing file holds no secrets. */
   file?: string;
+  /**
+   * Secrets files consulted after `file`, in order: the config directory's
+   * `secrets.yaml`, for values that are not secret at all (the demo's
+   * stand-in API keys). Real credentials belong in the environment or `file`.
+   */
+  fallbackFiles?: readonly string[];
 }
 
 /**
@@ -34,13 +40,20 @@ export interface SecretSourceOptions {
  * @example loadSecretSource({ env: process.env, file: join(dataDir, SECRETS_FILE) })
  */
 export function loadSecretSource(options: SecretSourceOptions): SecretSource {
-  const fromFile =
-    options.file === undefined ? new Map<string, string>() : readSecretsFile(options.file);
+  const files = [
+    ...(options.file === undefined ? [] : [options.file]),
+    ...(options.fallbackFiles ?? []),
+  ].map(readSecretsFile);
   const env = options.env ?? {};
   return {
     get(name) {
       const value = env[`${SECRET_ENV_PREFIX}${name}`];
-      return value !== undefined && value !== '' ? value : fromFile.get(name);
+      if (value !== undefined && value !== '') return value;
+      for (const file of files) {
+        const found = file.get(name);
+        if (found !== undefined) return found;
+      }
+      return undefined;
     },
     whereToSet(name) {
       const file =

@@ -67,6 +67,8 @@ export interface ModelObservable {
   id: string;
   version?: string;
   endpoint?: string;
+  /** SHA-256 of the deployed artifact, as the integrity monitor measured it. */
+  hash?: string;
 }
 
 export interface DatasetObservable {

@@ -1,20 +1,42 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { abuseipdbFake } from './fakes/abuseipdb-fake.js';
+import { aiPlatformFake } from './fakes/ai-platform-fake.js';
+import { createAwsFake } from './fakes/aws-fake.js';
+import { createJiraFake } from './fakes/jira-fake.js';
+import { createMlflowFake } from './fakes/mlflow-fake.js';
+import { openc2Fake } from './fakes/openc2-fake.js';
+import { createPagerDutyFake } from './fakes/pagerduty-fake.js';
+import { createServiceNowFake } from './fakes/servicenow-fake.js';
+import { createSlackFake } from './fakes/slack-fake.js';
+import { taxiiFake } from './fakes/taxii-fake.js';
+import { virustotalFake } from './fakes/virustotal-fake.js';
+import type { FakeReply, VendorFake, VendorFakeFactory } from './vendor-fake.js';
+
+/** The vendor APIs the demo serves, each under its own path prefix. */
+export const DEMO_VENDOR_FAKES: readonly VendorFakeFactory[] = [
+  virustotalFake,
+  abuseipdbFake,
+  taxiiFake,
+  createMlflowFake,
+  createAwsFake,
+  openc2Fake,
+  aiPlatformFake,
+  createSlackFake,
+  createPagerDutyFake,
+  createJiraFake,
+  createServiceNowFake,
+];
 
 /**
- * Stand-ins for the services the demo playbooks act through, in one local
- * HTTP server: threat intelligence, identity, the inference gateway
- * (firewall, API keys, sessions), the feature store, the model registry, a
- * ticket queue and a pager. They answer like the real ones would and
- * remember what was done, so a new user sees a block, a quarantine and a
- * page happen. Writes are deduplicated by `Idempotency-Key`, as the demo
- * connectors promise. Not for production: nothing here is checked or kept.
+ * Stand-ins for the vendor APIs the demo playbooks act through, in one
+ * local HTTP server: each vendor fake (src/demo/fakes/) answers under its
+ * own path prefix with that vendor's request and response shapes, and
+ * remembers what was done, so a new user sees a block, a rollback and a
+ * page happen (`GET /` lists the actions and the services). A write repeated
+ * with the same `Idempotency-Key` gets the first answer again. Not for
+ * production: nothing here is kept.
  */
-
-/** Documentation ranges (RFC 5737) the demo treats as hostile. */
-const HOSTILE = [/^203\.0\.113\./, /^198\.51\.100\./];
-/** Service accounts the identity service lets write to datasets. */
-const WRITERS = new Set(['etl-svc', 'ml-pipeline']);
 
 export interface DemoAction {
   at: string;
@@ -30,10 +52,7 @@ export interface DemoServices {
   close(): Promise<void>;
 }
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
+type Reply = FakeReply;
 
 export async function startDemoServices(
   options: { port?: number; host?: string; log?: (line: string) => void } = {},
@@ -41,87 +60,70 @@ export async function startDemoServices(
   const actions: DemoAction[] = [];
   const replies = new Map<string, Reply>();
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  let counter = 0;
 
   const act = (service: string, action: string, target: string, details: unknown): void => {
     actions.push({ at: new Date().toISOString(), service, action, target, details });
     log(`demo-services: ${service} ${action} ${target}`);
   };
 
-  const route = (method: string, path: string, query: URLSearchParams, body: unknown): Reply => {
-    const input = (body ?? {}) as Record<string, unknown>;
-    let m: RegExpExecArray | null;
-    if (method === 'GET' && path === '/') return { status: 200, body: { actions } };
-    if (method === 'GET' && (m = /^\/intel\/ip\/([^/]+)$/.exec(path))) {
-      const ip = decodeURIComponent(m[1] ?? '');
-      const hostile = HOSTILE.some((r) => r.test(ip));
-      return { status: 200, body: { ip, malicious: hostile, score: hostile ? 92 : 0 } };
-    }
-    if (method === 'GET' && (m = /^\/identity\/users\/([^/]+)\/entitlements$/.exec(path))) {
-      const user = decodeURIComponent(m[1] ?? '');
-      return {
-        status: 200,
-        body: { user, dataset: query.get('dataset'), write: WRITERS.has(user) },
-      };
-    }
-    if (method === 'POST' && path === '/firewall/rules') {
-      const id = `fw-${++counter}`;
-      act('firewall', 'blocked', typeof input.cidr === 'string' ? input.cidr : '?', input);
-      return { status: 201, body: { id, ...input } };
-    }
-    if (method === 'POST' && (m = /^\/gateway\/keys\/([^/]+)\/disable$/.exec(path))) {
-      act('gateway', 'disabled API key', decodeURIComponent(m[1] ?? ''), input);
-      return { status: 200, body: { disabled: true } };
-    }
-    if (method === 'POST' && (m = /^\/gateway\/sessions\/([^/]+)\/terminate$/.exec(path))) {
-      act('gateway', 'ended session', decodeURIComponent(m[1] ?? ''), input);
-      return { status: 200, body: { terminated: true } };
-    }
-    if (method === 'POST' && (m = /^\/feature-store\/datasets\/([^/]+)\/quarantine$/.exec(path))) {
-      act('feature-store', 'quarantined', decodeURIComponent(m[1] ?? ''), input);
-      return { status: 200, body: { quarantined: true } };
-    }
-    if (method === 'POST' && (m = /^\/registry\/models\/([^/]+)\/quarantine$/.exec(path))) {
-      act('registry', 'quarantined model', decodeURIComponent(m[1] ?? ''), input);
-      return { status: 200, body: { quarantined: true } };
-    }
-    if (method === 'POST' && path === '/tickets') {
-      const id = `T-${100 + ++counter}`;
-      act('tickets', 'opened', id, input);
-      return { status: 201, body: { id } };
-    }
-    if (method === 'POST' && path === '/pager/events') {
-      act('pager', 'paged', typeof input.to === 'string' ? input.to : 'on-call', input);
-      return { status: 202, body: { status: 'success' } };
-    }
-    return { status: 404, body: { error: `no demo service at ${method} ${path}` } };
-  };
+  const record = (service: string, action: string, target: string, details: unknown): void =>
+    act(service, action, target, details);
+  const fakes: VendorFake[] = DEMO_VENDOR_FAKES.map((create) => create(record));
 
-  const handle = (request: IncomingMessage, response: ServerResponse, text: string): void => {
+  const handle = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    text: string,
+  ): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://demo');
     const key = request.headers['idempotency-key'];
     const known = typeof key === 'string' ? replies.get(key) : undefined;
-    let reply: Reply;
-    if (known) reply = known;
-    else {
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        reply = { status: 400, body: { error: 'body is not JSON' } };
-        send(response, reply);
-        return;
-      }
-      reply = route(request.method ?? 'GET', url.pathname, url.searchParams, body);
-      if (typeof key === 'string' && reply.status < 300) replies.set(key, reply);
+    if (known) {
+      send(response, known);
+      return;
     }
-    send(response, reply);
+    if (request.method === 'GET' && url.pathname === '/') {
+      send(response, {
+        status: 200,
+        body: {
+          actions,
+          services: fakes.map((fake) => ({ prefix: fake.prefix, description: fake.description })),
+        },
+      });
+      return;
+    }
+    const fake = fakes.find(
+      (f) => url.pathname === f.prefix || url.pathname.startsWith(`${f.prefix}/`),
+    );
+    if (fake) {
+      const reply = (await fake.handle({
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: request.headers,
+        text,
+      })) ?? {
+        status: 404,
+        body: { error: `no demo service at ${request.method} ${url.pathname}` },
+      };
+      if (typeof key === 'string' && reply.status < 300) replies.set(key, reply);
+      send(response, reply);
+      return;
+    }
+    send(response, {
+      status: 404,
+      body: { error: `no demo service at ${request.method} ${url.pathname}` },
+    });
   };
 
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => handle(request, response, Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => {
+      handle(request, response, Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
+        send(response, { status: 500, body: { error: String(error) } });
+      });
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -136,6 +138,13 @@ export async function startDemoServices(
 }
 
 function send(response: ServerResponse, reply: Reply): void {
-  response.writeHead(reply.status, { 'content-type': 'application/json' });
-  response.end(JSON.stringify(reply.body));
+  response.writeHead(reply.status, {
+    'content-type': reply.contentType ?? 'application/json',
+    ...reply.headers,
+  });
+  response.end(
+    typeof reply.body === 'string' && reply.contentType !== undefined
+      ? reply.body
+      : JSON.stringify(reply.body),
+  );
 }

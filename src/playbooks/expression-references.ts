@@ -84,7 +84,7 @@ const ALERT_SHAPE = object<NormalizedAlert>({
     apiKeyIds: texts,
     sessionIds: texts,
     urls: texts,
-    model: object<ModelObservable>({ id: text, version: text, endpoint: text }),
+    model: object<ModelObservable>({ id: text, version: text, endpoint: text, hash: text }),
     dataset: object<DatasetObservable>({ id: text, hash: text, featureStore: text }),
     toolCalls: list(object<ToolCallObservable>({ name: text, arguments: any })),
   }),

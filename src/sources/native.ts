@@ -165,8 +165,10 @@ function readModel(value: unknown): ModelObservable | undefined {
   const result: ModelObservable = { id: requiredText(model.id, 'observables.model.id') };
   const version = optionalId(model.version, 'observables.model.version');
   const endpoint = optionalText(model.endpoint, 'observables.model.endpoint');
+  const hash = optionalText(model.hash, 'observables.model.hash');
   if (version !== undefined) result.version = version;
   if (endpoint !== undefined) result.endpoint = endpoint;
+  if (hash !== undefined) result.hash = hash;
   return result;
 }
 

@@ -74,7 +74,8 @@ const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
 
-function readBaseUrl(config: Fields, reader: ConnectorConfigReader): string {
+/** `base_url`: an absolute http(s) URL without credentials, query or fragment; no trailing slash. */
+export function readBaseUrl(config: Fields, reader: ConnectorConfigReader): string {
   const text = reader.plainString(config, 'base_url', true) ?? '';
   let url: URL;
   try {
@@ -95,7 +96,8 @@ function readBaseUrl(config: Fields, reader: ConnectorConfigReader): string {
   return url.href.replace(/\/+$/, '');
 }
 
-function readHeaders(
+/** `headers`: name → value, values may hold `${secret:NAME}` references. */
+export function readHeaders(
   parent: Fields,
   reader: ConnectorConfigReader,
 ): Record<string, HttpHeaderValue> {

@@ -158,7 +158,8 @@ class HttpConnector implements Connector {
           : { recordedBodyBytes: this.config.recordedBodyBytes }),
       },
     );
-    const output = mapOutput(action, response.text, (problem) => {
+    // The redacted text: a service that echoes a credential must not put it into a step's output.
+    const output = mapOutput(action, this.redactor.redact(response.text), (problem) => {
       throw new ConnectorError('invalid_output', `${where}: ${problem}`, {
         status: response.status,
         exchange: response.exchange,
