@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { loadContainmentPolicy, loadRouter } from './config/policy-config.js';
 import type { WardenConfig } from './config/warden-config.js';
 import { loadConnectors, type ConnectorRegistry } from './connectors/connector-config.js';
-import { NOTIFY_ACTION } from './connectors/connector.js';
+import { NOTIFY_ACTION, POST_CASE_ACTION } from './connectors/connector.js';
+import type { ContainmentPolicy } from './core/containment-policy.js';
 import { WardenError } from './core/errors.js';
 import { formatPosition } from './core/source-position.js';
 import type { Playbook } from './playbooks/playbook.js';
@@ -57,16 +58,39 @@ export function loadPlaybookEngine(options: PlaybookEngineOptions): PlaybookEngi
     logSink: streamLogSink(options.logStream ?? process.stdout),
   });
   checkConnectorReferences(playbooks, connectors);
+  const policy = loadContainmentPolicy(configDir);
+  checkApprovalAnnouncers(policy, connectors);
   return {
     playbooks,
     router,
-    policy: loadContainmentPolicy(configDir),
+    policy,
     connectors: executorConnectors(connectors),
   };
 }
 
 export function openPlaybookEngine(store: Store, engine: PlaybookEngineConfig): PlaybookExecutor {
   return new PlaybookExecutor({ store, ...engine });
+}
+
+/** `announce_approvals` names connectors that can post a case (`post_case`) or a message (`notify`). */
+function checkApprovalAnnouncers(policy: ContainmentPolicy, registry: ConnectorRegistry): void {
+  const problems: string[] = [];
+  for (const name of policy.announceApprovals ?? []) {
+    const where = `${policy.file ?? 'policy'}: announce_approvals`;
+    if (!registry.has(name)) {
+      problems.push(`${where}: unknown connector "${name}" (configured: ${registry.names().join(', ')})`);
+      continue;
+    }
+    const actions = Object.keys(registry.get(name).actions);
+    if (!actions.includes(POST_CASE_ACTION) && !actions.includes(NOTIFY_ACTION)) {
+      problems.push(
+        `${where}: connector ${name} can neither post a case nor notify (it has: ${actions.join(', ')})`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new WardenError('invalid_config', problems.join('\n'), { details: { problems } });
+  }
 }
 
 /** Every connector and action a playbook names exists: a typo stops start-up, not a run. */

@@ -78,7 +78,7 @@ export function loadRouter(configDir: string, options: LoadRouterOptions = {}): 
 // ---------------------------------------------------------------------------
 // policy.yaml
 
-const POLICY_KEYS = ['approvers', 'defaults', 'types'] as const;
+const POLICY_KEYS = ['approvers', 'announce_approvals', 'defaults', 'types'] as const;
 const CELL_KEYS: readonly CellKey[] = [...TIER_KEYS, ALL_TIERS];
 const CELL_FIELDS = ['automatic', 'approval', 'notify_only', 'approvers'] as const;
 const INTENT_LISTS = ['automatic', 'approval', 'notify_only'] as const;
@@ -93,7 +93,13 @@ function readPolicy(file: YamlFile): ContainmentPolicy {
     if (!isAlertType(type)) continue; // Fields already rejected unknown keys
     types[type] = readCells(typesSection.section(type, CELL_KEYS, { required: true }), approvers);
   }
-  return { file: file.path, defaults, types };
+  const announceApprovals = root.stringList('announce_approvals');
+  return {
+    file: file.path,
+    defaults,
+    types,
+    ...(announceApprovals.length > 0 ? { announceApprovals } : {}),
+  };
 }
 
 function readCells(

@@ -32,10 +32,12 @@ export interface ConnectorActionSpec {
 }
 
 /**
- * The action `notify` steps call, with input `{ message: string, to?: string }`
- * (notify steps name a connector but no action).
+ * `notify`: the action `notify` steps call, with input `{ message: string,
+ * to?: string }` (notify steps name a connector but no action).
+ * `post_case`: the action approval requests are announced through when a
+ * connector has it.
  */
-export const NOTIFY_ACTION = 'notify';
+export { NOTIFY_ACTION, POST_CASE_ACTION } from '../playbooks/run-machine.js';
 
 export interface ConnectorCall {
   readonly action: string;

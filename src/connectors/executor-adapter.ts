@@ -8,6 +8,7 @@ export function executorConnectors(registry: ConnectorRegistry): ExecutorConnect
     async call(name, request) {
       return callResult(await registry.get(name).invoke(request));
     },
+    actionsOf: (name) => (registry.has(name) ? Object.keys(registry.get(name).actions) : []),
     async reconcile(name, request) {
       const connector = registry.get(name);
       const answer = connector.reconcile

@@ -103,6 +103,11 @@ export interface ContainmentPolicy {
   readonly file?: string;
   readonly defaults: CellsByTier;
   readonly types: Readonly<Partial<Record<AlertType, CellsByTier>>>;
+  /**
+   * Connector instances every approval request is announced through (a
+   * Slack channel with approve/deny buttons, a pager); empty by default.
+   */
+  readonly announceApprovals?: readonly string[];
 }
 
 const NOTIFY_INTENTS: readonly ContainmentIntent[] = ['notify_owner', 'page_oncall', 'open_ticket'];

@@ -157,9 +157,15 @@ describe('PlaybookExecutor', () => {
     expect(approval?.message).toContain(
       'Block 203.0.113.0/24 in front of Customer Churn Prediction?',
     );
+    // The demo policy announces approval requests in #secops (this fake connector can only notify).
     expect(connectors.calls.map((c) => `${c.connector}.${c.action}`)).toEqual([
       'threat_intel.lookup_ip',
+      'secops_slack.notify',
     ]);
+    expect(connectors.calls[1]?.input).toMatchObject({
+      to: 'responder, admin',
+      message: expect.stringContaining(`POST /api/v1/approvals/${approval?.id ?? ''}`) as unknown,
+    });
 
     // A viewer cannot answer; a responder can, once.
     await expect(
@@ -177,11 +183,12 @@ describe('PlaybookExecutor', () => {
     expect(run?.status).toBe('succeeded');
     expect(connectors.calls.map((c) => `${c.connector}.${c.action}`)).toEqual([
       'threat_intel.lookup_ip',
+      'secops_slack.notify',
       'network.block_ip_range',
       'log.notify',
       'log.notify',
     ]);
-    const block = connectors.calls[1];
+    const block = connectors.calls[2];
     expect(block?.input).toEqual({
       cidr: '203.0.113.0/24',
       reason: 'inference spike from an external range (case #1)',
@@ -197,6 +204,7 @@ describe('PlaybookExecutor', () => {
       'created',
       'playbook_queued',
       'approval_requested',
+      'action_taken', // the announcement in #secops
       'approval_answered',
       'action_taken',
       'comment',

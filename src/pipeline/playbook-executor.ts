@@ -8,6 +8,8 @@ import type { PlaybookRouter } from '../core/playbook-router.js';
 import { applyCaseStep } from '../playbooks/case-step.js';
 import type { JsonValue, Playbook } from '../playbooks/playbook.js';
 import {
+  NOTIFY_ACTION,
+  POST_CASE_ACTION,
   resumeRun,
   startRun,
   type Advance,
@@ -20,6 +22,7 @@ import {
 } from '../playbooks/run-machine.js';
 import { triggersForNewCase } from '../playbooks/run-trigger.js';
 import type {
+  ApprovalRecord,
   EffectRecord,
   PlaybookRunRecord,
   RunEventDraft,
@@ -44,6 +47,8 @@ export interface ExecutorCall {
 
 export interface ExecutorConnectors {
   call(connector: string, request: ExecutorCall): Promise<CallResult>;
+  /** The actions a connector has; absent: assume it can only `notify`. */
+  actionsOf?(connector: string): readonly string[];
   /** After a crash between sending and recording a write: did it happen? */
   reconcile(
     connector: string,
@@ -422,38 +427,51 @@ export class PlaybookExecutor {
     carry.effects = [];
     carry.timeline = [];
     carry.evidence = [];
-    return this.committer.run(async (tx) => {
-      await tx.updateRun(next);
-      await tx.appendRunEvents(run.id, events);
-      for (const effect of effects) await tx.putEffect(effect);
-      for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
-      for (const entry of timeline) await tx.appendTimeline(entry);
-      switch (command.kind) {
-        case 'call':
-          for (const call of command.calls) {
-            await tx.putEffect(
-              this.sentEffect(next, advance.state, command, call.item, call.input, now),
+    let approval: ApprovalRecord | undefined;
+    const recorded = await this.committer.run(
+      async (tx): Promise<{ run: PlaybookRunRecord; outcome?: StepOutcome }> => {
+        await tx.updateRun(next);
+        await tx.appendRunEvents(run.id, events);
+        for (const effect of effects) await tx.putEffect(effect);
+        for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
+        for (const entry of timeline) await tx.appendTimeline(entry);
+        switch (command.kind) {
+          case 'call':
+            for (const call of command.calls) {
+              await tx.putEffect(
+                this.sentEffect(next, advance.state, command, call.item, call.input, now),
+              );
+            }
+            return { run: next, outcome: { kind: 'succeeded' } };
+          case 'case':
+            return {
+              run: next,
+              outcome: await this.applyCase(tx, next, playbook, advance.state, command, now),
+            };
+          case 'approval':
+            approval = await this.requestApproval(
+              tx,
+              next,
+              advance.state,
+              command,
+              c,
+              now,
+              wakeAt as string,
             );
-          }
-          return { run: next, outcome: { kind: 'succeeded' } };
-        case 'case':
-          return {
-            run: next,
-            outcome: await this.applyCase(tx, next, playbook, advance.state, command, now),
-          };
-        case 'approval':
-          await this.requestApproval(tx, next, advance.state, command, c, now, wakeAt as string);
-          return { run: next };
-        case 'playbook':
-          await this.startChildren(tx, next, advance.state, command, c, now);
-          return { run: next };
-        case 'wait':
-          return { run: next };
-        case 'finish':
-          await this.recordFinish(tx, next, playbook, advance, now);
-          return { run: next };
-      }
-    });
+            return { run: next };
+          case 'playbook':
+            await this.startChildren(tx, next, advance.state, command, c, now);
+            return { run: next };
+          case 'wait':
+            return { run: next };
+          case 'finish':
+            await this.recordFinish(tx, next, playbook, advance, now);
+            return { run: next };
+        }
+      },
+    );
+    if (approval) await this.announceApproval(next, c, approval);
+    return recorded;
   }
 
   /** What follows a commit that left the run waiting or finished. */
@@ -718,7 +736,10 @@ export class PlaybookExecutor {
   /** A connector call as evidence: what was asked, what went over the wire, what came back. */
   private callEvidence(
     run: PlaybookRunRecord,
-    command: Extract<RunCommand, { kind: 'call' }>,
+    command: Pick<
+      Extract<RunCommand, { kind: 'call' }>,
+      'connector' | 'action' | 'stepId' | 'stepKind' | 'attempt'
+    >,
     item: number | null,
     input: JsonValue,
     idempotencyKey: string,
@@ -908,9 +929,9 @@ export class PlaybookExecutor {
     c: Case,
     now: string,
     deadline: string,
-  ): Promise<void> {
+  ): Promise<ApprovalRecord> {
     const id = this.approvalId(run, state, command.stepId);
-    await tx.insertApproval({
+    const approval: ApprovalRecord = {
       id,
       runId: run.id,
       stepId: command.stepId,
@@ -925,7 +946,8 @@ export class PlaybookExecutor {
       answeredRole: null,
       answeredAt: null,
       comment: null,
-    });
+    };
+    await tx.insertApproval(approval);
     await tx.appendTimeline({
       id: uuidv7(),
       caseId: run.caseId,
@@ -934,6 +956,82 @@ export class PlaybookExecutor {
       kind: 'approval_requested',
       message: `approval needed from ${command.approvers.join(' or ')}: ${command.message}`,
       data: { approvalId: id, runId: run.id, stepId: command.stepId, deadline },
+    });
+    return approval;
+  }
+
+  /**
+   * Tells the people who can answer, through the policy's
+   * `announce_approvals` connectors: `post_case` (the case with approve/deny
+   * links) where the connector has it, else `notify`. Best effort after the
+   * approval is committed: a failure is on the timeline, and the approval
+   * still waits (`GET /api/v1/approvals` lists it).
+   */
+  private async announceApproval(
+    run: PlaybookRunRecord,
+    c: Case,
+    approval: ApprovalRecord,
+  ): Promise<void> {
+    const names = this.options.policy.announceApprovals ?? [];
+    if (names.length === 0) return;
+    const evidence: StoredEvidence[] = [];
+    const timeline: TimelineEntry[] = [];
+    await Promise.all(
+      names.map(async (connector) => {
+        const actions = this.options.connectors.actionsOf?.(connector) ?? [NOTIFY_ACTION];
+        const action = actions.includes(POST_CASE_ACTION) ? POST_CASE_ACTION : NOTIFY_ACTION;
+        const input: JsonValue =
+          action === POST_CASE_ACTION
+            ? {
+                case_number: c.number,
+                case_id: c.id,
+                title: c.title,
+                severity: c.severity,
+                tier: c.tier,
+                business_unit: c.businessUnit,
+                model: c.modelIds[0] ?? null,
+                status: c.status,
+                phase: c.phase,
+                techniques: c.atlasTechniques,
+                approval: { id: approval.id, message: approval.message },
+              }
+            : {
+                to: approval.approvers.join(', '),
+                message: `Approval needed on case #${c.number} (${c.title}): ${approval.message} — answer by ${approval.deadline} with POST /api/v1/approvals/${approval.id}`,
+              };
+        const idempotencyKey = `${approval.id}/announce/${connector}`;
+        const result = await this.send(connector, {
+          action,
+          input,
+          idempotencyKey,
+          attempt: 1,
+          signal: AbortSignal.timeout(this.options.defaultStepTimeoutMs ?? 30_000),
+        });
+        const call = {
+          connector,
+          action,
+          stepId: approval.stepId,
+          stepKind: 'notify',
+          attempt: 1,
+        } as const;
+        const item = this.callEvidence(run, call, null, input, idempotencyKey, result);
+        evidence.push(item);
+        timeline.push({
+          id: uuidv7(),
+          caseId: run.caseId,
+          at: this.now(),
+          actor: ACTOR(run.playbookId),
+          kind: 'action_taken',
+          message: result.ok
+            ? `approval request announced through ${connector}.${action}`
+            : `approval request not announced through ${connector}.${action}: ${result.failure.code}`,
+          data: { approvalId: approval.id, runId: run.id, evidenceId: item.id, ok: result.ok },
+        });
+      }),
+    );
+    await this.committer.run(async (tx) => {
+      for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
+      for (const entry of timeline) await tx.appendTimeline(entry);
     });
   }
 
@@ -1037,9 +1135,10 @@ export class PlaybookExecutor {
     const now = this.now();
     if (!existing) {
       const deadline = new Date(Date.parse(now) + command.timeoutMs).toISOString();
-      await this.committer.run((tx) =>
+      const approval = await this.committer.run((tx) =>
         this.requestApproval(tx, run, state, command, c, now, deadline),
       );
+      await this.announceApproval(run, c, approval);
       return { kind: 'suspend', wakeAt: deadline };
     }
     if (existing.status === 'approved' || existing.status === 'denied') {

@@ -174,6 +174,12 @@ export interface Advance {
 
 /** The action a `notify` step calls on its connector, with input `{ to, message }`. */
 export const NOTIFY_ACTION = 'notify';
+/**
+ * The action an approval request is announced through when a connector has
+ * it: a case summary with the approval's approve/deny links (`slack`).
+ * Others get `notify` with a message.
+ */
+export const POST_CASE_ACTION = 'post_case';
 
 /** Default approval window when a policy asks for approval before an act step. */
 export const POLICY_APPROVAL_TIMEOUT_MS = 60 * 60 * 1000;

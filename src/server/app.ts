@@ -20,6 +20,7 @@ import { deadLetterRoutes } from './routes/dead-letter-routes.js';
 import { evidenceRoutes } from './routes/evidence-routes.js';
 import { playbookRoutes } from './routes/playbook-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { linkPageRoutes } from './routes/link-pages.js';
 
 export interface WardenServerDeps {
   store: Store;
@@ -77,6 +78,18 @@ export function buildServer(deps: WardenServerDeps): FastifyInstance {
   );
 
   healthRoutes(app, deps);
+  void app.register((pages, _options, done) => {
+    // Only the link pages take form posts; the API keeps answering 415 to them.
+    pages.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_request, body, parsed) => {
+        parsed(null, Object.fromEntries(new URLSearchParams(body as string)));
+      },
+    );
+    linkPageRoutes(pages, deps);
+    done();
+  });
   const openapi = openApiDocument(deps.version ?? '0.0.0');
   void app.register((api, _options, done) => {
     api.addHook('onRequest', bearerAuth(deps.tokens));
