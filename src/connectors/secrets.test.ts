@@ -126,6 +126,13 @@ describe('resolveSecretReferences', () => {
 });
 
 describe('SecretRedactor', () => {
+  it('redacts a secret URL in the form a parsed URL prints it', () => {
+    const redactor = new SecretRedactor(['https://HOOKS.example.com:443/services/T1/B1/tok en']);
+    const printed = new URL('https://HOOKS.example.com:443/services/T1/B1/tok en').href;
+    expect(printed).toBe('https://hooks.example.com/services/T1/B1/tok%20en');
+    expect(redactor.redact(`POST ${printed}`)).toBe('POST [redacted]');
+  });
+
   it('replaces secret values as written and URL-encoded, longest first', () => {
     const redactor = new SecretRedactor(['a+b/c', 'a+b/c-longer', '']);
     expect(redactor.redact('x a+b/c-longer y a%2Bb%2Fc z')).toBe('x [redacted] y [redacted] z');

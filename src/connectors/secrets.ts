@@ -159,6 +159,13 @@ export class SecretRedactor {
       if (secret === '') continue;
       variants.add(secret);
       variants.add(encodeURIComponent(secret));
+      // A secret URL (a Slack webhook) is recorded as the parsed URL prints it:
+      // lower-case host, default port dropped, path escaped.
+      if (URL.canParse(secret)) {
+        const href = new URL(secret).href;
+        variants.add(href);
+        variants.add(href.replace(/\/$/, ''));
+      }
     }
     // Longest first, so a secret containing another is replaced whole.
     this.values = [...variants].sort((a, b) => b.length - a.length);
