@@ -78,7 +78,9 @@ function checkApprovalAnnouncers(policy: ContainmentPolicy, registry: ConnectorR
   for (const name of policy.announceApprovals ?? []) {
     const where = `${policy.file ?? 'policy'}: announce_approvals`;
     if (!registry.has(name)) {
-      problems.push(`${where}: unknown connector "${name}" (configured: ${registry.names().join(', ')})`);
+      problems.push(
+        `${where}: unknown connector "${name}" (configured: ${registry.names().join(', ')})`,
+      );
       continue;
     }
     const actions = Object.keys(registry.get(name).actions);

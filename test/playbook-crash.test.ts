@@ -1,5 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -83,7 +91,11 @@ function configDir(): string {
   const config = join(dir, 'config');
   mkdirSync(join(config, 'playbooks'), { recursive: true });
   copyFileSync(join(DEMO_CONFIG, 'inventory.yaml'), join(config, 'inventory.yaml'));
-  copyFileSync(join(DEMO_CONFIG, 'policy.yaml'), join(config, 'policy.yaml'));
+  // The demo policy without its Slack announcements: this estate has no Slack connector.
+  writeFileSync(
+    join(config, 'policy.yaml'),
+    readFileSync(join(DEMO_CONFIG, 'policy.yaml'), 'utf8').replace(/^announce_approvals:.*$/m, ''),
+  );
   writeFileSync(join(config, 'connectors.yaml'), connectors(fake.url));
   writeFileSync(join(config, 'playbooks', 'block-range.yaml'), PLAYBOOK);
   return config;

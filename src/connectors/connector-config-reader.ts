@@ -33,11 +33,32 @@ export interface SecretString {
   readonly recorded: string;
 }
 
+/** The keys `ConnectorConfigReader.limits` reads, which most connector types accept. */
+export const LIMIT_KEYS = ['timeout', 'concurrency', 'rate_limit'] as const;
+
+/** The client-side limits of an instance: `timeout`, `concurrency`, `rate_limit`. */
+export interface ConnectorLimits {
+  /** Per request. */
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  /** Absent: unlimited. */
+  readonly rateLimit?: RateLimit;
+}
+
+export interface HttpUrlOptions {
+  /** Whether a query is allowed (a fragment never is). @default false */
+  readonly query?: boolean;
+  /** Follows "must not contain credentials": where they go instead. */
+  readonly credentialsHint?: string;
+}
+
 /**
  * Reading helpers beyond `Fields`, for one connector instance: mappings
  * with free keys (header and action names), JSON values (schemas),
- * numbers with units, and strings with `${secret:NAME}` references. It
- * remembers every secret value used so the connector can redact them.
+ * numbers with units, strings with `${secret:NAME}` references (and
+ * credentials, which may only be such references), http(s) URLs, and the
+ * `timeout`/`concurrency`/`rate_limit` limits. It remembers every secret
+ * value used so the connector can redact them.
  */
 export class ConnectorConfigReader {
   private readonly secretsUsed = new Set<string>();
@@ -78,6 +99,23 @@ export class ConnectorConfigReader {
     return { value: resolved.value, recorded };
   }
 
+  /**
+   * A credential: it may only be written as `${secret:NAME}` references, so
+   * it never sits in the file; undefined when absent. `why` ends the
+   * message for a value written out. Messages never quote the value.
+   */
+  credential(
+    fields: Fields,
+    key: string,
+    why = ': credentials do not go in this file',
+  ): SecretString | undefined {
+    const secret = this.secretString(fields, key);
+    if (secret !== undefined && !hasReference(secret.recorded)) {
+      fields.fail(key, `must be a \${secret:NAME} reference${why}`);
+    }
+    return secret;
+  }
+
   /** A plain string where secrets are not allowed (URLs, paths). */
   plainString(fields: Fields, key: string, required: boolean): string | undefined {
     const text = required ? fields.requiredString(key) : fields.optionalString(key);
@@ -85,6 +123,30 @@ export class ConnectorConfigReader {
       fields.fail(key, 'cannot contain ${…} references: secrets go in headers');
     }
     return text;
+  }
+
+  /**
+   * An absolute http(s) URL written as plain text, without credentials, query
+   * or fragment (see `checkHttpUrl`); returned without trailing slashes.
+   */
+  httpUrl(
+    fields: Fields,
+    key: string,
+    options: HttpUrlOptions & { readonly required: true },
+  ): string;
+  httpUrl(
+    fields: Fields,
+    key: string,
+    options?: HttpUrlOptions & { readonly required?: boolean },
+  ): string | undefined;
+  httpUrl(
+    fields: Fields,
+    key: string,
+    options: HttpUrlOptions & { readonly required?: boolean } = {},
+  ): string | undefined {
+    const text = this.plainString(fields, key, options.required === true);
+    if (text === undefined) return undefined;
+    return checkHttpUrl(fields, key, text, options).href.replace(/\/+$/, '');
   }
 
   /** The value as JSON, aliases resolved. */
@@ -132,6 +194,19 @@ export class ConnectorConfigReader {
     });
   }
 
+  /**
+   * `timeout`, `concurrency` and `rate_limit`, each falling back to
+   * `defaults`; no rate limit when neither sets one.
+   */
+  limits(fields: Fields, defaults: ConnectorLimits): ConnectorLimits {
+    const rateLimit = this.rateLimit(fields, 'rate_limit') ?? defaults.rateLimit;
+    return {
+      timeoutMs: this.duration(fields, 'timeout') ?? defaults.timeoutMs,
+      concurrency: this.positiveInteger(fields, 'concurrency') ?? defaults.concurrency,
+      ...(rateLimit === undefined ? {} : { rateLimit }),
+    };
+  }
+
   /** `10/s`, `4/m`, `1000/h`, or a number of requests per second. */
   rateLimit(fields: Fields, key: string): RateLimit | undefined {
     let limit: RateLimit | undefined;
@@ -141,6 +216,37 @@ export class ConnectorConfigReader {
     });
     return limit;
   }
+}
+
+/**
+ * Fails `key` unless `text` is an absolute http or https URL without
+ * credentials (they belong in a `${secret:NAME}` setting), a fragment, or
+ * (unless `options.query`) a query.
+ */
+export function checkHttpUrl(
+  fields: Fields,
+  key: string,
+  text: string,
+  options: HttpUrlOptions = {},
+): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fields.fail(key, 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    fields.fail(key, 'must be an http or https URL');
+  }
+  if (url.username || url.password) {
+    fields.fail(key, `must not contain credentials${options.credentialsHint ?? ''}`);
+  }
+  if (options.query === true) {
+    if (url.hash) fields.fail(key, 'must not have a fragment');
+  } else if (url.search || url.hash) {
+    fields.fail(key, 'must not have a query or fragment');
+  }
+  return url;
 }
 
 const RATE_UNITS_MS = new Map([

@@ -11,7 +11,12 @@ import { createServiceNowFake } from './fakes/servicenow-fake.js';
 import { createSlackFake } from './fakes/slack-fake.js';
 import { taxiiFake } from './fakes/taxii-fake.js';
 import { virustotalFake } from './fakes/virustotal-fake.js';
-import type { FakeReply, VendorFake, VendorFakeFactory } from './vendor-fake.js';
+import {
+  sendFakeReply,
+  type FakeReply,
+  type VendorFake,
+  type VendorFakeFactory,
+} from './vendor-fake.js';
 
 /** The vendor APIs the demo serves, each under its own path prefix. */
 export const DEMO_VENDOR_FAKES: readonly VendorFakeFactory[] = [
@@ -79,11 +84,11 @@ export async function startDemoServices(
     const key = request.headers['idempotency-key'];
     const known = typeof key === 'string' ? replies.get(key) : undefined;
     if (known) {
-      send(response, known);
+      sendFakeReply(response, known);
       return;
     }
     if (request.method === 'GET' && url.pathname === '/') {
-      send(response, {
+      sendFakeReply(response, {
         status: 200,
         body: {
           actions,
@@ -107,10 +112,10 @@ export async function startDemoServices(
         body: { error: `no demo service at ${request.method} ${url.pathname}` },
       };
       if (typeof key === 'string' && reply.status < 300) replies.set(key, reply);
-      send(response, reply);
+      sendFakeReply(response, reply);
       return;
     }
-    send(response, {
+    sendFakeReply(response, {
       status: 404,
       body: { error: `no demo service at ${request.method} ${url.pathname}` },
     });
@@ -121,7 +126,7 @@ export async function startDemoServices(
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       handle(request, response, Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
-        send(response, { status: 500, body: { error: String(error) } });
+        sendFakeReply(response, { status: 500, body: { error: String(error) } });
       });
     });
   });
@@ -135,16 +140,4 @@ export async function startDemoServices(
     actions,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-function send(response: ServerResponse, reply: Reply): void {
-  response.writeHead(reply.status, {
-    'content-type': reply.contentType ?? 'application/json',
-    ...reply.headers,
-  });
-  response.end(
-    typeof reply.body === 'string' && reply.contentType !== undefined
-      ? reply.body
-      : JSON.stringify(reply.body),
-  );
 }

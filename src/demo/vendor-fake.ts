@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 
 /**
  * One vendor API as the demo serves it (MLflow, PagerDuty, an OpenC2
@@ -44,3 +44,16 @@ export interface VendorFake {
 }
 
 export type VendorFakeFactory = (record: RecordAction) => VendorFake;
+
+/** Writes a fake's reply: JSON, or a string body as is when it names its `contentType`. */
+export function sendFakeReply(response: ServerResponse, reply: FakeReply): void {
+  response.writeHead(reply.status, {
+    'content-type': reply.contentType ?? 'application/json',
+    ...reply.headers,
+  });
+  response.end(
+    typeof reply.body === 'string' && reply.contentType !== undefined
+      ? reply.body
+      : JSON.stringify(reply.body),
+  );
+}

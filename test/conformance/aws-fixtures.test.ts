@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseIpRange } from '../../src/connectors/aws/ip-ranges.js';
 import { accountStatusCommand, denyIpRangeCommand } from '../../src/connectors/aws/openc2.js';
+import { sharedFixtures } from '../support/shared-fixtures.js';
 
 /**
  * The OpenC2 commands the AWS connectors attach to their results, checked
@@ -11,23 +9,9 @@ import { accountStatusCommand, denyIpRangeCommand } from '../../src/connectors/a
  * disable) when a checkout sits next to ../shared; a user's clone has no
  * such folder, so the suite skips.
  */
-const fixturesDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures',
-);
-const exists = existsSync(fixturesDir);
-
-if (!exists) {
-  console.info(
-    `aws conformance suite skipped: ../shared/fixtures is absent (looked in ${fixturesDir})`,
-  );
-}
+const fixtures = sharedFixtures('aws conformance suite');
 
 type Json = Record<string, unknown>;
-
-function loadFixture(name: string): Json {
-  return JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as Json;
-}
 
 function at(value: unknown, ...keys: string[]): unknown {
   return keys.reduce<unknown>(
@@ -37,9 +21,9 @@ function at(value: unknown, ...keys: string[]): unknown {
   );
 }
 
-describe.skipIf(!exists)('aws connectors: shared OpenC2 fixtures conformance', () => {
+describe.skipIf(!fixtures.present)('aws connectors: shared OpenC2 fixtures conformance', () => {
   it('expresses deny_ip_range as the SLPF deny ipv4_net of openc2_deny_ipv4_net_slpf_content_only.json', () => {
-    const fixture = loadFixture('openc2_deny_ipv4_net_slpf_content_only.json');
+    const fixture = fixtures.json<Json>('openc2_deny_ipv4_net_slpf_content_only.json');
     const cidr = at(fixture, 'target', 'ipv4_net');
     const direction = at(fixture, 'args', 'slpf', 'direction');
     expect(typeof cidr).toBe('string');
@@ -57,7 +41,7 @@ describe.skipIf(!exists)('aws connectors: shared OpenC2 fixtures conformance', (
   });
 
   it('expresses disable_access_key as the ER set account_status of openc2_set_account_disabled_er.json', () => {
-    const fixture = loadFixture('openc2_set_account_disabled_er.json');
+    const fixture = fixtures.json<Json>('openc2_set_account_disabled_er.json');
     const account = at(fixture, 'target', 'er', 'account') as Json | undefined;
     expect(account).toBeDefined();
     const user = account?.account_name;

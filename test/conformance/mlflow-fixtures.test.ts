@@ -1,11 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { guardConnector } from '../../src/connectors/guarded-connector.js';
 import type { Connector, ConnectorCall, JsonValue } from '../../src/connectors/connector.js';
 import { createMlflowConnector } from '../../src/connectors/mlflow/mlflow-connector.js';
-import { FakeHttpService } from '../support/fake-http-service.js';
+import { connectorCall, fakeHttpServiceForSuite } from '../support/connector-test-kit.js';
+import { sharedFixtures } from '../support/shared-fixtures.js';
 
 /**
  * The mlflow connector against the MLflow payloads in ../shared/fixtures
@@ -13,24 +11,10 @@ import { FakeHttpService } from '../support/fake-http-service.js';
  * ../shared; a user's clone has no such folder, so the suite skips.
  * A `_request` key in those files is an annotation, not payload.
  */
-const fixturesDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures',
-);
-const exists = existsSync(fixturesDir);
-
-if (!exists) {
-  console.info(
-    `mlflow conformance suite skipped: ../shared/fixtures is absent (looked in ${fixturesDir})`,
-  );
-}
+const fixtures = sharedFixtures('mlflow conformance suite');
 
 function fixture(name: string): { request: string; payload: Record<string, unknown> } {
-  const parsed = JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  const { _request: request, ...payload } = parsed;
+  const { _request: request, ...payload } = fixtures.json<Record<string, unknown>>(name);
   return { request: typeof request === 'string' ? request : '', payload };
 }
 
@@ -45,12 +29,11 @@ function annotatedRequest(request: string): {
   return { method, path: url.pathname, query: url.searchParams };
 }
 
-describe.skipIf(!exists)('mlflow fixtures conformance', () => {
-  let fake: FakeHttpService;
+describe.skipIf(!fixtures.present)('mlflow fixtures conformance', () => {
+  const fake = fakeHttpServiceForSuite();
   let connector: Connector;
 
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
+  beforeAll(() => {
     connector = guardConnector(
       createMlflowConnector({
         name: 'model_registry',
@@ -60,17 +43,9 @@ describe.skipIf(!exists)('mlflow fixtures conformance', () => {
       }),
     );
   });
-  afterAll(() => fake.close());
-  beforeEach(() => fake.reset());
 
   function call(action: string, input: JsonValue): ConnectorCall {
-    return {
-      action,
-      input,
-      idempotencyKey: `conformance-${action}`,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    };
+    return connectorCall(action, input, `conformance-${action}`);
   }
 
   function expectSameRequest(annotation: string): void {

@@ -1,7 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../../src/connectors/connector.js';
 import {
   buildCommand,
@@ -10,7 +7,8 @@ import {
 } from '../../src/connectors/openc2/openc2-commands.js';
 import { createOpenC2Connector } from '../../src/connectors/openc2/openc2-connector.js';
 import { openc2Fake } from '../../src/demo/fakes/openc2-fake.js';
-import { FakeHttpService } from '../support/fake-http-service.js';
+import { connectorCall, fakeHttpServiceForSuite } from '../support/connector-test-kit.js';
+import { sharedFixtures } from '../support/shared-fixtures.js';
 
 /**
  * The openc2 connector and the demo OpenC2 consumer against the shared
@@ -18,26 +16,12 @@ import { FakeHttpService } from '../support/fake-http-service.js';
  * has no such folder, so the suite skips. Inputs are read from the
  * fixtures, so nothing of them is copied here.
  */
-const fixturesDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures',
-);
-const exists = existsSync(fixturesDir);
-
-if (!exists) {
-  console.info(
-    `openc2 conformance suite skipped: ../shared/fixtures is absent (looked in ${fixturesDir})`,
-  );
-}
+const fixtures = sharedFixtures('openc2 conformance suite');
 
 type Json = { [key: string]: JsonValue };
 
-function text(name: string): string {
-  return readFileSync(path.join(fixturesDir, name), 'utf8');
-}
-function fixture(name: string): Json {
-  return JSON.parse(text(name)) as Json;
-}
+const text = (name: string): string => fixtures.text(name);
+const fixture = (name: string): Json => fixtures.json<Json>(name);
 
 /** The value at a dot path, e.g. `at(command, 'args.slpf.direction')`. */
 function at(value: JsonValue, dotPath: string): JsonValue {
@@ -64,14 +48,8 @@ function denyInput(command: JsonValue): Json {
   };
 }
 
-describe.skipIf(!exists)('OpenC2 shared fixtures conformance', () => {
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+describe.skipIf(!fixtures.present)('OpenC2 shared fixtures conformance', () => {
+  const fake = fakeHttpServiceForSuite({ resetBeforeEach: false });
 
   it('builds openc2_deny_ipv4_net_slpf_content_only.json exactly', () => {
     const expected = fixture('openc2_deny_ipv4_net_slpf_content_only.json');
@@ -95,13 +73,9 @@ describe.skipIf(!exists)('OpenC2 shared fixtures conformance', () => {
       now: () => Number(at(expected, 'headers.created')),
     });
     fake.enqueue({ body: JSON.parse(text('openc2_response_slpf_rule_number.json')) as unknown });
-    const result = await connector.invoke({
-      action: 'deny_ip_range',
-      input: denyInput(request),
-      idempotencyKey: requestId,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    });
+    const result = await connector.invoke(
+      connectorCall('deny_ip_range', denyInput(request), requestId),
+    );
     expect(fake.requests[0]?.json).toEqual(expected);
     expect(fake.requests[0]?.headers['x-request-id']).toBe(requestId);
     expect(result.openc2).toEqual(request);

@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importAtlasFile, loadImportedAtlas } from '../../src/config/atlas-data.js';
 import {
@@ -16,35 +15,22 @@ import {
   normalizePayload,
   normalizePayloads,
 } from '../../src/sources/source-registry.js';
+import { sharedFixtures, sharedResource } from '../support/shared-fixtures.js';
 
 /**
  * Runs the source formats against the shared fixtures when a checkout sits
  * next to ../shared; a user's clone has no such folder, so the suite skips.
  */
-const fixturesDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures',
-);
-const exists = existsSync(fixturesDir);
-
-if (!exists) {
-  console.info(
-    `shared conformance suite skipped: ../shared/fixtures is absent (looked in ${fixturesDir})`,
-  );
-}
-
-function loadFixture(name: string): unknown {
-  return JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as unknown;
-}
+const fixtures = sharedFixtures('shared conformance suite');
 
 /** The names of every format that claims the payload: exactly one is expected. */
 function claimedBy(payload: unknown): string[] {
   return SOURCE_FORMATS.filter((format) => format.detect(payload)).map((format) => format.name);
 }
 
-describe.skipIf(!exists)('shared fixtures conformance', () => {
+describe.skipIf(!fixtures.present)('shared fixtures conformance', () => {
   it('reads ocsf_detection_finding.json as an OCSF prompt injection', () => {
-    const payload = loadFixture('ocsf_detection_finding.json');
+    const payload = fixtures.json('ocsf_detection_finding.json');
     expect(detectSourceFormat(payload).name).toBe('ocsf');
 
     const draft = normalizePayload(payload);
@@ -57,7 +43,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads guardduty_finding_iam_anomalous_behavior.json as GuardDuty credential misuse', () => {
-    const payload = loadFixture('guardduty_finding_iam_anomalous_behavior.json');
+    const payload = fixtures.json('guardduty_finding_iam_anomalous_behavior.json');
     expect(claimedBy(payload)).toEqual(['guardduty']);
 
     const draft = normalizePayload(payload);
@@ -84,7 +70,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads splunk_webhook_alert.json as a Splunk inference spike', () => {
-    const payload = loadFixture('splunk_webhook_alert.json');
+    const payload = fixtures.json('splunk_webhook_alert.json');
     expect(claimedBy(payload)).toEqual(['splunk']);
 
     const draft = normalizePayload(payload);
@@ -107,7 +93,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads sentinel_securityalert_row.json as a Sentinel prompt injection', () => {
-    const payload = loadFixture('sentinel_securityalert_row.json');
+    const payload = fixtures.json('sentinel_securityalert_row.json');
     expect(claimedBy(payload)).toEqual(['sentinel']);
 
     const draft = normalizePayload(payload);
@@ -126,7 +112,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads llm_guard_analyze_prompt_response.json as an LLM Guard prompt injection', () => {
-    const payload = loadFixture('llm_guard_analyze_prompt_response.json');
+    const payload = fixtures.json('llm_guard_analyze_prompt_response.json');
     expect(claimedBy(payload)).toEqual(['llm-guard']);
 
     const draft = normalizePayload(payload, undefined, { model: 'support-bot', user: 'u-42' });
@@ -143,7 +129,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads llm_guard_scan_output_response.json as an LLM Guard data leak in output', () => {
-    const payload = loadFixture('llm_guard_scan_output_response.json');
+    const payload = fixtures.json('llm_guard_scan_output_response.json');
     expect(claimedBy(payload)).toEqual(['llm-guard']);
 
     const draft = normalizePayload(payload);
@@ -158,7 +144,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads bedrock_apply_guardrail_response.json as a Bedrock prompt attack', () => {
-    const payload = loadFixture('bedrock_apply_guardrail_response.json');
+    const payload = fixtures.json('bedrock_apply_guardrail_response.json');
     expect(claimedBy(payload)).toEqual(['bedrock-guardrails']);
 
     const draft = normalizePayload(payload, undefined, { session: 's-9f8e' });
@@ -176,7 +162,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads azure_prompt_shields_response.json as direct and indirect prompt injection', () => {
-    const payload = loadFixture('azure_prompt_shields_response.json');
+    const payload = fixtures.json('azure_prompt_shields_response.json');
     expect(claimedBy(payload)).toEqual(['azure-content-safety']);
 
     const draft = normalizePayload(payload, undefined, { model: 'support-bot' });
@@ -192,7 +178,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads azure_content_safety_analyze_text_response.json as a Low policy violation', () => {
-    const payload = loadFixture('azure_content_safety_analyze_text_response.json');
+    const payload = fixtures.json('azure_content_safety_analyze_text_response.json');
     expect(claimedBy(payload)).toEqual(['azure-content-safety']);
 
     const draft = normalizePayload(payload);
@@ -207,7 +193,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads rebuff_js_detect_response.json as a Rebuff prompt injection', () => {
-    const payload = loadFixture('rebuff_js_detect_response.json');
+    const payload = fixtures.json('rebuff_js_detect_response.json');
     expect(claimedBy(payload)).toEqual(['rebuff']);
 
     const draft = normalizePayload(payload, undefined, { model: 'support-bot', user: 'u-42' });
@@ -227,7 +213,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads rebuff_python_detection_response.json as a Rebuff prompt injection', () => {
-    const payload = loadFixture('rebuff_python_detection_response.json');
+    const payload = fixtures.json('rebuff_python_detection_response.json');
     expect(claimedBy(payload)).toEqual(['rebuff']);
 
     const draft = normalizePayload(payload);
@@ -242,7 +228,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads nemo_guardrails_generation_response.json as a blocked input rail', () => {
-    const payload = loadFixture('nemo_guardrails_generation_response.json');
+    const payload = fixtures.json('nemo_guardrails_generation_response.json');
     expect(claimedBy(payload)).toEqual(['nemo-guardrails']);
 
     const draft = normalizePayload(payload, undefined, { session: 's-9f8e' });
@@ -262,7 +248,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads elastic_kibana_webhook_template.json, once rendered, as one alert per context.alerts entry', () => {
-    const template = loadFixture('elastic_kibana_webhook_template.json');
+    const template = fixtures.json('elastic_kibana_webhook_template.json');
     // Unrendered, `alerts` is the mustache text "{{{context.alerts}}}": no alert.
     expect(claimedBy(template)).toEqual([]);
 
@@ -305,10 +291,8 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads every line of garak_report_verbatim_quack.report.jsonl as garak, with no finding', () => {
-    const lines = readFileSync(
-      path.join(fixturesDir, 'garak_report_verbatim_quack.report.jsonl'),
-      'utf8',
-    )
+    const lines = fixtures
+      .text('garak_report_verbatim_quack.report.jsonl')
       .split('\n')
       .filter((line) => line.trim() !== '');
     expect(lines.length).toBeGreaterThan(0);
@@ -321,7 +305,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads garak_report_entries.json: the failed eval row is the one finding', () => {
-    const rows = loadFixture('garak_report_entries.json') as unknown[];
+    const rows = fixtures.json<unknown[]>('garak_report_entries.json');
     for (const row of rows) expect(claimedBy(row)).toEqual(['garak']);
     const drafts = rows.flatMap((row) =>
       normalizePayloads(row, undefined, { model: 'gpt-4o-mini' }),
@@ -340,7 +324,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads garak_hitlog_entry.json as one garak hit', () => {
-    const payload = loadFixture('garak_hitlog_entry.json');
+    const payload = fixtures.json('garak_hitlog_entry.json');
     expect(claimedBy(payload)).toEqual(['garak']);
     expect(normalizePayload(payload)).toMatchObject({
       type: 'prompt_injection',
@@ -352,7 +336,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
   });
 
   it('reads evidently_snapshot_dict.json as one Evidently drift alert, and its passing twin as none', () => {
-    const payload = loadFixture('evidently_snapshot_dict.json') as { tests: { status: string }[] };
+    const payload = fixtures.json<{ tests: { status: string }[] }>('evidently_snapshot_dict.json');
     expect(claimedBy(payload)).toEqual(['evidently']);
     const drafts = normalizePayloads(payload, undefined, { model: 'support-bot' });
     expect(drafts).toHaveLength(1);
@@ -382,7 +366,7 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
       'azure_prompt_shields_request.json',
       'nemo_guardrails_server_request.json',
     ]) {
-      expect(claimedBy(loadFixture(name)), name).toEqual([]);
+      expect(claimedBy(fixtures.json(name)), name).toEqual([]);
     }
   });
 });
@@ -391,23 +375,15 @@ describe.skipIf(!exists)('shared fixtures conformance', () => {
  * Imports the public ATLAS data set from ../shared/atlas and holds Warden's
  * shipped table to it; skips like the fixtures suite when the folder is absent.
  */
-const atlasFile = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/atlas/ATLAS.yaml',
-);
-const atlasExists = existsSync(atlasFile);
+const atlas = sharedResource('atlas/ATLAS.yaml', 'shared ATLAS import');
 
-if (!atlasExists) {
-  console.info(`shared ATLAS import skipped: ../shared/atlas is absent (looked in ${atlasFile})`);
-}
-
-describe.skipIf(!atlasExists)('shared ATLAS data set', () => {
+describe.skipIf(!atlas.present)('shared ATLAS data set', () => {
   let dataDir: string;
   let dataSet: AtlasDataSet;
 
   beforeAll(() => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'warden-atlas-shared-'));
-    dataSet = importAtlasFile(atlasFile, dataDir).dataSet;
+    dataSet = importAtlasFile(atlas.path, dataDir).dataSet;
   });
   afterAll(() => {
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,7 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../../src/connectors/connector.js';
 import { guardConnector } from '../../src/connectors/guarded-connector.js';
 import { createPagerDutyConnector } from '../../src/connectors/pagerduty/pagerduty-connector.js';
@@ -9,30 +6,17 @@ import { slackCaseMessage } from '../../src/connectors/slack/slack-blocks.js';
 import { createPagerDutyFake } from '../../src/demo/fakes/pagerduty-fake.js';
 import { createSlackFake } from '../../src/demo/fakes/slack-fake.js';
 import type { FakeRequest } from '../../src/demo/vendor-fake.js';
-import { FakeHttpService } from '../support/fake-http-service.js';
+import { connectorCall, fakeHttpServiceForSuite } from '../support/connector-test-kit.js';
+import { sharedFixtures } from '../support/shared-fixtures.js';
 
 /**
  * The slack and pagerduty connectors and demo fakes against the shared
  * Slack and PagerDuty payload fixtures, when a checkout sits next to
  * ../shared; a user's clone has no such folder, so the suite skips.
  */
-const fixturesDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures',
-);
-const exists = existsSync(fixturesDir);
-
-if (!exists) {
-  console.info(
-    `slack/pagerduty conformance suite skipped: ../shared/fixtures is absent (looked in ${fixturesDir})`,
-  );
-}
+const fixtures = sharedFixtures('slack/pagerduty conformance suite');
 
 type JsonObject = Record<string, unknown>;
-
-function loadFixture(name: string): JsonObject {
-  return JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as JsonObject;
-}
 
 function post(path: string, body: unknown): FakeRequest {
   return {
@@ -44,18 +28,18 @@ function post(path: string, body: unknown): FakeRequest {
   };
 }
 
-describe.skipIf(!exists)('slack fixtures conformance', () => {
+describe.skipIf(!fixtures.present)('slack fixtures conformance', () => {
   it('the demo fake accepts the fixture webhook message, as Slack does', async () => {
     const recorded: unknown[] = [];
     const fake = createSlackFake((...entry) => recorded.push(entry));
-    const message = loadFixture('slack_incoming_webhook_blockkit.json');
+    const message = fixtures.json<JsonObject>('slack_incoming_webhook_blockkit.json');
     const reply = await fake.handle(post('/slack/services/T000/B000/XXXX', message));
     expect(reply).toMatchObject({ status: 200, body: 'ok' });
     expect(recorded).toHaveLength(1);
   });
 
   it('post_case builds the same kinds of blocks, with the same fields', () => {
-    const fixture = loadFixture('slack_incoming_webhook_blockkit.json') as {
+    const fixture = fixtures.json<JsonObject>('slack_incoming_webhook_blockkit.json') as {
       text: string;
       blocks: JsonObject[];
     };
@@ -89,23 +73,17 @@ describe.skipIf(!exists)('slack fixtures conformance', () => {
   });
 });
 
-describe.skipIf(!exists)('pagerduty fixtures conformance', () => {
-  let service: FakeHttpService;
-  beforeAll(async () => {
-    service = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await service?.close();
-  });
+describe.skipIf(!fixtures.present)('pagerduty fixtures conformance', () => {
+  const service = fakeHttpServiceForSuite({ resetBeforeEach: false });
 
   it('the demo fake triggers and resolves an incident from the fixture events', async () => {
     const recorded: string[] = [];
     const fake = createPagerDutyFake((_service, action, target) =>
       recorded.push(`${action} ${target}`),
     );
-    const trigger = loadFixture('pagerduty_events_v2_trigger.json');
-    const resolve = loadFixture('pagerduty_events_v2_resolve.json');
-    const response = loadFixture('pagerduty_events_v2_response.json');
+    const trigger = fixtures.json<JsonObject>('pagerduty_events_v2_trigger.json');
+    const resolve = fixtures.json<JsonObject>('pagerduty_events_v2_resolve.json');
+    const response = fixtures.json<JsonObject>('pagerduty_events_v2_response.json');
 
     const triggered = await fake.handle(post('/pagerduty/v2/enqueue', trigger));
     expect(triggered).toMatchObject({ status: 202, body: response });
@@ -118,10 +96,10 @@ describe.skipIf(!exists)('pagerduty fixtures conformance', () => {
   });
 
   it('the connector sends only fields the fixture event has, and reads the fixture answer', async () => {
-    const trigger = loadFixture('pagerduty_events_v2_trigger.json') as JsonObject & {
+    const trigger = fixtures.json<JsonObject>('pagerduty_events_v2_trigger.json') as JsonObject & {
       payload: JsonObject;
     };
-    const response = loadFixture('pagerduty_events_v2_response.json');
+    const response = fixtures.json<JsonObject>('pagerduty_events_v2_response.json');
     service.reset();
     service.enqueue({ status: 202, body: response });
     const pager = guardConnector(
@@ -147,13 +125,9 @@ describe.skipIf(!exists)('pagerduty fixtures conformance', () => {
       custom_details: { atlas_technique: 'AML.T0051' },
       links: [{ href: 'https://warden.example/cases/c1', text: 'Case in Warden' }],
     };
-    const result = await pager.invoke({
-      action: 'trigger',
-      input,
-      idempotencyKey: 'k1',
-      attempt: 1,
-      signal: AbortSignal.timeout(5000),
-    });
+    const result = await pager.invoke(
+      connectorCall('trigger', input, 'k1', { signal: AbortSignal.timeout(5000) }),
+    );
     const sent = service.requests[0]?.json as JsonObject & { payload: JsonObject };
     expect(Object.keys(trigger)).toEqual(expect.arrayContaining(Object.keys(sent)));
     expect(Object.keys(trigger.payload)).toEqual(expect.arrayContaining(Object.keys(sent.payload)));

@@ -1,13 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorCall, JsonValue } from '../../src/connectors/connector.js';
+import { describe, expect, it } from 'vitest';
+import type { Connector, ConnectorCall, JsonValue } from '../../src/connectors/connector.js';
 import { guardConnector } from '../../src/connectors/guarded-connector.js';
 import { createAbuseIpdbConnector } from '../../src/connectors/threat-intel/abuseipdb-connector.js';
 import { createStixFeedConnector } from '../../src/connectors/threat-intel/stix-feed-connector.js';
 import { createVirusTotalConnector } from '../../src/connectors/threat-intel/virustotal-connector.js';
-import { FakeHttpService } from '../support/fake-http-service.js';
+import { connectorCall, fakeHttpServiceForSuite } from '../support/connector-test-kit.js';
+import { sharedFixtures } from '../support/shared-fixtures.js';
 
 /**
  * Runs the threat-intelligence connectors against the shared vendor
@@ -15,43 +13,28 @@ import { FakeHttpService } from '../support/fake-http-service.js';
  * such folder, so the suite skips. The payloads are read in place, never
  * copied.
  */
-const fixturesDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures',
-);
-const exists = existsSync(fixturesDir);
+const fixtures = sharedFixtures('threat-intel conformance suite');
 
-if (!exists) {
-  console.info(
-    `threat-intel conformance suite skipped: ../shared/fixtures is absent (looked in ${fixturesDir})`,
+function call(action: string, input: JsonValue): ConnectorCall {
+  return connectorCall(action, input, `conformance/${action}`);
+}
+
+/** The stix_feed connector on fixture `name`, as a file feed, at time `now`. */
+function fileFeed(name: string, now?: () => number): Connector {
+  return guardConnector(
+    createStixFeedConnector({
+      name: 'feed',
+      source: { kind: 'file', path: fixtures.file(name) },
+      now,
+    }),
   );
 }
 
-function loadFixture(name: string): unknown {
-  return JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as unknown;
-}
-
-function call(action: string, input: JsonValue): ConnectorCall {
-  return {
-    action,
-    input,
-    idempotencyKey: `conformance/${action}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-  };
-}
-
-describe.skipIf(!exists)('threat-intel connectors on the shared fixtures', () => {
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
+describe.skipIf(!fixtures.present)('threat-intel connectors on the shared fixtures', () => {
+  const fake = fakeHttpServiceForSuite({ resetBeforeEach: false });
 
   it('normalises virustotal_ip_report.json', async () => {
-    fake.enqueue({ body: loadFixture('virustotal_ip_report.json') });
+    fake.enqueue({ body: fixtures.json('virustotal_ip_report.json') });
     const vt = guardConnector(
       createVirusTotalConnector({
         name: 'virustotal',
@@ -82,7 +65,7 @@ describe.skipIf(!exists)('threat-intel connectors on the shared fixtures', () =>
   });
 
   it('normalises abuseipdb_check_response.json', async () => {
-    fake.enqueue({ body: loadFixture('abuseipdb_check_response.json') });
+    fake.enqueue({ body: fixtures.json('abuseipdb_check_response.json') });
     const abuse = guardConnector(
       createAbuseIpdbConnector({
         name: 'abuseipdb',
@@ -111,14 +94,8 @@ describe.skipIf(!exists)('threat-intel connectors on the shared fixtures', () =>
   });
 
   it('matches stix_indicator_ai_ioc.json while it is valid, with its ATLAS context', async () => {
-    const feed = guardConnector(
-      createStixFeedConnector({
-        name: 'feed',
-        source: { kind: 'file', path: path.join(fixturesDir, 'stix_indicator_ai_ioc.json') },
-        // Inside the indicator's validity (2026-05-12 to 2026-06-12).
-        now: () => Date.parse('2026-05-20T00:00:00Z'),
-      }),
-    );
+    // Inside the indicator's validity (2026-05-12 to 2026-06-12).
+    const feed = fileFeed('stix_indicator_ai_ioc.json', () => Date.parse('2026-05-20T00:00:00Z'));
     const result = await feed.invoke(
       call('match_observables', { ips: ['203.0.113.45', '203.0.113.46'] }),
     );
@@ -144,27 +121,13 @@ describe.skipIf(!exists)('threat-intel connectors on the shared fixtures', () =>
   });
 
   it('ignores stix_indicator_ai_ioc.json once it has expired', async () => {
-    const feed = guardConnector(
-      createStixFeedConnector({
-        name: 'feed',
-        source: { kind: 'file', path: path.join(fixturesDir, 'stix_indicator_ai_ioc.json') },
-        now: () => Date.parse('2026-07-01T00:00:00Z'),
-      }),
-    );
+    const feed = fileFeed('stix_indicator_ai_ioc.json', () => Date.parse('2026-07-01T00:00:00Z'));
     const result = await feed.invoke(call('match_observables', { ips: ['203.0.113.45'] }));
     expect(result.output).toMatchObject({ matched: false, indicators_loaded: 0 });
   });
 
   it('matches the OASIS example bundle stix_indicator_bundle_verbatim.json', async () => {
-    const feed = guardConnector(
-      createStixFeedConnector({
-        name: 'feed',
-        source: {
-          kind: 'file',
-          path: path.join(fixturesDir, 'stix_indicator_bundle_verbatim.json'),
-        },
-      }),
-    );
+    const feed = fileFeed('stix_indicator_bundle_verbatim.json');
     const result = await feed.invoke(call('match_observables', { ips: ['10.0.0.0', '10.0.0.1'] }));
     expect(result.output).toMatchObject({
       matched: true,

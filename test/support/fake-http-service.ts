@@ -67,22 +67,14 @@ export class FakeHttpService {
   private readonly routes: { match: RequestMatch; responder: Responder }[] = [];
   private fallback: Responder = { status: 404, body: { error: 'no scripted response' } };
 
-  private constructor(
-    private readonly server: Server,
-    /** `http://127.0.0.1:<port>`, no trailing slash. */
-    readonly url: string,
-  ) {}
+  private address: string | undefined;
 
-  static async start(): Promise<FakeHttpService> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const fake = new FakeHttpService(server, `http://127.0.0.1:${port}`);
+  private constructor(private readonly server: Server) {
     server.on('request', (request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const url = new URL(request.url ?? '/', fake.url);
+        const url = new URL(request.url ?? '/', this.url);
         const body = Buffer.concat(chunks).toString('utf8');
         const recorded: RecordedRequest = {
           method: request.method ?? 'GET',
@@ -94,14 +86,44 @@ export class FakeHttpService {
           status: undefined,
           aborted: false,
         };
-        fake.requests.push(recorded);
-        fake.answer(recorded, response).catch((error: unknown) => {
+        this.requests.push(recorded);
+        this.answer(recorded, response).catch((error: unknown) => {
           if (!response.headersSent) response.writeHead(500);
           response.end(String(error));
         });
       });
     });
+  }
+
+  /** `http://127.0.0.1:<port>`, no trailing slash; known once it listens. */
+  get url(): string {
+    if (this.address === undefined) {
+      throw new Error('FakeHttpService is not listening yet: await start() or listen() first');
+    }
+    return this.address;
+  }
+
+  /** A service listening on a free port of 127.0.0.1. */
+  static async start(): Promise<FakeHttpService> {
+    const fake = FakeHttpService.create();
+    await fake.listen();
     return fake;
+  }
+
+  /**
+   * A service that listens only once `listen()` is awaited, so a suite can
+   * hold it in a `const` and start it from a `beforeAll` hook (see
+   * `fakeHttpServiceForSuite` in connector-test-kit.ts).
+   */
+  static create(): FakeHttpService {
+    return new FakeHttpService(createServer());
+  }
+
+  /** Listens on a free port of 127.0.0.1; `url` is known from then on. */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.address = `http://127.0.0.1:${port}`;
   }
 
   /** Queues one-shot responses, used in order by the requests they match. */
@@ -141,7 +163,9 @@ export class FakeHttpService {
     return this.queue.length;
   }
 
+  /** Stops listening and drops open connections (nothing to do if it never listened). */
   async close(): Promise<void> {
+    if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve, reject) =>
       this.server.close((error) => (error ? reject(error) : resolve())),

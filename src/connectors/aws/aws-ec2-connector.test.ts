@@ -1,15 +1,14 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Connector } from '../connector.js';
 import { ec2Error, ec2Items, ec2Response } from './aws-query-xml.js';
 import {
-  FakeAwsEndpoint,
   TEST_ACCESS_KEY_ID,
-  TEST_SECRET_ACCESS_KEY,
   TEST_SECRETS,
   awsConnectorsYaml,
   connectorFailure,
   defaultAclEntries,
   describeNetworkAclsXml,
+  fakeAwsEndpointForSuite,
   loadAwsConnectors,
   securityGroupRuleXml,
   testCall,
@@ -22,28 +21,12 @@ const ACL = 'acl-0a1b2c3d4e5f60718';
 const GROUP = 'sg-0123456789abcdef0';
 
 describe('aws_ec2', () => {
-  let aws: FakeAwsEndpoint;
+  // Every request the connector makes must be correctly signed for ec2 in eu-west-1.
+  const aws = fakeAwsEndpointForSuite({ service: 'ec2', region: 'eu-west-1', path: '/aws/' });
   let network: Connector;
 
-  beforeAll(async () => {
-    aws = await FakeAwsEndpoint.start({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      secretAccessKey: TEST_SECRET_ACCESS_KEY,
-      prefix: '/aws',
-    });
+  beforeAll(() => {
     network = loadAwsConnectors(awsConnectorsYaml(aws.url), TEST_SECRETS).get('network');
-  });
-  afterAll(async () => {
-    await aws.close();
-  });
-  beforeEach(() => aws.reset());
-  afterEach(() => {
-    // Every request the connector made was correctly signed for ec2 in eu-west-1.
-    for (const request of aws.requests) {
-      expect(request.signature.problems, request.action).toEqual([]);
-      expect(request.signature).toMatchObject({ service: 'ec2', region: 'eu-west-1' });
-      expect(request.path).toBe('/aws/');
-    }
   });
 
   /** The ACL answers DescribeNetworkAcls with `entries` plus the defaults. */

@@ -1,13 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Connector } from '../connector.js';
 import { iamError, iamResponse, xmlFields } from './aws-query-xml.js';
 import {
-  FakeAwsEndpoint,
-  TEST_ACCESS_KEY_ID,
-  TEST_SECRET_ACCESS_KEY,
   TEST_SECRETS,
   awsConnectorsYaml,
   connectorFailure,
+  fakeAwsEndpointForSuite,
   listAccessKeysXml,
   loadAwsConnectors,
   testCall,
@@ -19,27 +17,12 @@ const ACTIVE = 'AKIAIOSFODNN7EXAMPLE';
 const INACTIVE = 'AKIAI44QH8DHBEXAMPLE';
 
 describe('aws_iam', () => {
-  let aws: FakeAwsEndpoint;
+  // IAM is signed for the global endpoint's region, whatever region the instance names.
+  const aws = fakeAwsEndpointForSuite({ service: 'iam', region: 'us-east-1' });
   let iam: Connector;
 
-  beforeAll(async () => {
-    aws = await FakeAwsEndpoint.start({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      secretAccessKey: TEST_SECRET_ACCESS_KEY,
-      prefix: '/aws',
-    });
+  beforeAll(() => {
     iam = loadAwsConnectors(awsConnectorsYaml(aws.url), TEST_SECRETS).get('iam');
-  });
-  afterAll(async () => {
-    await aws.close();
-  });
-  beforeEach(() => aws.reset());
-  afterEach(() => {
-    // IAM is signed for the global endpoint's region, whatever region the instance names.
-    for (const request of aws.requests) {
-      expect(request.signature.problems, request.action).toEqual([]);
-      expect(request.signature).toMatchObject({ service: 'iam', region: 'us-east-1' });
-    }
   });
 
   function keys(list: TestAccessKey[]): void {

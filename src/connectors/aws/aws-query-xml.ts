@@ -1,7 +1,8 @@
 /**
  * The XML that EC2 and IAM answer AWS Query protocol requests with, for the
  * local stand-ins (the demo's AWS fake and the connector tests): success
- * envelopes with their request id and the two services' error shapes.
+ * envelopes with their request id, the two services' error shapes, and the
+ * network ACLs, security group rules and access keys they describe.
  */
 
 export const EC2_API_VERSION = '2016-11-15';
@@ -94,4 +95,106 @@ export function xmlFields(
     .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
     .map(([name, value]) => `<${name}>${xml(value)}</${name}>`)
     .join('');
+}
+
+// ---------------------------------------------------------------------------
+// The shapes the stand-ins answer with
+
+/** A network ACL entry as EC2 describes it. */
+export interface NetworkAclEntryXml {
+  readonly ruleNumber: number;
+  /** `-1` for all protocols. */
+  readonly protocol: string;
+  readonly ruleAction: 'allow' | 'deny';
+  readonly egress: boolean;
+  readonly cidrBlock?: string;
+  readonly ipv6CidrBlock?: string;
+}
+
+/** One `networkAclSet` item, as DescribeNetworkAcls answers. */
+export function networkAclItem(acl: {
+  readonly id: string;
+  readonly vpcId: string;
+  readonly isDefault: boolean;
+  readonly ownerId: string;
+  readonly entries: readonly NetworkAclEntryXml[];
+}): string {
+  const entryItems = ec2Items(
+    acl.entries.map((entry) =>
+      xmlFields({
+        ruleNumber: entry.ruleNumber,
+        protocol: entry.protocol,
+        ruleAction: entry.ruleAction,
+        egress: entry.egress,
+        cidrBlock: entry.cidrBlock,
+        ipv6CidrBlock: entry.ipv6CidrBlock,
+      }),
+    ),
+  );
+  return (
+    xmlFields({ networkAclId: acl.id, vpcId: acl.vpcId, default: acl.isDefault }) +
+    `<entrySet>${entryItems}</entrySet><associationSet/><tagSet/>` +
+    xmlFields({ ownerId: acl.ownerId })
+  );
+}
+
+/** A security group rule as EC2 describes it. */
+export interface SecurityGroupRuleXml {
+  readonly id: string;
+  readonly groupId: string;
+  readonly ownerId: string;
+  readonly isEgress: boolean;
+  readonly protocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly cidrIpv4?: string;
+  readonly cidrIpv6?: string;
+  readonly description?: string;
+}
+
+/** One `securityGroupRuleSet` item, as DescribeSecurityGroupRules (and the revoke) answer. */
+export function securityGroupRuleItem(rule: SecurityGroupRuleXml): string {
+  return xmlFields({
+    securityGroupRuleId: rule.id,
+    groupId: rule.groupId,
+    groupOwnerId: rule.ownerId,
+    isEgress: rule.isEgress,
+    ipProtocol: rule.protocol,
+    fromPort: rule.fromPort,
+    toPort: rule.toPort,
+    cidrIpv4: rule.cidrIpv4,
+    cidrIpv6: rule.cidrIpv6,
+    description: rule.description,
+  });
+}
+
+/** An IAM access key as ListAccessKeys describes it. */
+export interface AccessKeyXml {
+  readonly id: string;
+  readonly status: 'Active' | 'Inactive';
+  /** ISO-8601. */
+  readonly created: string;
+}
+
+/** ListAccessKeys' answer: all of the user's keys, never truncated. */
+export function listAccessKeysResponse(
+  requestId: string,
+  user: string,
+  keys: readonly AccessKeyXml[],
+): XmlReply {
+  const members = iamMembers(
+    keys.map((key) =>
+      xmlFields({
+        UserName: user,
+        AccessKeyId: key.id,
+        Status: key.status,
+        CreateDate: key.created,
+      }),
+    ),
+  );
+  return iamResponse(
+    'ListAccessKeys',
+    requestId,
+    `${xmlFields({ UserName: user })}<AccessKeyMetadata>${members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>`,
+  );
 }

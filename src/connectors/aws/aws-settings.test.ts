@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { WardenError } from '../../core/errors.js';
+import { configError } from '../../../test/support/connector-test-kit.js';
+import { connectorDoc, docExample } from '../../../test/support/doc-examples.js';
 import { iamSigningRegion } from './aws-settings.js';
 import {
   TEST_SECRETS,
@@ -12,13 +11,7 @@ import {
 import { parseIpRange, sameIpRange } from './ip-ranges.js';
 
 function loadError(yaml: string, secrets: Record<string, string> = TEST_SECRETS): string {
-  try {
-    loadAwsConnectors(yaml, secrets);
-  } catch (error) {
-    expect(error).toBeInstanceOf(WardenError);
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
+  return configError(() => loadAwsConnectors(yaml, secrets)).message;
 }
 
 const CREDENTIALS = `
@@ -182,13 +175,8 @@ describe('IP ranges', () => {
 
 describe('docs/connectors/aws.md', () => {
   it('has a connectors.yaml example that loads as written', () => {
-    const docs = readFileSync(
-      fileURLToPath(new URL('../../../docs/connectors/aws.md', import.meta.url)),
-      'utf8',
-    );
-    const example = /<!-- example: connectors.yaml -->\n```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
-    expect(example).toBeDefined();
-    const registry = loadAwsConnectors(example ?? '', TEST_SECRETS);
+    const example = docExample(connectorDoc('aws.md'), 'connectors.yaml');
+    const registry = loadAwsConnectors(example, TEST_SECRETS);
     expect(registry.get('vpc_network').type).toBe('aws_ec2');
     expect(registry.get('aws_iam').type).toBe('aws_iam');
   });

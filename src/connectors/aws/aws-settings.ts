@@ -1,6 +1,6 @@
 import type { Fields } from '../../config/yaml-source.js';
 import type { RateLimit } from '../connector.js';
-import type { ConnectorConfigReader } from '../connector-config-reader.js';
+import { LIMIT_KEYS, type ConnectorConfigReader } from '../connector-config-reader.js';
 
 /**
  * What every AWS connector instance reads from connectors.yaml: the region,
@@ -15,9 +15,7 @@ export const AWS_COMMON_KEYS = [
   'secret_access_key',
   'session_token',
   'endpoint',
-  'timeout',
-  'concurrency',
-  'rate_limit',
+  ...LIMIT_KEYS,
 ] as const;
 
 export const AWS_DEFAULTS = Object.freeze({ timeoutMs: 10_000, concurrency: 4 });
@@ -72,8 +70,7 @@ export function readAwsSettings(
   if (sessionToken !== undefined && accessKeyId === undefined) {
     config.fail('session_token', 'needs access_key_id and secret_access_key');
   }
-  const endpoint = readEndpoint(config, reader);
-  const rateLimit = reader.rateLimit(config, 'rate_limit');
+  const endpoint = reader.httpUrl(config, 'endpoint');
   return {
     name,
     region,
@@ -89,9 +86,7 @@ export function readAwsSettings(
         }
       : {}),
     ...(endpoint === undefined ? {} : { endpoint }),
-    timeoutMs: reader.duration(config, 'timeout') ?? AWS_DEFAULTS.timeoutMs,
-    concurrency: reader.positiveInteger(config, 'concurrency') ?? AWS_DEFAULTS.concurrency,
-    ...(rateLimit === undefined ? {} : { rateLimit }),
+    ...reader.limits(config, AWS_DEFAULTS),
     secretValues: reader.secretValues(),
   };
 }
@@ -115,23 +110,6 @@ function readSecretReference(
     config.fail(key, 'resolves to a value with white space or NUL (check the secret)');
   }
   return resolved;
-}
-
-function readEndpoint(config: Fields, reader: ConnectorConfigReader): string | undefined {
-  const text = reader.plainString(config, 'endpoint', false);
-  if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return config.fail('endpoint', 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    config.fail('endpoint', 'must be an http or https URL');
-  }
-  if (url.username || url.password) config.fail('endpoint', 'must not contain credentials');
-  if (url.search || url.hash) config.fail('endpoint', 'must not have a query or fragment');
-  return url.href.replace(/\/+$/, '');
 }
 
 /**

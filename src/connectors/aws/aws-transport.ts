@@ -6,7 +6,7 @@ import {
   type JsonValue,
   type WireExchange,
 } from '../connector.js';
-import { parseRetryAfter } from '../http/http-exchange.js';
+import { parseRetryAfter, truncateUtf8 } from '../http/http-exchange.js';
 import { SecretRedactor } from '../secrets.js';
 import type { AwsSettings } from './aws-settings.js';
 
@@ -212,7 +212,7 @@ export class AwsTransport {
       response.body = bytes;
       const text = new TextDecoder().decode(bytes);
       capture.body = text;
-      const recorded = truncate(this.redact(text), RECORDED_BODY_BYTES);
+      const recorded = truncateUtf8(this.redact(text), RECORDED_BODY_BYTES);
       capture.exchange = {
         ...base,
         ...responded,
@@ -253,7 +253,7 @@ export class AwsTransport {
       requestHeaders,
       ...(body === undefined
         ? {}
-        : { requestBody: truncate(this.redact(body), RECORDED_BODY_BYTES).text }),
+        : { requestBody: truncateUtf8(this.redact(body), RECORDED_BODY_BYTES).text }),
     };
   }
 }
@@ -590,15 +590,6 @@ function abortError(): Error {
   const error = new Error('The response was aborted');
   error.name = 'AbortError';
   return error;
-}
-
-function truncate(text: string, maxBytes: number): { text: string; truncated: boolean } {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.byteLength <= maxBytes) return { text, truncated: false };
-  return {
-    text: new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, ''),
-    truncated: true,
-  };
 }
 
 function redactJson(

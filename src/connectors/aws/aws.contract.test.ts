@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { invokeAndRecord } from '../../../test/support/connector-test-kit.js';
 import type { RecordedRequest } from '../../../test/support/fake-http-service.js';
-import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type ConnectorResult,
-} from '../connector.js';
+import type { Connector, ConnectorCall, ConnectorResult } from '../connector.js';
 import { describeHttpConnectorContract } from '../connector.contract.js';
 import { ec2Error, iamError, iamResponse, xml } from './aws-query-xml.js';
 import {
@@ -136,19 +132,8 @@ const KEY = 'AKIAIOSFODNN7EXAMPLE';
 /** Every result and error of this file, checked for credentials at the end. */
 const recorded: unknown[] = [];
 
-async function invoke(connector: Connector, call: ConnectorCall): Promise<ConnectorResult> {
-  try {
-    const result = await connector.invoke(call);
-    recorded.push(result);
-    return result;
-  } catch (error) {
-    recorded.push(
-      error instanceof ConnectorError
-        ? { code: error.code, message: error.message, exchange: error.exchange, stack: error.stack }
-        : String(error),
-    );
-    throw error;
-  }
+function invoke(connector: Connector, call: ConnectorCall): Promise<ConnectorResult> {
+  return invokeAndRecord(recorded, connector, call);
 }
 
 interface WriteCase {

@@ -1,5 +1,4 @@
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -7,12 +6,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import { ConnectorError, type ConnectorCall, type JsonValue } from '../connector.js';
-import { loadConnectors, type ConnectorRegistry } from '../connector-config.js';
-import { staticSecretSource } from '../secrets.js';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { loadConnectorsFromYaml, numberedCalls } from '../../../test/support/connector-test-kit.js';
+import type { ConnectorRegistry } from '../connector-config.js';
 import { AWS_EC2_CONNECTOR_TYPE } from './aws-ec2-connector.js';
 import { AWS_IAM_CONNECTOR_TYPE } from './aws-iam-connector.js';
 import {
@@ -22,9 +18,9 @@ import {
   ec2Items,
   ec2Response,
   iamError,
-  iamMembers,
-  iamResponse,
-  xmlFields,
+  listAccessKeysResponse,
+  networkAclItem,
+  securityGroupRuleItem,
   type XmlReply,
 } from './aws-query-xml.js';
 
@@ -95,23 +91,11 @@ export class FakeAwsEndpoint {
   private readonly queue: { action: string; responder: FakeAwsResponder }[] = [];
   private requestCounter = 0;
 
-  private constructor(
-    private readonly server: Server,
-    /** `http://127.0.0.1:<port><prefix>`. */
-    readonly url: string,
-    private readonly options: FakeAwsEndpointOptions,
-  ) {}
+  private readonly server: Server = createServer();
+  private address: string | undefined;
 
-  static async start(options: FakeAwsEndpointOptions): Promise<FakeAwsEndpoint> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const endpoint = new FakeAwsEndpoint(
-      server,
-      `http://127.0.0.1:${port}${options.prefix ?? ''}`,
-      options,
-    );
-    server.on('request', (request, response) => {
+  private constructor(private readonly options: FakeAwsEndpointOptions) {
+    this.server.on('request', (request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
@@ -140,17 +124,43 @@ export class FakeAwsEndpoint {
             {
               accessKeyId: options.accessKeyId,
               secretAccessKey: options.secretAccessKey,
-              ...(service === undefined ? {} : { service, region: endpoint.regionFor(service) }),
+              ...(service === undefined ? {} : { service, region: this.regionFor(service) }),
             },
           ),
           status: undefined,
           aborted: false,
         };
-        endpoint.requests.push(recorded);
-        endpoint.answer(recorded, response);
+        this.requests.push(recorded);
+        this.answer(recorded, response);
       });
     });
+  }
+
+  /** `http://127.0.0.1:<port><prefix>`; known once it listens. */
+  get url(): string {
+    if (this.address === undefined) {
+      throw new Error('FakeAwsEndpoint is not listening yet: await start() or listen() first');
+    }
+    return this.address;
+  }
+
+  /** An endpoint listening on a free port of 127.0.0.1. */
+  static async start(options: FakeAwsEndpointOptions): Promise<FakeAwsEndpoint> {
+    const endpoint = FakeAwsEndpoint.create(options);
+    await endpoint.listen();
     return endpoint;
+  }
+
+  /** An endpoint that listens once `listen()` is awaited (see `fakeAwsEndpointForSuite`). */
+  static create(options: FakeAwsEndpointOptions): FakeAwsEndpoint {
+    return new FakeAwsEndpoint(options);
+  }
+
+  /** Listens on a free port of 127.0.0.1; `url` is known from then on. */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.address = `http://127.0.0.1:${port}${this.options.prefix ?? ''}`;
   }
 
   /** Answers every request for `action` (after one-shot answers). */
@@ -184,6 +194,7 @@ export class FakeAwsEndpoint {
   }
 
   async close(): Promise<void> {
+    if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve, reject) =>
       this.server.close((error) => (error ? reject(error) : resolve())),
@@ -385,23 +396,13 @@ export function networkAclXml(
   entries: readonly TestNetworkAclEntry[],
   vpcId = 'vpc-0a1b2c3d4e5f60718',
 ): string {
-  const entryItems = ec2Items(
-    entries.map((entry) =>
-      xmlFields({
-        ruleNumber: entry.ruleNumber,
-        protocol: entry.protocol ?? '-1',
-        ruleAction: entry.ruleAction,
-        egress: entry.egress,
-        cidrBlock: entry.cidrBlock,
-        ipv6CidrBlock: entry.ipv6CidrBlock,
-      }),
-    ),
-  );
-  return (
-    xmlFields({ networkAclId: id, vpcId, default: false }) +
-    `<entrySet>${entryItems}</entrySet><associationSet/><tagSet/>` +
-    xmlFields({ ownerId: '123456789012' })
-  );
+  return networkAclItem({
+    id,
+    vpcId,
+    isDefault: false,
+    ownerId: '123456789012',
+    entries: entries.map((entry) => ({ ...entry, protocol: entry.protocol ?? '-1' })),
+  });
 }
 
 /** The entries every new network ACL has: allow-all 100 and the default deny 32767, both ways. */
@@ -432,16 +433,12 @@ export interface TestSecurityGroupRule {
 }
 
 export function securityGroupRuleXml(rule: TestSecurityGroupRule): string {
-  return xmlFields({
-    securityGroupRuleId: rule.id,
-    groupId: rule.groupId,
-    groupOwnerId: '123456789012',
-    isEgress: rule.isEgress,
-    ipProtocol: rule.protocol ?? 'tcp',
+  return securityGroupRuleItem({
+    ...rule,
+    ownerId: '123456789012',
+    protocol: rule.protocol ?? 'tcp',
     fromPort: rule.fromPort ?? 443,
     toPort: rule.toPort ?? 443,
-    cidrIpv4: rule.cidrIpv4,
-    cidrIpv6: rule.cidrIpv6,
   });
 }
 
@@ -456,21 +453,7 @@ export function listAccessKeysXml(
   user: string,
   keys: readonly TestAccessKey[],
 ): XmlReply {
-  const members = iamMembers(
-    keys.map((key) =>
-      xmlFields({
-        UserName: user,
-        AccessKeyId: key.id,
-        Status: key.status,
-        CreateDate: key.created,
-      }),
-    ),
-  );
-  return iamResponse(
-    'ListAccessKeys',
-    requestId,
-    `${xmlFields({ UserName: user })}<AccessKeyMetadata>${members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>`,
-  );
+  return listAccessKeysResponse(requestId, user, keys);
 }
 
 /** Loads aws_ec2 / aws_iam instances from connectors.yaml text, as production does. */
@@ -478,18 +461,10 @@ export function loadAwsConnectors(
   yaml: string,
   secrets: Readonly<Record<string, string>>,
 ): ConnectorRegistry {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-aws-'));
-  try {
-    writeFileSync(join(dir, 'connectors.yaml'), yaml);
-    return loadConnectors(dir, {
-      secrets: staticSecretSource(secrets),
-      inventory: new InventoryIndex(emptyInventory()),
-      logSink: { write: () => undefined },
-      types: [AWS_EC2_CONNECTOR_TYPE, AWS_IAM_CONNECTOR_TYPE],
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return loadConnectorsFromYaml(yaml, {
+    secrets,
+    types: [AWS_EC2_CONNECTOR_TYPE, AWS_IAM_CONNECTOR_TYPE],
+  });
 }
 
 /** The secrets the test connectors reference. */
@@ -522,32 +497,43 @@ ${options.iamExtra ?? ''}
 `;
 }
 
-/** A call with a fresh idempotency key. */
-let callCounter = 0;
-export function testCall(
-  action: string,
-  input: JsonValue,
-  overrides: Partial<ConnectorCall> = {},
-): ConnectorCall {
-  callCounter += 1;
-  return {
-    action,
-    input,
-    idempotencyKey: `aws-test-${callCounter}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-    ...overrides,
-  };
-}
+/** A call with a fresh idempotency key, `aws-test-<n>`. */
+export const testCall = numberedCalls('aws-test-');
 
 /** The rejection of `promise`, which must be a ConnectorError. */
-export async function connectorFailure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  if (!(error instanceof ConnectorError)) {
-    throw new Error(`expected a ConnectorError, got ${String(error)}`);
-  }
-  return error;
+export { connectorFailure } from '../../../test/support/connector-test-kit.js';
+
+/**
+ * A FakeAwsEndpoint for the enclosing suite, taking the test credentials
+ * (TEST_SECRETS) under `/aws`, as awsConnectorsYaml's instances expect: it
+ * listens from a `beforeAll` hook (so hooks registered after this call can
+ * read `url`), is emptied before each test and closed after the suite. After
+ * each test, every request it received must carry a valid signature for
+ * `signedFor.service` in `signedFor.region` (and have `signedFor.path`, when
+ * given).
+ */
+export function fakeAwsEndpointForSuite(signedFor: {
+  readonly service: AwsService;
+  readonly region: string;
+  readonly path?: string;
+}): FakeAwsEndpoint {
+  const aws = FakeAwsEndpoint.create({
+    accessKeyId: TEST_ACCESS_KEY_ID,
+    secretAccessKey: TEST_SECRET_ACCESS_KEY,
+    prefix: '/aws',
+  });
+  beforeAll(() => aws.listen());
+  afterAll(() => aws.close());
+  beforeEach(() => aws.reset());
+  afterEach(() => {
+    for (const request of aws.requests) {
+      expect(request.signature.problems, request.action).toEqual([]);
+      expect(request.signature).toMatchObject({
+        service: signedFor.service,
+        region: signedFor.region,
+      });
+      if (signedFor.path !== undefined) expect(request.path).toBe(signedFor.path);
+    }
+  });
+  return aws;
 }

@@ -1,7 +1,6 @@
 import { isScalar } from 'yaml';
 import type { Fields } from '../../config/yaml-source.js';
-import type { ConnectorTypeDefinition } from '../connector-config-reader.js';
-import { hasReference } from '../secrets.js';
+import { LIMIT_KEYS, type ConnectorTypeDefinition } from '../connector-config-reader.js';
 import { EMAIL_DEFAULTS, createEmailConnector, parseAddresses } from './email-connector.js';
 
 /**
@@ -33,9 +32,7 @@ export const EMAIL_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     'password',
     'from',
     'default_to',
-    'timeout',
-    'concurrency',
-    'rate_limit',
+    ...LIMIT_KEYS,
   ],
   create({ name, config, reader }) {
     const host = reader.plainString(config, 'host', true) ?? '';
@@ -59,10 +56,7 @@ export const EMAIL_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     }
 
     const username = reader.secretString(config, 'username');
-    const password = reader.secretString(config, 'password');
-    if (password !== undefined && !hasReference(password.recorded)) {
-      config.fail('password', 'must be a ${secret:NAME} reference');
-    }
+    const password = reader.credential(config, 'password', '');
     if ((username === undefined) !== (password === undefined)) {
       config.fail(username === undefined ? 'username' : 'password', 'is required with the other');
     }
@@ -77,7 +71,6 @@ export const EMAIL_CONNECTOR_TYPE: ConnectorTypeDefinition = {
       return [entry];
     });
 
-    const rateLimit = reader.rateLimit(config, 'rate_limit');
     return createEmailConnector({
       name,
       host: host.replace(/^\[|\]$/g, ''),
@@ -88,9 +81,7 @@ export const EMAIL_CONNECTOR_TYPE: ConnectorTypeDefinition = {
       ...(password === undefined ? {} : { password: password.value }),
       from,
       defaultTo,
-      timeoutMs: reader.duration(config, 'timeout') ?? EMAIL_DEFAULTS.timeoutMs,
-      concurrency: reader.positiveInteger(config, 'concurrency') ?? EMAIL_DEFAULTS.concurrency,
-      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...reader.limits(config, EMAIL_DEFAULTS),
       secretValues: reader.secretValues(),
     });
   },

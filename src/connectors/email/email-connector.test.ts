@@ -1,22 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { WardenError } from '../../core/errors.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type ConnectorResult,
-  type JsonValue,
-} from '../connector.js';
-import { loadConnectors } from '../connector-config.js';
+  configError,
+  connectorFailure,
+  invokeAndRecord,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import type { WardenError } from '../../core/errors.js';
+import type { Connector, ConnectorCall, ConnectorResult, JsonValue } from '../connector.js';
 import { guardConnector } from '../guarded-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import {
   createEmailConnector,
   messageIdPart,
@@ -172,78 +167,28 @@ function email(port: number, overrides: Partial<EmailConnectorOptions> = {}): Co
   );
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 function loadEmail(
   yaml: string,
   secrets: Record<string, string> = { SMTP_PASSWORD: PASSWORD },
 ): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-email-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), `connectors:\n  mail:\n    type: email\n${yaml}`);
-  return loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
+  return loadConnectorFromYaml(`connectors:\n  mail:\n    type: email\n${yaml}`, {
+    secrets,
     types: [EMAIL_CONNECTOR_TYPE],
-  }).get('mail');
+    name: 'mail',
+  });
 }
 
 function loadError(yaml: string, secrets?: Record<string, string>): WardenError {
-  try {
-    loadEmail(yaml, secrets);
-  } catch (error) {
-    if (error instanceof WardenError) return error;
-    throw error;
-  }
-  throw new Error('expected an invalid_config error');
+  return configError(() => loadEmail(yaml, secrets));
 }
 
-let keys = 0;
-function call(
-  action: string,
-  input: JsonValue,
-  overrides: Partial<ConnectorCall> = {},
-): ConnectorCall {
-  keys += 1;
-  return {
-    action,
-    input,
-    idempotencyKey: `run_01HZX/3/tell_owner/${keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-    ...overrides,
-  };
-}
+const call = numberedCalls('run_01HZX/3/tell_owner/');
 
 /** Every result and error of the suite, for the no-secret check. */
 const recorded: unknown[] = [];
 
-async function invoke(connector: Connector, request: ConnectorCall): Promise<ConnectorResult> {
-  try {
-    const result = await connector.invoke(request);
-    recorded.push(result);
-    return result;
-  } catch (error) {
-    recorded.push(
-      error instanceof ConnectorError
-        ? { message: error.message, exchange: error.exchange, stack: error.stack }
-        : String(error),
-    );
-    throw error;
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
+function invoke(connector: Connector, request: ConnectorCall): Promise<ConnectorResult> {
+  return invokeAndRecord(recorded, connector, request);
 }
 
 // ---------------------------------------------------------------------------
@@ -308,10 +253,10 @@ describe('the email connector', () => {
   it('refuses a notify with no recipient, or one that is not an address, before connecting', async () => {
     const smtp = await startSmtp();
     const noDefault = email(smtp.port, { defaultTo: [] });
-    const none = await failure(invoke(noDefault, call('notify', { message: 'hello' })));
+    const none = await connectorFailure(invoke(noDefault, call('notify', { message: 'hello' })));
     expect(none).toMatchObject({ code: 'invalid_input', retryable: false });
     expect(none.message).toContain('give "to" or set default_to');
-    const bad = await failure(
+    const bad = await connectorFailure(
       invoke(email(smtp.port), call('notify', { message: 'x', to: 'the ML team' })),
     );
     expect(bad).toMatchObject({ code: 'invalid_input' });
@@ -392,7 +337,7 @@ describe('the email connector', () => {
           callback(smtpError(535, `5.7.8 Authentication failed for ${PASSWORD}`)),
       },
     );
-    const error = await failure(
+    const error = await connectorFailure(
       invoke(
         email(smtp.port, { username: USERNAME, password: PASSWORD, secretValues: [PASSWORD] }),
         call('notify', { message: 'hello' }),
@@ -407,7 +352,9 @@ describe('the email connector', () => {
 
   it('reports a missing login as unauthorized (530)', async () => {
     const smtp = await startSmtp({ authOptional: false });
-    const error = await failure(invoke(email(smtp.port), call('notify', { message: 'hello' })));
+    const error = await connectorFailure(
+      invoke(email(smtp.port), call('notify', { message: 'hello' })),
+    );
     expect(error).toMatchObject({ code: 'unauthorized', status: 530 });
   });
 
@@ -420,7 +367,7 @@ describe('the email connector', () => {
 
   it('refuses to send in clear when STARTTLS is required and not offered', async () => {
     const smtp = await startSmtp({ disabledCommands: ['STARTTLS'] });
-    const error = await failure(
+    const error = await connectorFailure(
       invoke(
         email(smtp.port, {
           starttls: true,
@@ -438,7 +385,7 @@ describe('the email connector', () => {
 
   it("refuses a server certificate it cannot verify (the test server's is self-signed)", async () => {
     const smtp = await startSmtp();
-    const error = await failure(
+    const error = await connectorFailure(
       invoke(email(smtp.port, { starttls: true }), call('notify', { message: 'hello' })),
     );
     expect(error).toMatchObject({ code: 'misconfigured', retryable: false });
@@ -472,7 +419,7 @@ describe('the email connector', () => {
       },
     );
     const mail = email(smtp.port);
-    const envelope = await failure(
+    const envelope = await connectorFailure(
       invoke(mail, call('notify', { message: 'x', to: 'busy@bank.example' })),
     );
     expect(envelope).toMatchObject({ code: 'unavailable', retryable: true, status: 451 });
@@ -481,7 +428,7 @@ describe('the email connector', () => {
       status: 451,
       responseBody: '451 4.3.0 Try again later',
     });
-    const data = await failure(
+    const data = await connectorFailure(
       invoke(mail, call('notify', { message: 'x', to: 'full@bank.example' })),
     );
     expect(data).toMatchObject({ code: 'unavailable', retryable: true, status: 452 });
@@ -502,12 +449,12 @@ describe('the email connector', () => {
       },
     );
     const mail = email(smtp.port);
-    const bad = await failure(
+    const bad = await connectorFailure(
       invoke(mail, call('notify', { message: 'x', to: 'nobody@bank.example' })),
     );
     expect(bad).toMatchObject({ code: 'rejected', retryable: false, status: 550 });
     expect(bad.message).toContain('refused the sender or every recipient');
-    const refused = await failure(
+    const refused = await connectorFailure(
       invoke(mail, call('notify', { message: 'x', to: 'spam@bank.example' })),
     );
     expect(refused).toMatchObject({ code: 'rejected', retryable: false, status: 554 });
@@ -526,7 +473,7 @@ describe('the email connector', () => {
   it('retries a server that never greets (nothing sent), not one that stalls after the message', async () => {
     const silent = await startRaw(() => undefined);
     const started = performance.now();
-    const greeting = await failure(
+    const greeting = await connectorFailure(
       invoke(email(silent, { timeoutMs: 300 }), call('notify', { message: 'x' })),
     );
     expect(greeting).toMatchObject({ code: 'timeout', retryable: true });
@@ -534,7 +481,7 @@ describe('the email connector', () => {
     expect(greeting.exchange?.status).toBeUndefined();
 
     const smtp = await startSmtp({}, { onMessage: () => 'hang' });
-    const stalled = await failure(
+    const stalled = await connectorFailure(
       invoke(email(smtp.port, { timeoutMs: 1000 }), call('notify', { message: 'x' })),
     );
     expect(stalled).toMatchObject({ code: 'timeout', retryable: false });
@@ -543,7 +490,7 @@ describe('the email connector', () => {
 
   it("stops at the call's deadline", async () => {
     const smtp = await startSmtp({}, { onMessage: () => 'hang' });
-    const error = await failure(
+    const error = await connectorFailure(
       invoke(
         email(smtp.port),
         call('notify', { message: 'x' }, { signal: AbortSignal.timeout(1000) }),
@@ -556,12 +503,12 @@ describe('the email connector', () => {
   it('retries a refused connection and a server that is too busy to greet (421)', async () => {
     const closed = await startRaw(() => undefined);
     await servers.pop()?.close();
-    const refused = await failure(invoke(email(closed), call('notify', { message: 'x' })));
+    const refused = await connectorFailure(invoke(email(closed), call('notify', { message: 'x' })));
     expect(refused).toMatchObject({ code: 'unavailable', retryable: true });
     expect(refused.message).toContain('ECONNREFUSED');
 
     const busy = await startRaw((socket) => socket.end('421 4.3.2 Too busy, try later\r\n'));
-    const error = await failure(invoke(email(busy), call('notify', { message: 'x' })));
+    const error = await connectorFailure(invoke(email(busy), call('notify', { message: 'x' })));
     expect(error).toMatchObject({ code: 'unavailable', retryable: true, status: 421 });
   });
 
@@ -585,7 +532,7 @@ describe('the email connector', () => {
       ['send', { to: ['a@bank.example'], subject: 's' }],
       ['send', { to: ['a@bank.example'], subject: 's', text: 't', bcc: ['b@bank.example'] }],
     ] as [string, JsonValue][]) {
-      expect(await failure(invoke(mail, call(action, input)))).toMatchObject({
+      expect(await connectorFailure(invoke(mail, call(action, input)))).toMatchObject({
         code: 'invalid_input',
       });
     }
@@ -659,7 +606,7 @@ describe('email connectors.yaml', () => {
       `    host: 127.0.0.1\n    port: ${smtp.port}\n    from: warden@bank.example\n`,
     );
     expect(
-      await failure(invoke(mail, call('notify', { message: 'x', to: 'a@bank.example' }))),
+      await connectorFailure(invoke(mail, call('notify', { message: 'x', to: 'a@bank.example' }))),
     ).toMatchObject({
       code: 'misconfigured',
     });
@@ -671,7 +618,7 @@ describe('email connectors.yaml', () => {
     const mail = loadEmail(
       `    host: 127.0.0.1\n    port: ${smtp.port}\n    secure: true\n    timeout: 500ms\n    from: warden@bank.example\n`,
     );
-    const error = await failure(
+    const error = await connectorFailure(
       invoke(mail, call('notify', { message: 'x', to: 'a@bank.example' })),
     );
     expect(['timeout', 'unavailable', 'misconfigured']).toContain(error.code);

@@ -14,6 +14,7 @@ import {
   type Reconciliation,
   type WireExchange,
 } from '../connector.js';
+import { notifyAction } from '../notify-action.js';
 import { SecretRedactor } from '../secrets.js';
 
 /**
@@ -79,19 +80,10 @@ const OUTPUT_SCHEMA = {
 const ADDRESS_LIST = { type: 'array', items: { type: 'string', minLength: 3 } };
 
 export const EMAIL_ACTIONS: Readonly<Record<string, ConnectorActionSpec>> = {
-  [NOTIFY_ACTION]: {
-    name: NOTIFY_ACTION,
-    description:
-      'What notify steps call: e-mails the message to `to` (one address or a comma-separated list), else to default_to; the subject is its first line.',
-    effect: 'write',
-    inputSchema: {
-      type: 'object',
-      properties: { message: { type: 'string', minLength: 1 }, to: { type: 'string' } },
-      required: ['message'],
-      additionalProperties: false,
-    },
-    outputSchema: OUTPUT_SCHEMA,
-  },
+  ...notifyAction(
+    'What notify steps call: e-mails the message to `to` (one address or a comma-separated list), else to default_to; the subject is its first line.',
+    OUTPUT_SCHEMA,
+  ),
   [EMAIL_SEND_ACTION]: {
     name: EMAIL_SEND_ACTION,
     description: 'Sends an e-mail with a subject, a text body and an optional HTML body.',

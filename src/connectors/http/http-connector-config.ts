@@ -1,8 +1,12 @@
 import { isMap, isScalar } from 'yaml';
 import type { Fields } from '../../config/yaml-source.js';
 import { compileActionSchema } from '../action-schema.js';
-import type { ActionEffect, JsonSchema, JsonValue } from '../connector.js';
-import type { ConnectorConfigReader, ConnectorTypeDefinition } from '../connector-config-reader.js';
+import type { ActionEffect, JsonSchema, JsonValue, RateLimit } from '../connector.js';
+import {
+  LIMIT_KEYS,
+  type ConnectorConfigReader,
+  type ConnectorTypeDefinition,
+} from '../connector-config-reader.js';
 import {
   HTTP_DEFAULTS,
   HTTP_METHODS,
@@ -12,22 +16,17 @@ import {
   type HttpMethod,
   type HttpOutputField,
 } from './http-connector.js';
+import { checkHeaderValue } from './http-credentials.js';
+
+/** The keys `readHttpInstance` reads, which every HTTP-based type accepts. */
+export const HTTP_INSTANCE_KEYS = ['base_url', 'headers', ...LIMIT_KEYS] as const;
 
 /** `type: http` in connectors.yaml; see docs/connectors.md for the format. */
 export const HTTP_CONNECTOR_TYPE: ConnectorTypeDefinition = {
   type: 'http',
-  keys: [
-    'base_url',
-    'headers',
-    'timeout',
-    'concurrency',
-    'rate_limit',
-    'idempotency_header',
-    'actions',
-  ],
+  keys: [...HTTP_INSTANCE_KEYS, 'idempotency_header', 'actions'],
   create({ name, config, reader }) {
-    const baseUrl = readBaseUrl(config, reader);
-    const headers = readHeaders(config, reader);
+    const instance = readHttpInstance(config, reader);
     const idempotencyHeader = config.optionalString('idempotency_header');
     if (idempotencyHeader !== undefined && !HEADER_NAME.test(idempotencyHeader)) {
       config.fail('idempotency_header', 'must be a header name such as Idempotency-Key');
@@ -43,14 +42,9 @@ export const HTTP_CONNECTOR_TYPE: ConnectorTypeDefinition = {
       const action = actionsSection.section(actionName, ACTION_KEYS, { required: true });
       actions[actionName] = readAction(actionName, action, reader);
     }
-    const rateLimit = reader.rateLimit(config, 'rate_limit');
     return createHttpConnector({
       name,
-      baseUrl,
-      headers,
-      timeoutMs: reader.duration(config, 'timeout') ?? HTTP_DEFAULTS.timeoutMs,
-      concurrency: reader.positiveInteger(config, 'concurrency') ?? HTTP_DEFAULTS.concurrency,
-      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...instance,
       ...(idempotencyHeader === undefined ? {} : { idempotencyHeader }),
       actions,
       secretValues: reader.secretValues(),
@@ -71,29 +65,39 @@ const ACTION_KEYS = [
 ] as const;
 const NAME = /^[a-z][a-z0-9_]*$/;
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An HTTP header name (RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
+
+/** The common part of an HTTP-based instance: where, how to authenticate, limits. */
+export interface HttpInstance {
+  readonly baseUrl: string;
+  readonly headers: Readonly<Record<string, HttpHeaderValue>>;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly rateLimit?: RateLimit;
+}
+
+/**
+ * Reads `base_url` (required, http(s), no credentials, query or fragment),
+ * `headers` (values may use `${secret:NAME}`), `timeout` (default 10s),
+ * `concurrency` (default 4) and `rate_limit`: the rules of the `http` type,
+ * shared by the presets and openc2.
+ */
+export function readHttpInstance(config: Fields, reader: ConnectorConfigReader): HttpInstance {
+  return {
+    baseUrl: readBaseUrl(config, reader),
+    headers: readHeaders(config, reader),
+    ...reader.limits(config, HTTP_DEFAULTS),
+  };
+}
 
 /** `base_url`: an absolute http(s) URL without credentials, query or fragment; no trailing slash. */
 export function readBaseUrl(config: Fields, reader: ConnectorConfigReader): string {
-  const text = reader.plainString(config, 'base_url', true) ?? '';
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return config.fail('base_url', 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    config.fail('base_url', 'must be an http or https URL');
-  }
-  if (url.username || url.password) {
-    config.fail(
-      'base_url',
-      'must not contain credentials: send them in a header with ${secret:NAME}',
-    );
-  }
-  if (url.search || url.hash) config.fail('base_url', 'must not have a query or fragment');
-  return url.href.replace(/\/+$/, '');
+  return reader.httpUrl(config, 'base_url', {
+    required: true,
+    credentialsHint: ': send them in a header with ${secret:NAME}',
+  });
 }
 
 /** `headers`: name → value, values may hold `${secret:NAME}` references. */
@@ -106,9 +110,7 @@ export function readHeaders(
   for (const name of section.keys()) {
     if (!HEADER_NAME.test(name)) section.fail(name, 'is not a valid header name');
     const header = reader.secretString(section, name) ?? section.fail(name, 'must have a value');
-    if (/[\r\n\0]/.test(header.value)) {
-      section.fail(name, 'contains a line break or NUL (after secret references are resolved)');
-    }
+    checkHeaderValue(section, name, header.value);
     headers[name] = header;
   }
   return headers;

@@ -1,39 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import { FakeHttpService } from '../../../test/support/fake-http-service.js';
+import type { Connector } from '../connector.js';
 import {
   describeHttpConnectorContract,
   type HttpConnectorContractSetup,
 } from '../connector.contract.js';
-import { loadConnectors } from '../connector-config.js';
-import { staticSecretSource } from '../secrets.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 /** An http connector instance loaded from connectors.yaml, as in production. */
 function loadHttpConnector(yaml: string, secrets: Record<string, string> = {}): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-http-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  const registry = loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-  });
-  const [name] = registry.names().filter((n) => n !== 'log' && n !== 'inventory');
-  return registry.get(name ?? '');
+  return loadConnectorFromYaml(yaml, { secrets });
 }
 
 function threatIntelYaml(baseUrl: string, timeoutMs: number, idempotencyHeader?: string): string {
@@ -100,35 +81,9 @@ describeHttpConnectorContract('http with idempotency_header', contractSetup('Ide
 describeHttpConnectorContract('http without idempotency_header', contractSetup());
 
 describe('the http connector', () => {
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
+  const fake = fakeHttpServiceForSuite();
 
-  let keys = 0;
-  function call(action: string, input: JsonValue): ConnectorCall {
-    keys += 1;
-    return {
-      action,
-      input,
-      idempotencyKey: `k${keys}`,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    };
-  }
-  async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ConnectorError);
-    return error as ConnectorError;
-  }
-
+  const call = numberedCalls('k');
   function connector(actions: string, instance = ''): Connector {
     return loadHttpConnector(
       `
@@ -220,11 +175,11 @@ ${actions}`,
       { body: 'nope' },
     );
     expect((await svc.invoke(call('score', {}))).output).toEqual({ score: 3 });
-    const missing = await failure(svc.invoke(call('score', {})));
+    const missing = await connectorFailure(svc.invoke(call('score', {})));
     expect(missing).toMatchObject({ code: 'invalid_output', retryable: false });
     expect(missing.message).toContain('result.items.0.score');
     expect(missing.exchange?.status).toBe(200);
-    expect((await failure(svc.invoke(call('score', {})))).message).toContain('not JSON');
+    expect((await connectorFailure(svc.invoke(call('score', {})))).message).toContain('not JSON');
   });
 
   it('does not follow redirects, so a credential cannot travel to another origin', async () => {
@@ -232,7 +187,7 @@ ${actions}`,
       ping: { method: GET, path: /ping }
 `);
     fake.enqueue({ status: 302, headers: { location: 'http://203.0.113.9/steal' } });
-    const error = await failure(svc.invoke(call('ping', {})));
+    const error = await connectorFailure(svc.invoke(call('ping', {})));
     expect(error).toMatchObject({ code: 'rejected', status: 302 });
     expect(fake.requests).toHaveLength(1);
   });
@@ -249,7 +204,7 @@ connectors:
     actions:
       post: { method: POST, path: /x, body: input }
 `);
-    const error = await failure(svc.invoke(call('post', {})));
+    const error = await connectorFailure(svc.invoke(call('post', {})));
     expect(error).toMatchObject({ code: 'unavailable', retryable: true });
     expect(error.message).toContain('ECONNREFUSED');
     expect(error.exchange?.status).toBeUndefined();
@@ -316,11 +271,12 @@ connectors:
     expect(svc.actions.search?.effect).toBe('read');
     fake.route({}, { body: {} });
     await svc.invoke(call('get', {}));
-    await svc.invoke(call('put', {}));
+    const put = call('put', {});
+    await svc.invoke(put);
     await svc.invoke(call('search', {}));
     expect(fake.requests.map((r) => r.headers['idempotency-key'])).toEqual([
       undefined,
-      `k${keys - 1}`,
+      put.idempotencyKey,
       undefined,
     ]);
   });

@@ -11,6 +11,11 @@ import type { SecretRedactor } from '../secrets.js';
 export interface HttpRequest {
   readonly method: string;
   readonly url: URL;
+  /**
+   * How the URL appears in the exchange when it is itself a credential,
+   * e.g. `${secret:SLACK_WEBHOOK_URL}`. @default the URL
+   */
+  readonly recordedUrl?: string;
   /** The headers sent, secrets included. */
   readonly headers: Readonly<Record<string, string>>;
   /**
@@ -19,6 +24,11 @@ export interface HttpRequest {
    */
   readonly recordedHeaders?: Readonly<Record<string, string>>;
   readonly body?: string;
+  /**
+   * How the body appears in the exchange when it carries a credential, e.g.
+   * with `"routing_key": "${secret:PD_ROUTING_KEY}"`. @default the body
+   */
+  readonly recordedBody?: string;
 }
 
 export interface HttpExchangeOptions {
@@ -75,9 +85,11 @@ export async function sendHttpRequest(
   const base = {
     startedAt: startedAt.toISOString(),
     method: request.method,
-    url: redact(request.url.toString()),
+    url: redact(request.recordedUrl ?? request.url.toString()),
     requestHeaders: recordHeaders(request, redact),
-    ...(request.body === undefined ? {} : { requestBody: redact(request.body) }),
+    ...(request.body === undefined
+      ? {}
+      : { requestBody: redact(request.recordedBody ?? request.body) }),
   };
   const elapsed = (): number => Math.round(performance.now() - started);
   const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -108,7 +120,7 @@ export async function sendHttpRequest(
     throw networkError(error, request.url, options, exchange, timeout);
   }
   const limit = options.recordedBodyBytes ?? 16 * 1024;
-  const recorded = truncate(redact(text), limit);
+  const recorded = truncateUtf8(redact(text), limit);
   const exchange: WireExchange = {
     ...base,
     ...responded,
@@ -177,7 +189,8 @@ async function readBody(response: Response, maxBytes: number, where: string): Pr
   return text + decoder.decode();
 }
 
-function truncate(text: string, maxBytes: number): { text: string; truncated: boolean } {
+/** `text` cut to at most `maxBytes` of UTF-8, for recording; `truncated` when it was cut. */
+export function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean } {
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.byteLength <= maxBytes) return { text, truncated: false };
   // Cutting bytes may split a character; the decoder drops the partial one.

@@ -1,42 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import { WardenError } from '../../core/errors.js';
+import { describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  basicAuthorization,
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import type { Connector } from '../connector.js';
 import {
   describeHttpConnectorContract,
   type HttpConnectorContractSetup,
 } from '../connector.contract.js';
-import { loadConnectors } from '../connector-config.js';
-import { staticSecretSource } from '../secrets.js';
 import { JIRA_CONNECTOR_TYPE } from './jira-connector-config.js';
 import { adfDocument, callLabel, summaryLine } from './jira-format.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A jira instance loaded from connectors.yaml, as in production. */
 function loadJira(yaml: string, secrets: Record<string, string> = {}): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-jira-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  const registry = loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [JIRA_CONNECTOR_TYPE],
-  });
-  return registry.get('tickets');
+  return loadConnectorFromYaml(yaml, { secrets, types: [JIRA_CONNECTOR_TYPE], name: 'tickets' });
 }
 
 function jiraYaml(baseUrl: string, auth: string, extra = ''): string {
@@ -54,7 +35,7 @@ ${extra}`;
 const BASIC = `    email: secops-bot@example.com\n    api_token: "\${secret:JIRA_API_TOKEN}"`;
 const BEARER = `    bearer_token: "\${secret:JIRA_PAT}"`;
 const basicHeader = (secret: string): string =>
-  `Basic ${Buffer.from(`secops-bot@example.com:${secret}`).toString('base64')}`;
+  basicAuthorization('secops-bot@example.com', secret);
 
 const ISSUE = {
   id: '10042',
@@ -190,34 +171,8 @@ describeHttpConnectorContract('jira', contractSetup('bearer'));
 
 describe('the jira connector', () => {
   const SECRET = 'jira-token-8c1e2f';
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
-
-  let keys = 0;
-  function call(action: string, input: JsonValue, idempotencyKey?: string): ConnectorCall {
-    keys += 1;
-    return {
-      action,
-      input,
-      idempotencyKey: idempotencyKey ?? `run-1/0/ticket/${keys}`,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    };
-  }
-  async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ConnectorError);
-    return error as ConnectorError;
-  }
+  const fake = fakeHttpServiceForSuite();
+  const call = numberedCalls('run-1/0/ticket/');
   const jira = (extra = '', auth = BASIC, prefix = '/jira'): Connector =>
     loadJira(jiraYaml(`${fake.url}${prefix}`, auth, extra), {
       JIRA_API_TOKEN: SECRET,
@@ -286,8 +241,12 @@ describe('the jira connector', () => {
     fake.enqueue((request) => ({ ...echo(request), status: 200 }));
     fake.enqueue((request) => ({ ...echo(request), status: 503 }));
     const connector = jira();
-    const unauthorized = await failure(connector.invoke(call('get_ticket', { key: 'SEC-1' })));
-    const malformed = await failure(connector.invoke(call('get_ticket', { key: 'SEC-1' })));
+    const unauthorized = await connectorFailure(
+      connector.invoke(call('get_ticket', { key: 'SEC-1' })),
+    );
+    const malformed = await connectorFailure(
+      connector.invoke(call('get_ticket', { key: 'SEC-1' })),
+    );
     const reconcile = await connector.reconcile?.(call('create_ticket', CREATE_INPUT));
     expect(unauthorized.code).toBe('unauthorized');
     expect(malformed.code).toBe('invalid_output');
@@ -315,7 +274,7 @@ describe('the jira connector', () => {
       status: 400,
       body: { errorMessages: [`bad header ${String(request.headers.authorization)}`], errors: {} },
     }));
-    const error = await failure(jira().invoke(call('create_ticket', CREATE_INPUT)));
+    const error = await connectorFailure(jira().invoke(call('create_ticket', CREATE_INPUT)));
     const encoded = basicHeader(SECRET).slice('Basic '.length);
     expect(error.exchange?.requestHeaders.Authorization).toBe(
       'Basic base64(secops-bot@example.com:${secret:JIRA_API_TOKEN})',
@@ -333,7 +292,7 @@ describe('the jira connector', () => {
         errors: { priority: 'Priority name "P1" is not valid', labels: 'Labels are not allowed.' },
       },
     });
-    const error = await failure(jira().invoke(call('create_ticket', CREATE_INPUT)));
+    const error = await connectorFailure(jira().invoke(call('create_ticket', CREATE_INPUT)));
     expect(error).toMatchObject({ code: 'rejected', status: 400, retryable: false });
     expect(error.message).toBe(
       'tickets.create_ticket: HTTP 400: Issue type is not valid for this project.; priority: Priority name "P1" is not valid; labels: Labels are not allowed.',
@@ -393,7 +352,7 @@ describe('the jira connector', () => {
 
   it('rejects an unavailable transition, naming the available ones, without posting', async () => {
     fake.enqueue({ body: TRANSITIONS });
-    const error = await failure(
+    const error = await connectorFailure(
       jira().invoke(call('transition', { key: 'SEC-42', transition_name: 'Reopen' })),
     );
     expect(error).toMatchObject({ code: 'rejected', retryable: false });
@@ -425,7 +384,7 @@ describe('the jira connector', () => {
 
   it('reports a response without the expected fields as invalid_output', async () => {
     fake.enqueue({ status: 201, body: { self: 'x' } });
-    const error = await failure(jira().invoke(call('create_ticket', CREATE_INPUT)));
+    const error = await connectorFailure(jira().invoke(call('create_ticket', CREATE_INPUT)));
     expect(error).toMatchObject({ code: 'invalid_output', status: 201 });
     expect(error.exchange).toBeDefined();
   });
@@ -460,7 +419,7 @@ describe('the jira connector', () => {
       call('create_ticket', { ...CREATE_INPUT, labels: ['two words'] }),
       call('create_ticket', { ...CREATE_INPUT, case_number: '12' }),
     ]) {
-      expect((await failure(connector.invoke(request))).code).toBe('invalid_input');
+      expect((await connectorFailure(connector.invoke(request))).code).toBe('invalid_input');
     }
     expect(fake.requests).toHaveLength(0);
   });
@@ -494,7 +453,7 @@ describe('the jira connector', () => {
     });
 
     it('cannot assign by Cloud account id', async () => {
-      const error = await failure(
+      const error = await connectorFailure(
         dc().invoke(call('create_ticket', { ...CREATE_INPUT, assignee_account_id: 'abc' })),
       );
       expect(error.code).toBe('invalid_input');
@@ -503,15 +462,9 @@ describe('the jira connector', () => {
   });
 
   describe('configuration', () => {
-    function configError(auth: string, extra = '', secrets = { T: 'x' }): string {
-      try {
-        loadJira(jiraYaml('https://example.atlassian.net', auth, extra), secrets);
-      } catch (error) {
-        expect(error).toBeInstanceOf(WardenError);
-        return (error as Error).message;
-      }
-      throw new Error('expected a configuration error');
-    }
+    const refusal = (auth: string, extra = '', secrets = { T: 'x' }): string =>
+      configError(() => loadJira(jiraYaml('https://example.atlassian.net', auth, extra), secrets))
+        .message;
 
     it.each([
       ['', '', 'connectors.tickets.api_token is required'],
@@ -531,7 +484,7 @@ describe('the jira connector', () => {
       ],
       [`    bearer_token: "\${secret:T}"`, '    unknown_key: 1', 'is not a known key'],
     ])('rejects %j %j', (auth, extra, expected) => {
-      expect(configError(auth, extra)).toContain(expected);
+      expect(refusal(auth, extra)).toContain(expected);
     });
 
     it('requires a project key', () => {

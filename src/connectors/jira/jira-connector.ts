@@ -1,6 +1,6 @@
+import { CASE_INPUT_PROPERTIES, createdTicket, reconcileByLookup } from '../case-ticket.js';
 import {
   ConnectorError,
-  toConnectorError,
   type Connector,
   type ConnectorActionSpec,
   type ConnectorCall,
@@ -11,10 +11,14 @@ import {
   type WireExchange,
 } from '../connector.js';
 import type { SecretString } from '../connector-config-reader.js';
-import { sendHttpRequest, statusError } from '../http/http-exchange.js';
+import {
+  basicAuthorization,
+  bearerAuthorization,
+  type AuthorizationHeader,
+} from '../http/http-credentials.js';
+import { sendJsonApiRequest } from '../http/json-api.js';
 import { SecretRedactor } from '../secrets.js';
 import {
-  SEVERITY_INPUT_SCHEMA,
   adfDocument,
   callLabel,
   caseLink,
@@ -115,14 +119,11 @@ function actionSpecs(): Record<string, ConnectorActionSpec> {
       inputSchema: {
         type: 'object',
         properties: {
-          title: { type: 'string', minLength: 1 },
-          description: { type: 'string' },
-          case_number: { type: 'integer', minimum: 1 },
-          severity: SEVERITY_INPUT_SCHEMA,
+          ...CASE_INPUT_PROPERTIES,
           labels: { type: 'array', items: LABEL, maxItems: 20 },
           assignee_account_id: { type: 'string', minLength: 1 },
         },
-        required: ['title', 'description', 'case_number', 'severity'],
+        required: Object.keys(CASE_INPUT_PROPERTIES),
         additionalProperties: false,
       },
       outputSchema: TICKET_OUTPUT,
@@ -246,31 +247,18 @@ class JiraConnector implements Connector {
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
   private readonly redactor: SecretRedactor;
-  private readonly authorization: { readonly value: string; readonly recorded: string };
+  private readonly authorization: AuthorizationHeader;
 
   constructor(private readonly config: JiraConnectorConfig) {
     this.name = config.name;
     this.concurrency = config.concurrency;
     if (config.rateLimit) this.rateLimit = config.rateLimit;
     const credentials = config.credentials;
-    if (credentials.kind === 'basic') {
-      const encoded = Buffer.from(
-        `${credentials.email.value}:${credentials.apiToken.value}`,
-        'utf8',
-      ).toString('base64');
-      this.authorization = {
-        value: `Basic ${encoded}`,
-        recorded: `Basic base64(${credentials.email.recorded}:${credentials.apiToken.recorded})`,
-      };
-      // The encoded pair is as good as the token: a service echoing the header must not leak it.
-      this.redactor = new SecretRedactor([...config.secretValues, encoded]);
-    } else {
-      this.authorization = {
-        value: `Bearer ${credentials.token.value}`,
-        recorded: `Bearer ${credentials.token.recorded}`,
-      };
-      this.redactor = new SecretRedactor(config.secretValues);
-    }
+    this.authorization =
+      credentials.kind === 'basic'
+        ? basicAuthorization(credentials.email, credentials.apiToken)
+        : bearerAuthorization(credentials.token);
+    this.redactor = new SecretRedactor([...config.secretValues, ...this.authorization.secrets]);
   }
 
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
@@ -298,17 +286,9 @@ class JiraConnector implements Connector {
   async reconcile(call: ConnectorCall): Promise<Reconciliation> {
     if (call.action !== JIRA_ACTIONS.createTicket) return { state: 'unknown' };
     const where = `${this.name}.${call.action}`;
-    try {
-      const found = await this.findCreated(call, where);
-      return found === undefined ? { state: 'not_done' } : { state: 'done', result: found };
-    } catch (error) {
-      return {
-        state: 'unknown',
-        error: toConnectorError(error, `${where} (reconcile)`, (text) =>
-          this.redactor.redact(text),
-        ),
-      };
-    }
+    return reconcileByLookup(where, this.redactor, async () =>
+      createdTicket(await this.findCreated(call, where)),
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -499,39 +479,17 @@ class JiraConnector implements Connector {
     for (const [name, value] of Object.entries(request.query ?? {})) {
       url.searchParams.set(name, value);
     }
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      Authorization: this.authorization.value,
-    };
-    if (request.body !== undefined) headers['Content-Type'] = 'application/json';
-    const options = {
-      where,
-      timeoutMs: this.config.timeoutMs,
-      signal: call.signal,
-      redactor: this.redactor,
-      safeToRepeat: request.safeToRepeat,
-    };
-    const response = await sendHttpRequest(
+    const response = await sendJsonApiRequest(
+      { method: request.method, url, authorization: this.authorization, body: request.body },
       {
-        method: request.method,
-        url,
-        headers,
-        recordedHeaders: { Authorization: this.authorization.recorded },
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+        where,
+        timeoutMs: this.config.timeoutMs,
+        signal: call.signal,
+        redactor: this.redactor,
+        safeToRepeat: request.safeToRepeat,
+        errorText: jiraErrorText,
       },
-      // Every status is read here, so Jira's own error text goes into the message.
-      { ...options, accept: () => true },
     );
-    const recorded = response.exchange.responseBody ?? '';
-    if (response.status < 200 || response.status >= 300) {
-      throw statusError(
-        response.status,
-        response.headers,
-        jiraErrorText(recorded),
-        response.exchange,
-        options,
-      );
-    }
     let body: JsonValue | undefined;
     if (response.text.trim() !== '') {
       try {

@@ -1,32 +1,22 @@
 import { createHash } from 'node:crypto';
-import { SEVERITY_LABELS, type SeverityLabel } from '../../core/alert.js';
+import { oneLineSummary, withReference, type CaseLink } from '../case-ticket.js';
 import type { JsonValue } from '../connector.js';
 
 /**
- * What Jira needs besides HTTP: Warden severities, the reconcile label,
- * summaries Jira accepts, and descriptions and comments as Atlassian
- * Document Format (API v3) or plain text (API v2, Data Center).
+ * What Jira needs besides HTTP: the reconcile label, summaries Jira
+ * accepts, and descriptions and comments as Atlassian Document Format (API
+ * v3) or plain text (API v2, Data Center). Severities and the case link are
+ * the ticketing connectors' own (case-ticket.ts).
  */
 
-/** A Warden (OCSF) severity in lower case, the keys of `priority_map`. */
-export type WardenSeverity = Lowercase<SeverityLabel>;
-
-export const WARDEN_SEVERITIES: readonly WardenSeverity[] = SEVERITY_LABELS.map(
-  (label) => label.toLowerCase() as WardenSeverity,
-);
-
-/** Accepts `high` as well as `High`, which is what `${{ case.severity }}` gives. */
-export const SEVERITY_INPUT_SCHEMA = {
-  enum: [...WARDEN_SEVERITIES, ...SEVERITY_LABELS],
-  description: "Warden severity, e.g. '${{ case.severity }}' (High) or high",
-} as const;
-
-export function toWardenSeverity(text: string): WardenSeverity | undefined {
-  const lower = text.trim().toLowerCase();
-  return (WARDEN_SEVERITIES as readonly string[]).includes(lower)
-    ? (lower as WardenSeverity)
-    : undefined;
-}
+export {
+  SEVERITY_INPUT_SCHEMA,
+  WARDEN_SEVERITIES,
+  caseLink,
+  toWardenSeverity,
+  type CaseLink,
+  type WardenSeverity,
+} from '../case-ticket.js';
 
 /**
  * The label that marks the issue one call created, so `reconcile` can find
@@ -42,21 +32,7 @@ export function callLabel(idempotencyKey: string): string {
 export const SUMMARY_MAX = 255;
 
 export function summaryLine(title: string): string {
-  const line = title.replace(/\s+/g, ' ').trim();
-  return line.length <= SUMMARY_MAX ? line : `${line.slice(0, SUMMARY_MAX - 1)}…`;
-}
-
-/** The case reference closing every description: text, and a link when `warden_url` is set. */
-export interface CaseLink {
-  readonly text: string;
-  readonly href?: string;
-}
-
-export function caseLink(caseNumber: number, wardenUrl: string | undefined): CaseLink {
-  const text = `Warden case #${caseNumber}`;
-  return wardenUrl === undefined
-    ? { text }
-    : { text, href: `${wardenUrl}/api/v1/cases/${caseNumber}` };
+  return oneLineSummary(title, SUMMARY_MAX);
 }
 
 type AdfNode = { [key: string]: JsonValue };
@@ -88,8 +64,6 @@ export function adfDocument(text: string, link?: CaseLink): AdfNode {
 
 /** The same for API v2 (Data Center), whose fields are wiki-markup text. */
 export function wikiText(text: string, link?: CaseLink): string {
-  const body = text.trim();
-  if (link === undefined) return body;
-  const reference = link.href === undefined ? link.text : `[${link.text}|${link.href}]`;
-  return body === '' ? reference : `${body}\n\n${reference}`;
+  if (link === undefined) return text.trim();
+  return withReference(text, link.href === undefined ? link.text : `[${link.text}|${link.href}]`);
 }

@@ -1,6 +1,5 @@
 import {
   ConnectorError,
-  NOTIFY_ACTION,
   type Connector,
   type ConnectorActionSpec,
   type ConnectorCall,
@@ -8,6 +7,7 @@ import {
   type JsonValue,
   type Reconciliation,
 } from '../connector.js';
+import { notifyAction } from '../notify-action.js';
 
 /**
  * Where the log connector writes: one JSON text per call, without a line
@@ -66,18 +66,10 @@ const ACTIONS: Record<string, ConnectorActionSpec> = {
     },
     outputSchema: OUTPUT_SCHEMA,
   },
-  [NOTIFY_ACTION]: {
-    name: NOTIFY_ACTION,
-    description: 'What notify steps call: appends a JSON line with the message and recipient.',
-    effect: 'write',
-    inputSchema: {
-      type: 'object',
-      properties: { message: { type: 'string', minLength: 1 }, to: { type: 'string' } },
-      required: ['message'],
-      additionalProperties: false,
-    },
-    outputSchema: OUTPUT_SCHEMA,
-  },
+  ...notifyAction(
+    'What notify steps call: appends a JSON line with the message and recipient.',
+    OUTPUT_SCHEMA,
+  ),
 };
 
 export interface LogConnectorOptions {

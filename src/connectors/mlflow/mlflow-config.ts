@@ -1,10 +1,11 @@
 import type { Fields } from '../../config/yaml-source.js';
-import type {
-  ConnectorConfigReader,
-  ConnectorTypeDefinition,
-  SecretString,
+import {
+  LIMIT_KEYS,
+  type ConnectorConfigReader,
+  type ConnectorTypeDefinition,
+  type SecretString,
 } from '../connector-config-reader.js';
-import { hasReference } from '../secrets.js';
+import { checkHeaderValue } from '../http/http-credentials.js';
 import { ALIAS_PATTERN, TAG_KEY_PATTERN } from './mlflow-actions.js';
 import { MLFLOW_DEFAULTS, createMlflowConnector, type MlflowAuth } from './mlflow-connector.js';
 
@@ -29,15 +30,16 @@ export const MLFLOW_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     'token',
     'username',
     'password',
-    'timeout',
-    'concurrency',
-    'rate_limit',
+    ...LIMIT_KEYS,
     'hash_tag',
     'known_good_tag',
     'default_alias',
   ],
   create({ name, config, reader }) {
-    const baseUrl = readBaseUrl(config, reader);
+    const baseUrl = reader.httpUrl(config, 'base_url', {
+      required: true,
+      credentialsHint: ': use token, or username and password',
+    });
     const auth = readAuth(config, reader);
     const hashTag = readPattern(config, 'hash_tag', TAG_KEY_PATTERN, 'an MLflow tag key');
     const knownGoodTag = readPattern(
@@ -48,14 +50,11 @@ export const MLFLOW_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     );
     const defaultAlias = readPattern(config, 'default_alias', ALIAS_PATTERN, 'an alias name');
     if (defaultAlias === 'latest') config.fail('default_alias', '"latest" is reserved by MLflow');
-    const rateLimit = reader.rateLimit(config, 'rate_limit');
     return createMlflowConnector({
       name,
       baseUrl,
       ...(auth === undefined ? {} : { auth }),
-      timeoutMs: reader.duration(config, 'timeout') ?? MLFLOW_DEFAULTS.timeoutMs,
-      concurrency: reader.positiveInteger(config, 'concurrency') ?? MLFLOW_DEFAULTS.concurrency,
-      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...reader.limits(config, MLFLOW_DEFAULTS),
       hashTag: hashTag ?? MLFLOW_DEFAULTS.hashTag,
       knownGoodTag: knownGoodTag ?? MLFLOW_DEFAULTS.knownGoodTag,
       defaultAlias: defaultAlias ?? MLFLOW_DEFAULTS.defaultAlias,
@@ -63,24 +62,6 @@ export const MLFLOW_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     });
   },
 };
-
-function readBaseUrl(config: Fields, reader: ConnectorConfigReader): string {
-  const text = reader.plainString(config, 'base_url', true) ?? '';
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return config.fail('base_url', 'must be an absolute http(s) URL of the MLflow tracking server');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    config.fail('base_url', 'must be an http or https URL');
-  }
-  if (url.username || url.password) {
-    config.fail('base_url', 'must not contain credentials: use token, or username and password');
-  }
-  if (url.search || url.hash) config.fail('base_url', 'must not have a query or fragment');
-  return url.href.replace(/\/+$/, '');
-}
 
 /** `token`, or `username` + `password`; the secret parts must be `${secret:NAME}` references. */
 function readAuth(config: Fields, reader: ConnectorConfigReader): MlflowAuth | undefined {
@@ -105,15 +86,12 @@ function readCredential(
   key: string,
   mustBeSecret: boolean,
 ): SecretString | undefined {
-  const value = reader.secretString(config, key);
+  const value = mustBeSecret
+    ? reader.credential(config, key, ', so the credential stays out of config')
+    : reader.secretString(config, key);
   if (value === undefined) return undefined;
-  if (mustBeSecret && !hasReference(value.recorded)) {
-    config.fail(key, 'must be a ${secret:NAME} reference, so the credential stays out of config');
-  }
   if (value.value === '') config.fail(key, 'must not be empty');
-  if (/[\r\n\0]/.test(value.value)) {
-    config.fail(key, 'contains a line break or NUL (after secret references are resolved)');
-  }
+  checkHeaderValue(config, key, value.value);
   return value;
 }
 

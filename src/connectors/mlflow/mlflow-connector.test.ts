@@ -1,20 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import { WardenError } from '../../core/errors.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import type { Connector, ConnectorCall, ConnectorError, JsonValue } from '../connector.js';
 import { describeHttpConnectorContract } from '../connector.contract.js';
-import { loadConnectors } from '../connector-config.js';
 import { guardConnector } from '../guarded-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import { nameFilter } from './mlflow-api.js';
 import { MLFLOW_CONNECTOR_TYPE } from './mlflow-config.js';
 import { createMlflowConnector } from './mlflow-connector.js';
@@ -26,33 +20,17 @@ const HASH_3 = 'c3'.repeat(32);
 const CREATED = 1_767_225_600_000; // 2026-01-01T00:00:00.000Z
 const UPDATED = 1_767_312_000_000; // 2026-01-02T00:00:00.000Z
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 /** An mlflow instance loaded from connectors.yaml, as in production. */
 function loadMlflow(body: string, secrets: Record<string, string> = {}): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-mlflow-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), `connectors:\n  model_registry:\n${body}`);
-  const registry = loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
+  return loadConnectorFromYaml(`connectors:\n  model_registry:\n${body}`, {
+    secrets,
     types: [MLFLOW_CONNECTOR_TYPE],
+    name: 'model_registry',
   });
-  return registry.get('model_registry');
 }
 
 function loadError(body: string, secrets: Record<string, string> = {}): string {
-  try {
-    loadMlflow(body, secrets);
-  } catch (error) {
-    expect(error).toBeInstanceOf(WardenError);
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
+  return configError(() => loadMlflow(body, secrets)).message;
 }
 
 /** A model_version as MLflow's REST API returns it. */
@@ -184,12 +162,10 @@ describeHttpConnectorContract('mlflow', {
 // ---------------------------------------------------------------------------
 
 describe('mlflow connector', () => {
-  let fake: FakeHttpService;
+  const fake = fakeHttpServiceForSuite();
   let connector: Connector;
-  let keys = 0;
 
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
+  beforeAll(() => {
     connector = guardConnector(
       createMlflowConnector({
         name: 'model_registry',
@@ -202,26 +178,10 @@ describe('mlflow connector', () => {
       }),
     );
   });
-  afterAll(() => fake.close());
-  beforeEach(() => fake.reset());
 
-  function call(action: string, input: JsonValue, idempotencyKey?: string): ConnectorCall {
-    keys += 1;
-    return {
-      action,
-      input,
-      idempotencyKey: idempotencyKey ?? `key-${keys}`,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    };
-  }
-  async function failure(request: ConnectorCall): Promise<ConnectorError> {
-    const error = await connector.invoke(request).then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ConnectorError);
-    return error as ConnectorError;
+  const call = numberedCalls('key-');
+  function failure(request: ConnectorCall): Promise<ConnectorError> {
+    return connectorFailure(connector.invoke(request));
   }
   const paths = () => fake.requests.map((request) => `${request.method} ${request.path}`);
 
@@ -506,7 +466,7 @@ describe('mlflow connector', () => {
         call(
           'rollback',
           { name: 'fraud-detection', case: 12, reason: 'hash mismatch' },
-          'run-9/step-rollback',
+          { idempotencyKey: 'run-9/step-rollback' },
         ),
       );
       expect(result.output).toEqual({
@@ -680,7 +640,7 @@ describe('mlflow connector', () => {
         call(
           'quarantine_version',
           { name: 'fraud-detection', version: 3, case: 'CASE-4', reason: 'poisoned' },
-          'q-key',
+          { idempotencyKey: 'q-key' },
         ),
       );
       expect(result.output).toEqual({ name: 'fraud-detection', version: '3', quarantined: true });

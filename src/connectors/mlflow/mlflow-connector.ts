@@ -9,6 +9,7 @@ import {
   type Reconciliation,
 } from '../connector.js';
 import type { SecretString } from '../connector-config-reader.js';
+import { basicAuthorization, bearerAuthorization } from '../http/http-credentials.js';
 import { SecretRedactor } from '../secrets.js';
 import { MLFLOW_ACTIONS, type MlflowActionName } from './mlflow-actions.js';
 import {
@@ -438,28 +439,16 @@ function isoTime(milliseconds: number | undefined): string | null {
 function authHeaders(auth: MlflowAuth | undefined): {
   headers: Record<string, string>;
   recorded: Record<string, string>;
-  secrets: string[];
+  secrets: readonly string[];
 } {
   if (auth === undefined) return { headers: {}, recorded: {}, secrets: [] };
-  if (auth.type === 'bearer') {
-    return {
-      headers: { authorization: `Bearer ${auth.token.value}` },
-      recorded: { authorization: `Bearer ${auth.token.recorded}` },
-      secrets: [auth.token.value],
-    };
-  }
-  const encoded = Buffer.from(`${auth.username.value}:${auth.password.value}`, 'utf8').toString(
-    'base64',
-  );
+  const authorization =
+    auth.type === 'bearer'
+      ? bearerAuthorization(auth.token)
+      : basicAuthorization(auth.username, auth.password);
   return {
-    headers: { authorization: `Basic ${encoded}` },
-    recorded: {
-      authorization: `Basic base64(${auth.username.recorded}:${auth.password.recorded})`,
-    },
-    secrets: [
-      encoded,
-      auth.password.value,
-      ...(auth.username.value === auth.username.recorded ? [] : [auth.username.value]),
-    ],
+    headers: { authorization: authorization.value },
+    recorded: { authorization: authorization.recorded },
+    secrets: authorization.secrets,
   };
 }

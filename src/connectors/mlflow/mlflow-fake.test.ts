@@ -1,22 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { connectorCall, connectorFailure } from '../../../test/support/connector-test-kit.js';
+import {
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
 import {
   MLFLOW_DEMO_DEPLOYED_SHA256,
   MLFLOW_DEMO_MODELS,
   createMlflowFake,
   demoArtifactSha256,
 } from '../../demo/fakes/mlflow-fake.js';
-import type { FakeReply, FakeRequest, VendorFake } from '../../demo/vendor-fake.js';
-import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+import type { FakeRequest } from '../../demo/vendor-fake.js';
+import type { Connector, ConnectorCall, ConnectorError, JsonValue } from '../connector.js';
 import { guardConnector } from '../guarded-connector.js';
 import { createMlflowConnector } from './mlflow-connector.js';
 
@@ -26,69 +26,14 @@ import { createMlflowConnector } from './mlflow-connector.js';
  * replay, and reconcile after a crash at each point of the sequence.
  */
 
-interface Served {
-  url: string;
-  /** When it returns a reply, that is sent instead of asking the fake (a failure). */
-  intercept: ((request: FakeRequest) => FakeReply | undefined) | undefined;
-  close(): Promise<void>;
-}
-
-/** A plain node:http server in front of one VendorFake. */
-async function serve(fake: VendorFake): Promise<Served> {
-  const served: Served = { url: '', intercept: undefined, close: () => Promise.resolve() };
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '/', 'http://fake');
-      const fakeRequest: FakeRequest = {
-        method: request.method ?? 'GET',
-        path: url.pathname,
-        query: url.searchParams,
-        headers: request.headers,
-        text: Buffer.concat(chunks).toString('utf8'),
-      };
-      void Promise.resolve(served.intercept?.(fakeRequest) ?? fake.handle(fakeRequest)).then(
-        (reply) => {
-          const answer = reply ?? { status: 404, body: { error: 'not this fake' } };
-          response.writeHead(answer.status, {
-            'content-type': answer.contentType ?? 'application/json',
-            ...answer.headers,
-          });
-          response.end(
-            typeof answer.body === 'string' && answer.contentType
-              ? answer.body
-              : JSON.stringify(answer.body),
-          );
-        },
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  served.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  served.close = () => new Promise((resolve) => server.close(() => resolve()));
-  return served;
-}
-
-interface Recorded {
-  service: string;
-  action: string;
-  target: string;
-  details: unknown;
-}
-
 describe('mlflow connector against the demo MLflow fake', () => {
-  let served: Served;
-  let recorded: Recorded[];
+  let served: ServedVendorFakes;
+  let recorded: RecordedAction[];
   let connector: Connector;
 
   beforeEach(async () => {
     recorded = [];
-    served = await serve(
-      createMlflowFake((service, action, target, details) =>
-        recorded.push({ service, action, target, details }),
-      ),
-    );
+    served = await serveVendorFakes([createMlflowFake(recordActionsInto(recorded))]);
     connector = guardConnector(
       createMlflowConnector({
         name: 'model_registry',
@@ -108,7 +53,7 @@ describe('mlflow connector against the demo MLflow fake', () => {
     input: JsonValue,
     idempotencyKey = 'run-1/rollback',
   ): ConnectorCall {
-    return { action, input, idempotencyKey, attempt: 1, signal: AbortSignal.timeout(10_000) };
+    return connectorCall(action, input, idempotencyKey);
   }
   async function champion(name = 'fraud-detection'): Promise<string> {
     const result = await connector.invoke(
@@ -116,13 +61,8 @@ describe('mlflow connector against the demo MLflow fake', () => {
     );
     return (result.output as { version: string }).version;
   }
-  async function failure(request: ConnectorCall): Promise<ConnectorError> {
-    const error = await connector.invoke(request).then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ConnectorError);
-    return error as ConnectorError;
+  function failure(request: ConnectorCall): Promise<ConnectorError> {
+    return connectorFailure(connector.invoke(request));
   }
   /** Fails the first request `when` matches with 503, as a crash at that point would leave it. */
   function failOnce(when: (request: FakeRequest) => boolean): void {

@@ -1,42 +1,22 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService, type ScriptedResponse } from '../../../test/support/fake-http-service.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import type { ScriptedResponse } from '../../../test/support/fake-http-service.js';
+import type { Connector, JsonValue } from '../connector.js';
 import {
   describeHttpConnectorContract,
   type HttpConnectorContractSetup,
 } from '../connector.contract.js';
-import { loadConnectors } from '../connector-config.js';
 import { guardConnector } from '../guarded-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import { OPENC2_CONNECTOR_TYPE, createOpenC2Connector } from './openc2-connector.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 /** An openc2 instance loaded from connectors.yaml, as in production. */
 function loadOpenC2(yaml: string, secrets: Record<string, string> = {}): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-openc2-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  const registry = loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [OPENC2_CONNECTOR_TYPE],
-  });
-  const [name] = registry.names().filter((n) => n !== 'log' && n !== 'inventory');
-  return registry.get(name ?? '');
+  return loadConnectorFromYaml(yaml, { secrets, types: [OPENC2_CONNECTOR_TYPE] });
 }
 
 function firewallYaml(baseUrl: string, extra = ''): string {
@@ -131,34 +111,9 @@ describeHttpConnectorContract('openc2 (envelope transfer)', contractSetup('envel
 describeHttpConnectorContract('openc2 (content transfer)', contractSetup('content'));
 
 describe('the openc2 connector', () => {
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
+  const fake = fakeHttpServiceForSuite();
 
-  let keys = 0;
-  function call(action: string, input: JsonValue): ConnectorCall {
-    keys += 1;
-    return {
-      action,
-      input,
-      idempotencyKey: `run-7/0/block/${keys}`,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    };
-  }
-  async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ConnectorError);
-    return error as ConnectorError;
-  }
+  const call = numberedCalls('run-7/0/block/');
   function connector(extra = '    transfer: content\n'): Connector {
     return loadOpenC2(firewallYaml(fake.url, extra), { OC2_TOKEN: 'tok-secret-77' });
   }
@@ -285,7 +240,7 @@ describe('the openc2 connector', () => {
     it('rejects an address that only looks like one, before sending anything', async () => {
       const svc = connector();
       for (const cidr of ['999.1.1.1/24', '203.0.113.0/33', '2001:db8::/129', '1.2.3.4/24/8']) {
-        const error = await failure(svc.invoke(call('deny_ip_range', { cidr })));
+        const error = await connectorFailure(svc.invoke(call('deny_ip_range', { cidr })));
         expect(error.code).toBe('invalid_input');
       }
       expect(fake.requests).toHaveLength(0);
@@ -318,7 +273,7 @@ describe('the openc2 connector', () => {
       { body: { status: 400, status_text: 'bad token tok-secret-77' } },
       { body: { status: 200, status_text: 'hello tok-secret-77' } },
     );
-    const error = await failure(connector().invoke(call('query_features', {})));
+    const error = await connectorFailure(connector().invoke(call('query_features', {})));
     expect(error.message).toContain('bad token [redacted]');
     const result = await connector().invoke(call('query_features', {}));
     expect(result.output).toMatchObject({ status_text: 'hello [redacted]' });
@@ -413,14 +368,16 @@ describe('the openc2 connector', () => {
         delete_rule: { rule_number: 9 },
         deny_file: { sha256: 'a'.repeat(64) },
       };
-      const error = await failure(connector().invoke(call(action, inputs[action] ?? {})));
+      const error = await connectorFailure(connector().invoke(call(action, inputs[action] ?? {})));
       expect(error).toMatchObject({ code, retryable });
       expect(error.exchange?.status).toBe(response.status ?? 200);
     });
 
     it('names the OpenC2 status and its text in the message', async () => {
       fake.enqueue({ body: { status: 404, status_text: 'rule 9 not found' } });
-      const error = await failure(connector().invoke(call('delete_rule', { rule_number: 9 })));
+      const error = await connectorFailure(
+        connector().invoke(call('delete_rule', { rule_number: 9 })),
+      );
       expect(error.message).toBe(
         'perimeter.delete_rule: OpenC2 status 404 (Not Found): rule 9 not found (nothing matching the command)',
       );
@@ -434,7 +391,7 @@ describe('the openc2 connector', () => {
         { body: { headers: {}, body: { openc2: { request: {} } } } },
       );
       for (let i = 0; i < 3; i += 1) {
-        const error = await failure(connector().invoke(call('query_features', {})));
+        const error = await connectorFailure(connector().invoke(call('query_features', {})));
         expect(error.code).toBe('invalid_output');
         expect(error.exchange).toBeDefined();
       }
@@ -447,7 +404,7 @@ describe('the openc2 connector', () => {
           body: { openc2: { response: { status: 200 } } },
         },
       });
-      const error = await failure(connector().invoke(call('query_features', {})));
+      const error = await connectorFailure(connector().invoke(call('query_features', {})));
       expect(error.code).toBe('invalid_output');
       expect(error.message).toContain('someone-else');
     });

@@ -12,7 +12,7 @@ import {
 import type { ConnectorConfigReader, ConnectorTypeDefinition } from '../connector-config-reader.js';
 import { HTTP_DEFAULTS, type HttpHeaderValue } from '../http/http-connector.js';
 import { parseRetryAfter, sendHttpRequest, statusError } from '../http/http-exchange.js';
-import { readHttpInstance } from '../presets/preset-connector.js';
+import { HTTP_INSTANCE_KEYS, readHttpInstance } from '../http/http-connector-config.js';
 import { SecretRedactor } from '../secrets.js';
 import {
   OPENC2_ACTIONS,
@@ -297,17 +297,7 @@ function excerpt(text: string | undefined): string {
 /** `type: openc2` in connectors.yaml; see docs/connectors/openc2.md. */
 export const OPENC2_CONNECTOR_TYPE: ConnectorTypeDefinition = {
   type: 'openc2',
-  keys: [
-    'base_url',
-    'headers',
-    'timeout',
-    'concurrency',
-    'rate_limit',
-    'transfer',
-    'from',
-    'to',
-    'actuators',
-  ],
+  keys: [...HTTP_INSTANCE_KEYS, 'transfer', 'from', 'to', 'actuators'],
   create({ name, config, reader }) {
     const instance = readHttpInstance(config, reader);
     const transfer = config.optionalString('transfer') ?? 'envelope';

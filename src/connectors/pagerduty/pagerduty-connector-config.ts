@@ -1,6 +1,4 @@
-import type { Fields } from '../../config/yaml-source.js';
-import type { ConnectorConfigReader, ConnectorTypeDefinition } from '../connector-config-reader.js';
-import { hasReference } from '../secrets.js';
+import { LIMIT_KEYS, type ConnectorTypeDefinition } from '../connector-config-reader.js';
 import {
   PAGERDUTY_DEFAULTS,
   PAGERDUTY_SEVERITIES,
@@ -22,27 +20,12 @@ import {
  */
 export const PAGERDUTY_CONNECTOR_TYPE: ConnectorTypeDefinition = {
   type: 'pagerduty',
-  keys: [
-    'routing_key',
-    'base_url',
-    'source',
-    'warden_url',
-    'notify_severity',
-    'timeout',
-    'concurrency',
-    'rate_limit',
-  ],
+  keys: ['routing_key', 'base_url', 'source', 'warden_url', 'notify_severity', ...LIMIT_KEYS],
   create({ name, config, reader }) {
     const routingKey =
-      reader.secretString(config, 'routing_key') ??
+      reader.credential(config, 'routing_key', ': the routing key is a credential') ??
       config.fail('routing_key', 'is required: write it as ${secret:PD_ROUTING_KEY}');
     // Never quote the value in these messages: it is the credential.
-    if (!hasReference(routingKey.recorded)) {
-      config.fail(
-        'routing_key',
-        'must be a ${secret:NAME} reference: the routing key is a credential',
-      );
-    }
     if (/[\s"\\]/.test(routingKey.value)) {
       config.fail('routing_key', 'contains white space or quotes (check the secret value)');
     }
@@ -55,35 +38,14 @@ export const PAGERDUTY_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     }
     return createPagerDutyConnector({
       name,
-      baseUrl: readUrl(config, reader, 'base_url') ?? PAGERDUTY_DEFAULTS.baseUrl,
+      baseUrl: reader.httpUrl(config, 'base_url') ?? PAGERDUTY_DEFAULTS.baseUrl,
       routingKey,
       source: config.optionalString('source') ?? PAGERDUTY_DEFAULTS.source,
-      wardenUrl: readUrl(config, reader, 'warden_url') ?? PAGERDUTY_DEFAULTS.wardenUrl,
+      wardenUrl: reader.httpUrl(config, 'warden_url') ?? PAGERDUTY_DEFAULTS.wardenUrl,
       notifySeverity:
         (notifySeverity as PagerDutySeverity | undefined) ?? PAGERDUTY_DEFAULTS.notifySeverity,
-      timeoutMs: reader.duration(config, 'timeout') ?? PAGERDUTY_DEFAULTS.timeoutMs,
-      concurrency: reader.positiveInteger(config, 'concurrency') ?? PAGERDUTY_DEFAULTS.concurrency,
-      rateLimit: reader.rateLimit(config, 'rate_limit') ?? PAGERDUTY_DEFAULTS.rateLimit,
+      ...reader.limits(config, PAGERDUTY_DEFAULTS),
       secretValues: reader.secretValues(),
     });
   },
 };
-
-/** An http(s) URL that may carry a path prefix; no trailing slash. */
-function readUrl(config: Fields, reader: ConnectorConfigReader, key: string): string | undefined {
-  const text = reader.plainString(config, key, false);
-  if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return config.fail(key, 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    config.fail(key, 'must be an http or https URL');
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    config.fail(key, 'must not contain credentials, a query or a fragment');
-  }
-  return url.href.replace(/\/+$/, '');
-}

@@ -1,89 +1,43 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeHttpService, type RecordedRequest } from '../../../test/support/fake-http-service.js';
-import { WardenError } from '../../core/errors.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type ConnectorResult,
-  type JsonValue,
-} from '../connector.js';
-import { loadConnectors } from '../connector-config.js';
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  invokeAndRecord,
+  loadConnectorFromYaml,
+  loadConnectorsFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import { FakeHttpService, type RecordedRequest } from '../../../test/support/fake-http-service.js';
+import type { WardenError } from '../../core/errors.js';
+import type { Connector, ConnectorCall, ConnectorResult, JsonValue } from '../connector.js';
 import { describeHttpConnectorContract } from '../connector.contract.js';
 import { createPagerDutyConnector } from './pagerduty-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import { PAGERDUTY_CONNECTOR_TYPE } from './pagerduty-connector-config.js';
 
 /** 32 characters, like a real integration key. */
 const ROUTING_KEY = 'R0UT1NGkeyWARDENtest5f1d0c7a9b42';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 function loadPager(
   extra: string,
   secrets: Record<string, string> = { PD_ROUTING_KEY: ROUTING_KEY },
 ): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-pagerduty-'));
-  dirs.push(dir);
-  writeFileSync(
-    join(dir, 'connectors.yaml'),
+  return loadConnectorFromYaml(
     `
 connectors:
   pager:
     type: pagerduty
     routing_key: \${secret:PD_ROUTING_KEY}
 ${extra}`,
+    { secrets, types: [PAGERDUTY_CONNECTOR_TYPE], name: 'pager' },
   );
-  return loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [PAGERDUTY_CONNECTOR_TYPE],
-  }).get('pager');
 }
 
 function loadError(extra: string, secrets?: Record<string, string>): WardenError {
-  try {
-    loadPager(extra, secrets);
-  } catch (error) {
-    if (error instanceof WardenError) return error;
-    throw error;
-  }
-  throw new Error('expected an invalid_config error');
+  return configError(() => loadPager(extra, secrets));
 }
 
-let keys = 0;
-function call(
-  action: string,
-  input: JsonValue,
-  overrides: Partial<ConnectorCall> = {},
-): ConnectorCall {
-  keys += 1;
-  return {
-    action,
-    input,
-    idempotencyKey: `run-1/2/page/${keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-    ...overrides,
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
+const call = numberedCalls('run-1/2/page/');
 
 const accepted = (dedupKey: string) => ({
   status: 202,
@@ -102,12 +56,11 @@ const TRIGGER = {
 };
 
 describe('the pagerduty connector', () => {
-  let fake: FakeHttpService;
+  const fake = fakeHttpServiceForSuite();
   let pager: Connector;
   const recorded: unknown[] = [];
 
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
+  beforeAll(() => {
     pager = loadPager(`    base_url: ${fake.url}/pagerduty
     warden_url: https://warden.bank.example/
     source: warden-prod
@@ -115,24 +68,9 @@ describe('the pagerduty connector', () => {
     rate_limit: 1000/s
 `);
   });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
 
-  async function invoke(request: ConnectorCall): Promise<ConnectorResult> {
-    try {
-      const result = await pager.invoke(request);
-      recorded.push(result);
-      return result;
-    } catch (error) {
-      recorded.push(
-        error instanceof ConnectorError
-          ? { message: error.message, exchange: error.exchange, stack: error.stack }
-          : String(error),
-      );
-      throw error;
-    }
+  function invoke(request: ConnectorCall): Promise<ConnectorResult> {
+    return invokeAndRecord(recorded, pager, request);
   }
 
   it('declares trigger, acknowledge, resolve and notify as writes with strict schemas', () => {
@@ -264,7 +202,7 @@ describe('the pagerduty connector', () => {
         errors: ["'payload.summary' is missing or blank"],
       },
     });
-    const error = await failure(invoke(call('trigger', TRIGGER)));
+    const error = await connectorFailure(invoke(call('trigger', TRIGGER)));
     expect(error).toMatchObject({ code: 'rejected', retryable: false, status: 400 });
     expect(error.message).toBe(
       "pager.trigger: PagerDuty rejected the event (HTTP 400): Event object is invalid; 'payload.summary' is missing or blank",
@@ -281,7 +219,7 @@ describe('the pagerduty connector', () => {
         errors: ["Length of 'routing_key' is incorrect (should be 32 characters)"],
       },
     });
-    const error = await failure(invoke(call('resolve', { case_id: 'c1' })));
+    const error = await connectorFailure(invoke(call('resolve', { case_id: 'c1' })));
     expect(error).toMatchObject({ code: 'misconfigured', retryable: false });
   });
 
@@ -290,12 +228,12 @@ describe('the pagerduty connector', () => {
       { status: 429, body: 'throttled' },
       { status: 429, headers: { 'retry-after': '3' } },
     );
-    expect(await failure(invoke(call('trigger', TRIGGER)))).toMatchObject({
+    expect(await connectorFailure(invoke(call('trigger', TRIGGER)))).toMatchObject({
       code: 'rate_limited',
       retryable: true,
       retryAfterMs: undefined,
     });
-    expect(await failure(invoke(call('trigger', TRIGGER)))).toMatchObject({
+    expect(await connectorFailure(invoke(call('trigger', TRIGGER)))).toMatchObject({
       code: 'rate_limited',
       retryAfterMs: 3000,
     });
@@ -304,14 +242,14 @@ describe('the pagerduty connector', () => {
   it('retries 500, 503 and timeouts: the dedup_key makes a repeat harmless', async () => {
     fake.enqueue({ status: 500 }, { status: 503 }, { delayMs: 5000, body: {} });
     for (const status of [500, 503]) {
-      expect(await failure(invoke(call('trigger', TRIGGER)))).toMatchObject({
+      expect(await connectorFailure(invoke(call('trigger', TRIGGER)))).toMatchObject({
         code: 'unavailable',
         retryable: true,
         status,
       });
     }
     const started = performance.now();
-    const timeout = await failure(invoke(call('trigger', TRIGGER)));
+    const timeout = await connectorFailure(invoke(call('trigger', TRIGGER)));
     expect(timeout).toMatchObject({ code: 'timeout', retryable: true });
     expect(timeout.message).not.toContain('may have been applied');
     expect(performance.now() - started).toBeLessThan(3000);
@@ -320,7 +258,7 @@ describe('the pagerduty connector', () => {
 
   it("times out at the call's deadline", async () => {
     fake.enqueue({ delayMs: 5000, body: {} });
-    const error = await failure(
+    const error = await connectorFailure(
       invoke(call('resolve', { case_id: 'c1' }, { signal: AbortSignal.timeout(50) })),
     );
     expect(error.code).toBe('timeout');
@@ -331,7 +269,7 @@ describe('the pagerduty connector', () => {
     const url = closed.url;
     await closed.close();
     const down = loadPager(`    base_url: ${url}\n`);
-    expect(await failure(down.invoke(call('resolve', { case_id: 'c1' })))).toMatchObject({
+    expect(await connectorFailure(down.invoke(call('resolve', { case_id: 'c1' })))).toMatchObject({
       code: 'unavailable',
       retryable: true,
     });
@@ -346,7 +284,7 @@ describe('the pagerduty connector', () => {
       ['acknowledge', { case_id: 'c1', note: 'x' }],
       ['notify', { message: '' }],
     ] as [string, JsonValue][]) {
-      const error = await failure(invoke(call(action, input)));
+      const error = await connectorFailure(invoke(call(action, input)));
       expect(error).toMatchObject({ code: 'invalid_input', retryable: false });
     }
     expect(fake.requests).toHaveLength(0);
@@ -387,7 +325,7 @@ describe('the pagerduty connector', () => {
       status: 400,
       body: { status: 'invalid event', message: `bad event ${request.body}`, errors: [] },
     }));
-    const error = await failure(invoke(call('trigger', TRIGGER)));
+    const error = await connectorFailure(invoke(call('trigger', TRIGGER)));
     expect(error.message).toContain('[redacted]');
     expect(error.message).not.toContain(ROUTING_KEY);
     expect(JSON.stringify(error.exchange)).not.toContain(ROUTING_KEY);
@@ -445,23 +383,12 @@ describe('pagerduty connectors.yaml', () => {
   it('requires routing_key as a secret reference, without quoting the value', () => {
     const error = loadError('', {});
     expect(error.message).toMatch(/routing_key references secret PD_ROUTING_KEY, which is not set/);
-    const dir = mkdtempSync(join(tmpdir(), 'warden-pagerduty-'));
-    dirs.push(dir);
-    writeFileSync(
-      join(dir, 'connectors.yaml'),
-      `connectors:\n  pager:\n    type: pagerduty\n    routing_key: ${ROUTING_KEY}\n`,
+    const { message } = configError(() =>
+      loadConnectorsFromYaml(
+        `connectors:\n  pager:\n    type: pagerduty\n    routing_key: ${ROUTING_KEY}\n`,
+        { types: [PAGERDUTY_CONNECTOR_TYPE] },
+      ),
     );
-    let message = '';
-    try {
-      loadConnectors(dir, {
-        secrets: staticSecretSource({}),
-        inventory: new InventoryIndex(emptyInventory()),
-        logSink: { write: () => undefined },
-        types: [PAGERDUTY_CONNECTOR_TYPE],
-      });
-    } catch (thrown) {
-      message = thrown instanceof Error ? thrown.message : String(thrown);
-    }
     expect(message).toMatch(/connectors\.pager\.routing_key must be a \$\{secret:NAME\} reference/);
     expect(message).not.toContain(ROUTING_KEY);
   });

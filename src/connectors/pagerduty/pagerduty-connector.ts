@@ -11,8 +11,10 @@ import {
   type Reconciliation,
   type WireExchange,
 } from '../connector.js';
+import { notifyAction } from '../notify-action.js';
 import type { SecretString } from '../connector-config-reader.js';
 import { sendHttpRequest, statusError, type HttpResponse } from '../http/http-exchange.js';
+import { parseJsonObject } from '../http/json-api.js';
 import { SecretRedactor } from '../secrets.js';
 
 /**
@@ -131,19 +133,10 @@ export const PAGERDUTY_ACTIONS: Readonly<Record<string, ConnectorActionSpec>> = 
     inputSchema: caseOnlySchema(),
     outputSchema: OUTPUT_SCHEMA,
   },
-  [NOTIFY_ACTION]: {
-    name: NOTIFY_ACTION,
-    description:
-      'What notify steps call: triggers an incident with the message as summary, deduplicated by the call (a retry does not page twice).',
-    effect: 'write',
-    inputSchema: {
-      type: 'object',
-      properties: { message: { type: 'string', minLength: 1 }, to: { type: 'string' } },
-      required: ['message'],
-      additionalProperties: false,
-    },
-    outputSchema: OUTPUT_SCHEMA,
-  },
+  ...notifyAction(
+    'What notify steps call: triggers an incident with the message as summary, deduplicated by the call (a retry does not page twice).',
+    OUTPUT_SCHEMA,
+  ),
 };
 
 function caseOnlySchema(): JsonSchema {
@@ -194,45 +187,31 @@ class PagerDutyConnector implements Connector {
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
     const where = `${this.name}.${call.action}`;
     const { event, dedupKey } = this.event(call);
-    // Recorded with the routing key as written in connectors.yaml, not as `[redacted]`.
-    const recordedBody = this.redactor.redact(
-      JSON.stringify({ ...event, routing_key: this.options.routingKey.recorded }),
+    const response = await sendHttpRequest(
+      {
+        method: 'POST',
+        url: this.url,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ routing_key: this.options.routingKey.value, ...event }),
+        // Recorded with the routing key as written in connectors.yaml, not as `[redacted]`.
+        recordedBody: JSON.stringify({ ...event, routing_key: this.options.routingKey.recorded }),
+      },
+      {
+        where,
+        timeoutMs: this.options.timeoutMs,
+        signal: call.signal,
+        redactor: this.redactor,
+        // PagerDuty applies a dedup_key once while its incident is open.
+        safeToRepeat: true,
+        accept: () => true,
+      },
     );
-    const recorded = (exchange: WireExchange): WireExchange => ({
-      ...exchange,
-      requestBody: recordedBody,
-    });
-    let response: HttpResponse;
-    try {
-      response = await sendHttpRequest(
-        {
-          method: 'POST',
-          url: this.url,
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ routing_key: this.options.routingKey.value, ...event }),
-        },
-        {
-          where,
-          timeoutMs: this.options.timeoutMs,
-          signal: call.signal,
-          redactor: this.redactor,
-          // PagerDuty applies a dedup_key once while its incident is open.
-          safeToRepeat: true,
-          accept: () => true,
-        },
-      );
-    } catch (error) {
-      if (error instanceof ConnectorError && error.exchange) {
-        throw error.with({ exchange: recorded(error.exchange) });
-      }
-      throw error;
-    }
-    const exchange = recorded(response.exchange);
+    const exchange = response.exchange;
     if (response.status < 200 || response.status >= 300) {
       throw pagerDutyError(where, response, exchange);
     }
     // Redacted before it becomes output: a service echoing the event must not leak the key.
-    const body = parseObject(this.redactor.redact(response.text));
+    const body = parseJsonObject(this.redactor.redact(response.text));
     return {
       output: {
         status: typeof body?.status === 'string' ? body.status : 'success',
@@ -311,17 +290,6 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function parseObject(text: string): JsonObject | undefined {
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as JsonObject)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * 400 `{status: "invalid event", message, errors: […]}` is `rejected`, with
  * PagerDuty's reasons in the message — `misconfigured` when they are about
@@ -338,7 +306,7 @@ function pagerDutyError(
     where,
     safeToRepeat: true,
   });
-  const body = parseObject(recordedBody);
+  const body = parseJsonObject(recordedBody);
   if (response.status !== 400 || body === undefined || typeof body.message !== 'string') {
     return generic;
   }

@@ -12,14 +12,20 @@ import type {
 } from '../connector.js';
 import type { ConnectorConfigReader, ConnectorTypeDefinition } from '../connector-config-reader.js';
 import {
-  HTTP_DEFAULTS,
   createHttpConnector,
   type HttpActionConfig,
-  type HttpHeaderValue,
   type HttpMethod,
   type HttpOutputField,
 } from '../http/http-connector.js';
-import { readBaseUrl, readHeaders } from '../http/http-connector-config.js';
+import {
+  HEADER_NAME,
+  HTTP_INSTANCE_KEYS,
+  readHttpInstance,
+  type HttpInstance,
+} from '../http/http-connector-config.js';
+
+/** The HTTP instance settings every preset reads (see http-connector-config.ts). */
+export { readHttpInstance, type HttpInstance } from '../http/http-connector-config.js';
 
 /**
  * HTTP presets: connector types that are the generic `http` connector with
@@ -56,26 +62,13 @@ export interface PresetDefinition {
 }
 
 /** The keys every preset instance accepts besides `type`. */
-export const PRESET_KEYS = [
-  'base_url',
-  'headers',
-  'timeout',
-  'concurrency',
-  'rate_limit',
-  'idempotency_header',
-  'paths',
-] as const;
+export const PRESET_KEYS = [...HTTP_INSTANCE_KEYS, 'idempotency_header', 'paths'] as const;
 
 export const DEFAULT_IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
 /** What the preset needs from an instance, already read and checked. */
-export interface PresetInstanceConfig {
+export interface PresetInstanceConfig extends HttpInstance {
   readonly name: string;
-  readonly baseUrl: string;
-  readonly headers: Readonly<Record<string, HttpHeaderValue>>;
-  readonly timeoutMs: number;
-  readonly concurrency: number;
-  readonly rateLimit?: RateLimit;
   /** Undefined only when the instance says `idempotency_header: none`. */
   readonly idempotencyHeader: string | undefined;
   /** Action name → path replacing the preset's default. */
@@ -238,8 +231,6 @@ function toHttpAction(action: PresetAction, path: string): HttpActionConfig {
 // ---------------------------------------------------------------------------
 // Reading an instance
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 /**
  * `paths: { action: /new/{field} }`: an unknown action name fails naming
  * `paths.<name>`; a path must keep the default's placeholders, so every
@@ -272,32 +263,4 @@ function readPaths(
 
 function placeholders(path: string): string[] {
   return [...path.matchAll(/\{([^}]*)\}/g)].map((match) => match[1] ?? '').sort();
-}
-
-/** The common part of an HTTP-based instance: where, how to authenticate, limits. */
-export interface HttpInstance {
-  readonly baseUrl: string;
-  readonly headers: Record<string, HttpHeaderValue>;
-  readonly timeoutMs: number;
-  readonly concurrency: number;
-  readonly rateLimit?: RateLimit;
-}
-
-/**
- * Reads `base_url` (required, http(s), no credentials, query or fragment),
- * `headers` (values may use `${secret:NAME}`), `timeout` (default 10s),
- * `concurrency` (default 4) and `rate_limit`, with the same rules as the
- * `http` type.
- */
-export function readHttpInstance(config: Fields, reader: ConnectorConfigReader): HttpInstance {
-  const baseUrl = readBaseUrl(config, reader);
-  const headers = readHeaders(config, reader);
-  const rateLimit = reader.rateLimit(config, 'rate_limit');
-  return {
-    baseUrl,
-    headers,
-    timeoutMs: reader.duration(config, 'timeout') ?? HTTP_DEFAULTS.timeoutMs,
-    concurrency: reader.positiveInteger(config, 'concurrency') ?? HTTP_DEFAULTS.concurrency,
-    ...(rateLimit === undefined ? {} : { rateLimit }),
-  };
 }

@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import {
+  loadConnectorsFromYaml,
+  placeholderSecrets,
+} from '../../../test/support/connector-test-kit.js';
+import { connectorDoc, docExample, yamlBlocks } from '../../../test/support/doc-examples.js';
 import type { ConnectorTypeDefinition } from '../connector-config-reader.js';
-import { loadConnectors, type ConnectorRegistry } from '../connector-config.js';
+import type { ConnectorRegistry } from '../connector-config.js';
 import { OPENC2_CONNECTOR_TYPE } from '../openc2/openc2-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import { AI_APPLICATION_CONNECTOR_TYPE } from './ai-application.js';
 import { AI_GATEWAY_CONNECTOR_TYPE } from './ai-gateway.js';
 import { FEATURE_STORE_CONNECTOR_TYPE } from './feature-store.js';
@@ -20,37 +19,14 @@ import { IDENTITY_CONNECTOR_TYPE } from './identity.js';
  * names an instance and action that exist, and every action is documented.
  */
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function read(doc: string): string {
-  return readFileSync(
-    fileURLToPath(new URL(`../../../docs/connectors/${doc}`, import.meta.url)),
-    'utf8',
-  );
-}
-
-function yamlBlocks(docs: string): string[] {
-  return [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
-}
-
+/** The page's connectors.yaml example, loaded with a placeholder for each secret named. */
 function loadExample(
   docs: string,
   types: ConnectorTypeDefinition[],
   secrets: string[],
 ): ConnectorRegistry {
-  const at = docs.indexOf('<!-- example: connectors.yaml -->');
-  expect(at).toBeGreaterThanOrEqual(0);
-  const [example = ''] = yamlBlocks(docs.slice(at));
-  const dir = mkdtempSync(join(tmpdir(), 'warden-preset-docs-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), example);
-  return loadConnectors(dir, {
-    secrets: staticSecretSource(Object.fromEntries(secrets.map((name) => [name, 'x']))),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
+  return loadConnectorsFromYaml(docExample(docs, 'connectors.yaml'), {
+    secrets: placeholderSecrets(secrets),
     types,
   });
 }
@@ -76,7 +52,7 @@ function expectStepsExist(docs: string, registry: ConnectorRegistry): number {
 }
 
 describe('docs/connectors/presets.md', () => {
-  const docs = read('presets.md');
+  const docs = connectorDoc('presets.md');
   const types = [
     AI_GATEWAY_CONNECTOR_TYPE,
     FEATURE_STORE_CONNECTOR_TYPE,
@@ -113,7 +89,7 @@ describe('docs/connectors/presets.md', () => {
 });
 
 describe('docs/connectors/openc2.md', () => {
-  const docs = read('openc2.md');
+  const docs = connectorDoc('openc2.md');
 
   it('has a connectors.yaml that loads, and steps that use its instances', () => {
     const registry = loadExample(docs, [OPENC2_CONNECTOR_TYPE], ['OPENC2_TOKEN', 'EDR_OPENC2_KEY']);

@@ -1,42 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import type { Connector, JsonValue } from '../connector.js';
 import {
   describeHttpConnectorContract,
   type ContractCall,
   type HttpConnectorContractSetup,
 } from '../connector.contract.js';
-import { loadConnectors } from '../connector-config.js';
-import { staticSecretSource } from '../secrets.js';
 import { PRESET_CONNECTOR_TYPES } from './presets.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 /** A preset instance loaded from connectors.yaml, as in production. */
 function loadPreset(yaml: string, secrets: Record<string, string> = {}): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-preset-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  const registry = loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: PRESET_CONNECTOR_TYPES,
-  });
-  const [name] = registry.names().filter((n) => n !== 'log' && n !== 'inventory');
-  return registry.get(name ?? '');
+  return loadConnectorFromYaml(yaml, { secrets, types: PRESET_CONNECTOR_TYPES });
 }
 
 function presetYaml(type: string, baseUrl: string, extra = ''): string {
@@ -230,34 +209,9 @@ describeHttpConnectorContract(
 );
 
 describe('HTTP presets', () => {
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
+  const fake = fakeHttpServiceForSuite();
 
-  let keys = 0;
-  function call(action: string, input: JsonValue): ConnectorCall {
-    keys += 1;
-    return {
-      action,
-      input,
-      idempotencyKey: `run-3/0/step/${keys}`,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    };
-  }
-  async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ConnectorError);
-    return error as ConnectorError;
-  }
+  const call = numberedCalls('run-3/0/step/');
   const load = (type: string, extra = ''): Connector =>
     loadPreset(presetYaml(type, `${fake.url}/gw`, extra), { PLATFORM_TOKEN: 'tok-9' });
 
@@ -393,9 +347,13 @@ describe('HTTP presets', () => {
       { body: { endpoint: 'chat' } },
     );
     const svc = load('ai_gateway');
-    const wrongValue = await failure(svc.invoke(call('get_circuit_breaker', { endpoint: 'chat' })));
+    const wrongValue = await connectorFailure(
+      svc.invoke(call('get_circuit_breaker', { endpoint: 'chat' })),
+    );
     expect(wrongValue.code).toBe('invalid_output');
-    const missing = await failure(svc.invoke(call('get_circuit_breaker', { endpoint: 'chat' })));
+    const missing = await connectorFailure(
+      svc.invoke(call('get_circuit_breaker', { endpoint: 'chat' })),
+    );
     expect(missing.code).toBe('invalid_output');
     expect(missing.message).toContain('state');
   });
@@ -450,7 +408,7 @@ describe('HTTP presets', () => {
     it('with none, sends no key, does not retry uncertain writes and cannot reconcile', async () => {
       const svc = load('ai_application', '    idempotency_header: none\n');
       fake.enqueue({ status: 500 });
-      const error = await failure(svc.invoke(call('unblock_user', { user: 'u' })));
+      const error = await connectorFailure(svc.invoke(call('unblock_user', { user: 'u' })));
       expect(error).toMatchObject({ code: 'unavailable', retryable: false });
       expect(fake.requests[0]?.headers['idempotency-key']).toBeUndefined();
       expect(await svc.reconcile?.(call('unblock_user', { user: 'u' }))).toEqual({

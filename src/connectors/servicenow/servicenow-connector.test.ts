@@ -1,42 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import { WardenError } from '../../core/errors.js';
+import { describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  basicAuthorization,
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import type { Connector } from '../connector.js';
 import {
   describeHttpConnectorContract,
   type HttpConnectorContractSetup,
 } from '../connector.contract.js';
-import { loadConnectors } from '../connector-config.js';
-import { staticSecretSource } from '../secrets.js';
 import { SERVICENOW_CONNECTOR_TYPE } from './servicenow-connector-config.js';
 import { correlationId, shortDescription } from './servicenow-connector.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A servicenow instance loaded from connectors.yaml, as in production. */
 function loadServiceNow(yaml: string, secrets: Record<string, string> = {}): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-servicenow-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  const registry = loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [SERVICENOW_CONNECTOR_TYPE],
-  });
-  return registry.get('itsm');
+  return loadConnectorFromYaml(yaml, { secrets, types: [SERVICENOW_CONNECTOR_TYPE], name: 'itsm' });
 }
 
 function serviceNowYaml(baseUrl: string, auth: string, extra = ''): string {
@@ -52,8 +33,7 @@ ${extra}`;
 
 const BASIC = `    username: warden.integration\n    password: "\${secret:SN_PASSWORD}"`;
 const TOKEN = `    token: "\${secret:SN_TOKEN}"`;
-const basicHeader = (secret: string): string =>
-  `Basic ${Buffer.from(`warden.integration:${secret}`).toString('base64')}`;
+const basicHeader = (secret: string): string => basicAuthorization('warden.integration', secret);
 
 const SYS_ID = '9d385017c611228701d22104cc95c371';
 const GROUP = '287ebd7da9fe198100f92cc8d1d2154e';
@@ -167,34 +147,8 @@ describeHttpConnectorContract('servicenow', contractSetup());
 
 describe('the servicenow connector', () => {
   const SECRET = 'sn-password-41f7a9';
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
-
-  let keys = 0;
-  function call(action: string, input: JsonValue, idempotencyKey?: string): ConnectorCall {
-    keys += 1;
-    return {
-      action,
-      input,
-      idempotencyKey: idempotencyKey ?? `run-1/0/ticket/${keys}`,
-      attempt: 1,
-      signal: AbortSignal.timeout(10_000),
-    };
-  }
-  async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ConnectorError);
-    return error as ConnectorError;
-  }
+  const fake = fakeHttpServiceForSuite();
+  const call = numberedCalls('run-1/0/ticket/');
   const servicenow = (extra = '', auth = BASIC): Connector =>
     loadServiceNow(serviceNowYaml(`${fake.url}/servicenow`, auth, extra), {
       SN_PASSWORD: SECRET,
@@ -250,8 +204,12 @@ describe('the servicenow connector', () => {
     fake.enqueue((request) => ({ ...echo(request), status: 200 }));
     fake.enqueue((request) => ({ ...echo(request), status: 503 }));
     const connector = servicenow();
-    const unauthorized = await failure(connector.invoke(call('get_ticket', { sys_id: SYS_ID })));
-    const malformed = await failure(connector.invoke(call('get_ticket', { sys_id: SYS_ID })));
+    const unauthorized = await connectorFailure(
+      connector.invoke(call('get_ticket', { sys_id: SYS_ID })),
+    );
+    const malformed = await connectorFailure(
+      connector.invoke(call('get_ticket', { sys_id: SYS_ID })),
+    );
     const reconcile = await connector.reconcile?.(call('create_ticket', CREATE_INPUT));
     expect(unauthorized.code).toBe('unauthorized');
     expect(malformed.code).toBe('invalid_output');
@@ -288,7 +246,9 @@ describe('the servicenow connector', () => {
         status: 'failure',
       },
     });
-    const error = await failure(servicenow().invoke(call('get_ticket', { sys_id: SYS_ID })));
+    const error = await connectorFailure(
+      servicenow().invoke(call('get_ticket', { sys_id: SYS_ID })),
+    );
     expect(error).toMatchObject({ code: 'rejected', status: 404, retryable: false });
     expect(error.message).toBe(
       "itsm.get_ticket: HTTP 404: No Record found: Record doesn't exist or ACL restricts the record retrieval",
@@ -364,7 +324,7 @@ describe('the servicenow connector', () => {
 
   it('reports a response without result as invalid_output', async () => {
     fake.enqueue({ status: 201, body: { number: 'INC1' } });
-    const error = await failure(servicenow().invoke(call('create_ticket', CREATE_INPUT)));
+    const error = await connectorFailure(servicenow().invoke(call('create_ticket', CREATE_INPUT)));
     expect(error).toMatchObject({ code: 'invalid_output', status: 201 });
   });
 
@@ -383,15 +343,10 @@ describe('the servicenow connector', () => {
   });
 
   describe('configuration', () => {
-    function configError(auth: string, extra = ''): string {
-      try {
-        loadServiceNow(serviceNowYaml('https://example.service-now.com', auth, extra), { T: 'x' });
-      } catch (error) {
-        expect(error).toBeInstanceOf(WardenError);
-        return (error as Error).message;
-      }
-      throw new Error('expected a configuration error');
-    }
+    const refusal = (auth: string, extra = ''): string =>
+      configError(() =>
+        loadServiceNow(serviceNowYaml('https://example.service-now.com', auth, extra), { T: 'x' }),
+      ).message;
 
     it.each([
       ['', '', 'connectors.itsm.password is required'],
@@ -404,7 +359,7 @@ describe('the servicenow connector', () => {
       [`    token: "\${secret:T}"`, '    assignment_group: Security', 'must be a sys_id'],
       [`    token: "\${secret:T}"`, '    base_url_typo: x', 'is not a known key'],
     ])('rejects %j %j', (auth, extra, expected) => {
-      expect(configError(auth, extra)).toContain(expected);
+      expect(refusal(auth, extra)).toContain(expected);
     });
   });
 });

@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
-import { SEVERITY_LABELS, type SeverityLabel } from '../../core/alert.js';
+import {
+  CASE_INPUT_PROPERTIES,
+  caseLink,
+  createdTicket,
+  oneLineSummary,
+  reconcileByLookup,
+  toWardenSeverity,
+  withReference,
+  type WardenSeverity,
+} from '../case-ticket.js';
 import {
   ConnectorError,
-  toConnectorError,
   type Connector,
   type ConnectorActionSpec,
   type ConnectorCall,
@@ -12,8 +20,12 @@ import {
   type Reconciliation,
   type WireExchange,
 } from '../connector.js';
-import type { SecretString } from '../connector-config-reader.js';
-import { sendHttpRequest, statusError } from '../http/http-exchange.js';
+import {
+  authorizationHeader,
+  type AuthorizationHeader,
+  type HttpCredentials,
+} from '../http/http-credentials.js';
+import { sendJsonApiRequest } from '../http/json-api.js';
 import { SecretRedactor } from '../secrets.js';
 
 /**
@@ -23,26 +35,14 @@ import { SecretRedactor } from '../secrets.js';
  * docs/connectors/servicenow.md.
  */
 
-/** A Warden (OCSF) severity in lower case, the keys of `urgency_map` and `impact_map`. */
-export type WardenSeverity = Lowercase<SeverityLabel>;
-
-export const WARDEN_SEVERITIES: readonly WardenSeverity[] = SEVERITY_LABELS.map(
-  (label) => label.toLowerCase() as WardenSeverity,
-);
-
-export function toWardenSeverity(text: string): WardenSeverity | undefined {
-  const lower = text.trim().toLowerCase();
-  return (WARDEN_SEVERITIES as readonly string[]).includes(lower)
-    ? (lower as WardenSeverity)
-    : undefined;
-}
+/** Warden severities (the keys of `urgency_map` and `impact_map`) are the ticketing connectors' own. */
+export { WARDEN_SEVERITIES, toWardenSeverity, type WardenSeverity } from '../case-ticket.js';
 
 /** ServiceNow's urgency and impact scale: 1 (high) to 3 (low). */
 export type ServiceNowLevel = '1' | '2' | '3';
 
-export type ServiceNowCredentials =
-  | { readonly kind: 'basic'; readonly username: SecretString; readonly password: SecretString }
-  | { readonly kind: 'bearer'; readonly token: SecretString };
+/** `username` + `password` (Basic) or an OAuth access `token` (Bearer). */
+export type ServiceNowCredentials = HttpCredentials;
 
 export interface ServiceNowConnectorConfig {
   readonly name: string;
@@ -125,6 +125,12 @@ const RECORD_OUTPUT_PROPERTIES = {
   sys_id: { type: 'string' },
   url: { type: 'string' },
 };
+const RECORD_OUTPUT = {
+  type: 'object',
+  properties: RECORD_OUTPUT_PROPERTIES,
+  required: ['number', 'sys_id', 'url'],
+  additionalProperties: false,
+};
 
 function actionSpecs(): Record<string, ConnectorActionSpec> {
   const specs: ConnectorActionSpec[] = [
@@ -134,24 +140,11 @@ function actionSpecs(): Record<string, ConnectorActionSpec> {
       effect: 'write',
       inputSchema: {
         type: 'object',
-        properties: {
-          title: { type: 'string', minLength: 1 },
-          description: { type: 'string' },
-          case_number: { type: 'integer', minimum: 1 },
-          severity: {
-            enum: [...WARDEN_SEVERITIES, ...SEVERITY_LABELS],
-            description: "Warden severity, e.g. '${{ case.severity }}' (High) or high",
-          },
-        },
-        required: ['title', 'description', 'case_number', 'severity'],
+        properties: CASE_INPUT_PROPERTIES,
+        required: Object.keys(CASE_INPUT_PROPERTIES),
         additionalProperties: false,
       },
-      outputSchema: {
-        type: 'object',
-        properties: RECORD_OUTPUT_PROPERTIES,
-        required: ['number', 'sys_id', 'url'],
-        additionalProperties: false,
-      },
+      outputSchema: RECORD_OUTPUT,
     },
     {
       name: SERVICENOW_ACTIONS.addWorkNote,
@@ -163,12 +156,7 @@ function actionSpecs(): Record<string, ConnectorActionSpec> {
         required: ['sys_id', 'text'],
         additionalProperties: false,
       },
-      outputSchema: {
-        type: 'object',
-        properties: RECORD_OUTPUT_PROPERTIES,
-        required: ['number', 'sys_id', 'url'],
-        additionalProperties: false,
-      },
+      outputSchema: RECORD_OUTPUT,
     },
     {
       name: SERVICENOW_ACTIONS.resolve,
@@ -282,31 +270,14 @@ class ServiceNowConnector implements Connector {
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
   private readonly redactor: SecretRedactor;
-  private readonly authorization: { readonly value: string; readonly recorded: string };
+  private readonly authorization: AuthorizationHeader;
 
   constructor(private readonly config: ServiceNowConnectorConfig) {
     this.name = config.name;
     this.concurrency = config.concurrency;
     if (config.rateLimit) this.rateLimit = config.rateLimit;
-    const credentials = config.credentials;
-    if (credentials.kind === 'basic') {
-      const encoded = Buffer.from(
-        `${credentials.username.value}:${credentials.password.value}`,
-        'utf8',
-      ).toString('base64');
-      this.authorization = {
-        value: `Basic ${encoded}`,
-        recorded: `Basic base64(${credentials.username.recorded}:${credentials.password.recorded})`,
-      };
-      // The encoded pair is as good as the password: a service echoing the header must not leak it.
-      this.redactor = new SecretRedactor([...config.secretValues, encoded]);
-    } else {
-      this.authorization = {
-        value: `Bearer ${credentials.token.value}`,
-        recorded: `Bearer ${credentials.token.recorded}`,
-      };
-      this.redactor = new SecretRedactor(config.secretValues);
-    }
+    this.authorization = authorizationHeader(config.credentials);
+    this.redactor = new SecretRedactor([...config.secretValues, ...this.authorization.secrets]);
   }
 
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
@@ -340,19 +311,11 @@ class ServiceNowConnector implements Connector {
       return { state: 'unknown' };
     }
     const where = `${this.name}.${call.action}`;
-    try {
-      if (call.action === SERVICENOW_ACTIONS.resolve)
-        return await this.reconcileResolve(call, where);
-      const found = await this.findCreated(call, where);
-      return found === undefined ? { state: 'not_done' } : { state: 'done', result: found };
-    } catch (error) {
-      return {
-        state: 'unknown',
-        error: toConnectorError(error, `${where} (reconcile)`, (text) =>
-          this.redactor.redact(text),
-        ),
-      };
-    }
+    return reconcileByLookup(where, this.redactor, async () =>
+      call.action === SERVICENOW_ACTIONS.resolve
+        ? this.reconcileResolve(call, where)
+        : createdTicket(await this.findCreated(call, where)),
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -533,38 +496,17 @@ class ServiceNowConnector implements Connector {
       `${this.config.baseUrl}/api/now/table/${encodeURIComponent(this.config.table)}${request.path}`,
     );
     for (const [name, value] of Object.entries(request.query)) url.searchParams.set(name, value);
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      Authorization: this.authorization.value,
-    };
-    if (request.body !== undefined) headers['Content-Type'] = 'application/json';
-    const options = {
-      where,
-      timeoutMs: this.config.timeoutMs,
-      signal: call.signal,
-      redactor: this.redactor,
-      safeToRepeat: request.safeToRepeat,
-    };
-    const response = await sendHttpRequest(
+    const response = await sendJsonApiRequest(
+      { method: request.method, url, authorization: this.authorization, body: request.body },
       {
-        method: request.method,
-        url,
-        headers,
-        recordedHeaders: { Authorization: this.authorization.recorded },
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+        where,
+        timeoutMs: this.config.timeoutMs,
+        signal: call.signal,
+        redactor: this.redactor,
+        safeToRepeat: request.safeToRepeat,
+        errorText: serviceNowErrorText,
       },
-      // Every status is read here, so ServiceNow's own error text goes into the message.
-      { ...options, accept: () => true },
     );
-    if (response.status < 200 || response.status >= 300) {
-      throw statusError(
-        response.status,
-        response.headers,
-        serviceNowErrorText(response.exchange.responseBody ?? ''),
-        response.exchange,
-        options,
-      );
-    }
     let body: JsonValue | undefined;
     try {
       body = JSON.parse(response.text) as JsonValue;
@@ -578,12 +520,8 @@ class ServiceNowConnector implements Connector {
   }
 
   private description(text: string, caseNumber: number): string {
-    const reference =
-      this.config.wardenUrl === undefined
-        ? `Warden case #${caseNumber}`
-        : `Warden case #${caseNumber}: ${this.config.wardenUrl}/api/v1/cases/${caseNumber}`;
-    const body = text.trim();
-    return body === '' ? reference : `${body}\n\n${reference}`;
+    const link = caseLink(caseNumber, this.config.wardenUrl);
+    return withReference(text, link.href === undefined ? link.text : `${link.text}: ${link.href}`);
   }
 
   private recordUrl(sysId: string): string {
@@ -630,10 +568,7 @@ export function correlationId(idempotencyKey: string): string {
 
 /** `short_description` is one line of at most 160 characters on task tables. */
 export function shortDescription(title: string): string {
-  const line = title.replace(/\s+/g, ' ').trim();
-  return line.length <= SHORT_DESCRIPTION_MAX
-    ? line
-    : `${line.slice(0, SHORT_DESCRIPTION_MAX - 1)}…`;
+  return oneLineSummary(title, SHORT_DESCRIPTION_MAX);
 }
 
 /**

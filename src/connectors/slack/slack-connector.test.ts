@@ -1,21 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService, type RecordedRequest } from '../../../test/support/fake-http-service.js';
-import { WardenError } from '../../core/errors.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type ConnectorResult,
-  type JsonValue,
-} from '../connector.js';
-import { loadConnectors } from '../connector-config.js';
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  invokeAndRecord,
+  loadConnectorFromYaml,
+  loadConnectorsFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import { FakeHttpService, type RecordedRequest } from '../../../test/support/fake-http-service.js';
+import type { WardenError } from '../../core/errors.js';
+import type { Connector, ConnectorCall, ConnectorResult } from '../connector.js';
 import { CONTRACT_SECRET, describeHttpConnectorContract } from '../connector.contract.js';
 import { createSlackConnector } from './slack-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import {
   escapeMrkdwn,
   slackCaseMessage,
@@ -27,68 +24,24 @@ import { SLACK_CONNECTOR_TYPE } from './slack-connector-config.js';
 const HOOK_PATH = '/services/T0DEMO01/B0DEMO02';
 const TOKEN = 'slack-hook-token-5f1d0c7a9b';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A slack instance loaded from connectors.yaml, as in production (guarded). */
 function loadSlack(extra: string, secrets: Record<string, string>): Connector {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-slack-'));
-  dirs.push(dir);
-  writeFileSync(
-    join(dir, 'connectors.yaml'),
+  return loadConnectorFromYaml(
     `
 connectors:
   secops_slack:
     type: slack
     webhook_url: \${secret:SLACK_WEBHOOK_URL}
 ${extra}`,
+    { secrets, types: [SLACK_CONNECTOR_TYPE], name: 'secops_slack' },
   );
-  const registry = loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [SLACK_CONNECTOR_TYPE],
-  });
-  return registry.get('secops_slack');
 }
 
 function loadError(extra: string, secrets: Record<string, string>): WardenError {
-  try {
-    loadSlack(extra, secrets);
-  } catch (error) {
-    if (error instanceof WardenError) return error;
-    throw error;
-  }
-  throw new Error('expected an invalid_config error');
+  return configError(() => loadSlack(extra, secrets));
 }
 
-let keys = 0;
-function call(
-  action: string,
-  input: JsonValue,
-  overrides: Partial<ConnectorCall> = {},
-): ConnectorCall {
-  keys += 1;
-  return {
-    action,
-    input,
-    idempotencyKey: `run-1/1/tell/${keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-    ...overrides,
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
+const call = numberedCalls('run-1/1/tell/');
 
 const CASE_INPUT = {
   case_number: 42,
@@ -243,37 +196,21 @@ describe('slack Block Kit messages', () => {
 });
 
 describe('the slack connector', () => {
-  let fake: FakeHttpService;
+  const fake = fakeHttpServiceForSuite();
   let slack: Connector;
   const webhookUrl = (): string => `${fake.url}${HOOK_PATH}/${TOKEN}`;
   /** Every result and error, for the no-secret check at the end. */
   const recorded: unknown[] = [];
 
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
+  beforeAll(() => {
     slack = loadSlack(
       `    warden_url: https://warden.bank.example\n    timeout: 300ms\n    rate_limit: 1000/s\n`,
       { SLACK_WEBHOOK_URL: webhookUrl() },
     );
   });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
 
-  async function invoke(request: ConnectorCall): Promise<ConnectorResult> {
-    try {
-      const result = await slack.invoke(request);
-      recorded.push(result);
-      return result;
-    } catch (error) {
-      recorded.push(
-        error instanceof ConnectorError
-          ? { message: error.message, exchange: error.exchange, stack: error.stack }
-          : String(error),
-      );
-      throw error;
-    }
+  function invoke(request: ConnectorCall): Promise<ConnectorResult> {
+    return invokeAndRecord(recorded, slack, request);
   }
 
   it('declares notify and post_case as writes with strict input schemas', () => {
@@ -319,7 +256,7 @@ describe('the slack connector', () => {
 
   it('fails with invalid_output on a 200 that is not "ok"', async () => {
     fake.enqueue({ body: '<html>captive portal</html>' });
-    const error = await failure(invoke(call('notify', { message: 'hi' })));
+    const error = await connectorFailure(invoke(call('notify', { message: 'hi' })));
     expect(error).toMatchObject({ code: 'invalid_output', retryable: false, status: 200 });
   });
 
@@ -333,7 +270,7 @@ describe('the slack connector', () => {
     [410, 'channel_is_archived', 'misconfigured', 'archived'],
   ])('maps HTTP %i %s to %s, not retried', async (status, reason, code, explanation) => {
     fake.enqueue({ status, headers: { 'content-type': 'text/plain' }, body: reason });
-    const error = await failure(invoke(call('notify', { message: 'hi' })));
+    const error = await connectorFailure(invoke(call('notify', { message: 'hi' })));
     expect(error).toMatchObject({ code, retryable: false, status });
     expect(error.message).toContain(`HTTP ${status} ${reason}`);
     expect(error.message).toContain(explanation);
@@ -348,28 +285,28 @@ describe('the slack connector', () => {
       { status: 429, headers: { 'retry-after': '30' }, body: 'rate_limited' },
       { status: 429, headers: { 'retry-after': new Date(Date.now() + 5000).toUTCString() } },
     );
-    const first = await failure(invoke(call('notify', { message: 'hi' })));
+    const first = await connectorFailure(invoke(call('notify', { message: 'hi' })));
     expect(first).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: 30_000 });
     expect(first.message).toContain('too many messages');
-    const second = await failure(invoke(call('notify', { message: 'hi' })));
+    const second = await connectorFailure(invoke(call('notify', { message: 'hi' })));
     expect(second.retryAfterMs).toBeGreaterThan(3000);
     expect(second.retryAfterMs).toBeLessThanOrEqual(5000);
   });
 
   it('retries 503 but not 500 or a timeout, which may have posted the message', async () => {
     fake.enqueue({ status: 503, body: 'maintenance' }, { status: 500, body: 'rollup_error' });
-    expect(await failure(invoke(call('notify', { message: 'hi' })))).toMatchObject({
+    expect(await connectorFailure(invoke(call('notify', { message: 'hi' })))).toMatchObject({
       code: 'unavailable',
       retryable: true,
       status: 503,
     });
-    const serverError = await failure(invoke(call('notify', { message: 'hi' })));
+    const serverError = await connectorFailure(invoke(call('notify', { message: 'hi' })));
     expect(serverError).toMatchObject({ code: 'unavailable', retryable: false, status: 500 });
     expect(serverError.message).toContain('may have been posted');
 
     fake.enqueue({ delayMs: 5000, body: 'ok' });
     const started = performance.now();
-    const timeout = await failure(invoke(call('notify', { message: 'hi' })));
+    const timeout = await connectorFailure(invoke(call('notify', { message: 'hi' })));
     expect(timeout).toMatchObject({ code: 'timeout', retryable: false });
     expect(performance.now() - started).toBeLessThan(3000);
     expect(timeout.exchange?.url).toBe('${secret:SLACK_WEBHOOK_URL}');
@@ -377,7 +314,7 @@ describe('the slack connector', () => {
 
   it("times out at the call's deadline", async () => {
     fake.enqueue({ delayMs: 5000, body: 'ok' });
-    const error = await failure(
+    const error = await connectorFailure(
       invoke(call('notify', { message: 'hi' }, { signal: AbortSignal.timeout(50) })),
     );
     expect(error.code).toBe('timeout');
@@ -389,7 +326,7 @@ describe('the slack connector', () => {
     const url = `${closed.url}${HOOK_PATH}/${TOKEN}`;
     await closed.close();
     const down = loadSlack('    rate_limit: 1000/s\n', { SLACK_WEBHOOK_URL: url });
-    const error = await failure(down.invoke(call('notify', { message: 'hi' })));
+    const error = await connectorFailure(down.invoke(call('notify', { message: 'hi' })));
     expect(error).toMatchObject({ code: 'unavailable', retryable: true });
     expect(JSON.stringify(error.exchange)).not.toContain(TOKEN);
   });
@@ -401,7 +338,7 @@ describe('the slack connector', () => {
       ['post_case', { case_number: 0, title: 'x', severity: 'High' }],
       ['post_case', { ...CASE_INPUT, approval: { id: 'a' } }],
     ] as const) {
-      const error = await failure(invoke(call(action, input)));
+      const error = await connectorFailure(invoke(call(action, input)));
       expect(error).toMatchObject({ code: 'invalid_input', retryable: false });
     }
     expect(fake.requests).toHaveLength(0);
@@ -419,13 +356,13 @@ describe('the slack connector', () => {
       body: `invalid_payload ${fake.url}${request.path} ${request.path} ${request.path.split('/').pop() ?? ''}`,
     });
     fake.enqueue((request) => ({ ...echo(request), status: 400 }));
-    const error = await failure(invoke(call('notify', { message: 'hi' })));
+    const error = await connectorFailure(invoke(call('notify', { message: 'hi' })));
     expect(error.message).not.toContain(TOKEN);
     expect(error.message).toContain('[redacted]');
     expect(JSON.stringify(error.exchange)).not.toContain(TOKEN);
     expect(JSON.stringify(error.exchange)).not.toContain(HOOK_PATH);
     fake.enqueue((request) => ({ ...echo(request), status: 403 }));
-    await failure(invoke(call('post_case', CASE_INPUT)));
+    await connectorFailure(invoke(call('post_case', CASE_INPUT)));
     // The request did carry it: the redaction is in the record, not on the wire.
     expect(fake.requests[0]?.path).toContain(TOKEN);
   });
@@ -438,7 +375,7 @@ describe('the slack connector', () => {
       status: 400,
       body: `invalid_payload ${fake.url}${request.path}`,
     }));
-    const error = await failure(slackShouting.invoke(call('notify', { message: 'hi' })));
+    const error = await connectorFailure(slackShouting.invoke(call('notify', { message: 'hi' })));
     recorded.push({ message: error.message, exchange: error.exchange });
     expect(fake.requests[0]?.path).toContain(TOKEN);
     expect(JSON.stringify(error.exchange)).not.toContain(TOKEN);
@@ -469,23 +406,12 @@ describe('slack connectors.yaml', () => {
   });
 
   it('requires webhook_url as a secret reference, without quoting the value', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'warden-slack-'));
-    dirs.push(dir);
-    writeFileSync(
-      join(dir, 'connectors.yaml'),
-      `connectors:\n  chat:\n    type: slack\n    webhook_url: https://hooks.slack.com${HOOK_PATH}/${TOKEN}\n`,
+    const { message } = configError(() =>
+      loadConnectorsFromYaml(
+        `connectors:\n  chat:\n    type: slack\n    webhook_url: https://hooks.slack.com${HOOK_PATH}/${TOKEN}\n`,
+        { types: [SLACK_CONNECTOR_TYPE] },
+      ),
     );
-    let message = '';
-    try {
-      loadConnectors(dir, {
-        secrets: staticSecretSource({}),
-        inventory: new InventoryIndex(emptyInventory()),
-        logSink: { write: () => undefined },
-        types: [SLACK_CONNECTOR_TYPE],
-      });
-    } catch (error) {
-      message = error instanceof Error ? error.message : String(error);
-    }
     expect(message).toMatch(/connectors\.chat\.webhook_url must be a \$\{secret:NAME\} reference/);
     expect(message).not.toContain(TOKEN);
   });

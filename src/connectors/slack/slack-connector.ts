@@ -10,8 +10,9 @@ import {
   type Reconciliation,
   type WireExchange,
 } from '../connector.js';
+import { notifyAction } from '../notify-action.js';
 import type { SecretString } from '../connector-config-reader.js';
-import { sendHttpRequest, statusError, type HttpResponse } from '../http/http-exchange.js';
+import { sendHttpRequest, statusError } from '../http/http-exchange.js';
 import { SecretRedactor } from '../secrets.js';
 import {
   slackCaseMessage,
@@ -65,22 +66,10 @@ const OUTPUT_SCHEMA = {
 const NULLABLE_TEXT = { type: ['string', 'null'] };
 
 export const SLACK_ACTIONS: Readonly<Record<string, ConnectorActionSpec>> = {
-  [NOTIFY_ACTION]: {
-    name: NOTIFY_ACTION,
-    description:
-      'What notify steps call: posts the message to the webhook channel; `to` is shown as "For …" (a Slack member or group id becomes a mention).',
-    effect: 'write',
-    inputSchema: {
-      type: 'object',
-      properties: {
-        message: { type: 'string', minLength: 1 },
-        to: { type: 'string' },
-      },
-      required: ['message'],
-      additionalProperties: false,
-    },
-    outputSchema: OUTPUT_SCHEMA,
-  },
+  ...notifyAction(
+    'What notify steps call: posts the message to the webhook channel; `to` is shown as "For …" (a Slack member or group id becomes a mention).',
+    OUTPUT_SCHEMA,
+  ),
   [SLACK_POST_CASE_ACTION]: {
     name: SLACK_POST_CASE_ACTION,
     description:
@@ -144,36 +133,26 @@ class SlackConnector implements Connector {
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
     const where = `${this.name}.${call.action}`;
     const message = this.message(call);
-    const recorded = (exchange: WireExchange): WireExchange => ({
-      ...exchange,
-      url: this.redactor.redact(this.options.webhookUrl.recorded),
-    });
-    let response: HttpResponse;
-    try {
-      response = await sendHttpRequest(
-        {
-          method: 'POST',
-          url: this.url,
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-          body: JSON.stringify(message),
-        },
-        {
-          where,
-          timeoutMs: this.options.timeoutMs,
-          signal: call.signal,
-          redactor: this.redactor,
-          // Slack posts every request it receives: never repeat one that may have arrived.
-          safeToRepeat: false,
-          accept: () => true,
-        },
-      );
-    } catch (error) {
-      if (error instanceof ConnectorError && error.exchange) {
-        throw error.with({ exchange: recorded(error.exchange) });
-      }
-      throw error;
-    }
-    const exchange = recorded(response.exchange);
+    const response = await sendHttpRequest(
+      {
+        method: 'POST',
+        url: this.url,
+        // The webhook URL is the credential: recorded as its `${secret:…}` template.
+        recordedUrl: this.options.webhookUrl.recorded,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(message),
+      },
+      {
+        where,
+        timeoutMs: this.options.timeoutMs,
+        signal: call.signal,
+        redactor: this.redactor,
+        // Slack posts every request it receives: never repeat one that may have arrived.
+        safeToRepeat: false,
+        accept: () => true,
+      },
+    );
+    const exchange = response.exchange;
     if (response.status < 200 || response.status >= 300) {
       throw slackError(where, response.status, response.headers, exchange);
     }

@@ -1,39 +1,23 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { WardenError } from '../../core/errors.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorsFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import { connectorDoc, docExample } from '../../../test/support/doc-examples.js';
+import type { WardenError } from '../../core/errors.js';
+import type { Connector, ConnectorCall, JsonValue } from '../connector.js';
 import { describeHttpConnectorContract } from '../connector.contract.js';
-import { loadConnectors, type ConnectorRegistry } from '../connector-config.js';
+import type { ConnectorRegistry } from '../connector-config.js';
 import { guardConnector } from '../guarded-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import { ABUSEIPDB_CONNECTOR_TYPE, createAbuseIpdbConnector } from './abuseipdb-connector.js';
 
 const KEY = 'abuseipdb-test-key-71c0ffee42';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 function loadRegistry(yaml: string, secrets: Record<string, string>): ConnectorRegistry {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-abuseipdb-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  return loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [ABUSEIPDB_CONNECTOR_TYPE],
-  });
+  return loadConnectorsFromYaml(yaml, { secrets, types: [ABUSEIPDB_CONNECTOR_TYPE] });
 }
 
 /** An abuseipdb instance named `abuse`, loaded from connectors.yaml as in production. */
@@ -50,34 +34,12 @@ ${extra}`,
 }
 
 function loadError(extra: string): WardenError {
-  try {
-    loadAbuse(extra);
-  } catch (error) {
-    if (error instanceof WardenError) return error;
-    throw error;
-  }
-  throw new Error('expected an invalid_config error');
+  return configError(() => loadAbuse(extra));
 }
 
-let keys = 0;
+const numberedCall = numberedCalls('run-1/0/abuse/');
 function call(input: JsonValue, action = 'check_ip'): ConnectorCall {
-  keys += 1;
-  return {
-    action,
-    input,
-    idempotencyKey: `run-1/0/abuse/${keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
+  return numberedCall(action, input);
 }
 
 /** A CHECK answer as AbuseIPDB API v2 documents it (values made up). */
@@ -145,16 +107,9 @@ describeHttpConnectorContract('abuseipdb', {
 });
 
 describe('the abuseipdb connector', () => {
-  let fake: FakeHttpService;
+  const fake = fakeHttpServiceForSuite();
   let abuse: Connector;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     abuse = loadAbuse(`    base_url: ${fake.url}\n    cache_ttl: 0\n`);
   });
 
@@ -239,7 +194,7 @@ describe('the abuseipdb connector', () => {
         ],
       },
     });
-    const error = await failure(abuse.invoke(call({ ip: '203.0.113.7' })));
+    const error = await connectorFailure(abuse.invoke(call({ ip: '203.0.113.7' })));
     expect(error).toMatchObject({ code: 'rejected', status: 422, retryable: false });
     expect(error.message).toBe(
       'abuse.check_ip: HTTP 422: The ip address must be a valid IPv4 or IPv6 address (e.g. 8.8.8.8 or 2001:4860:4860::8888).',
@@ -251,7 +206,7 @@ describe('the abuseipdb connector', () => {
       status: 401,
       body: { errors: [{ detail: `Authentication failed for key ${KEY}.`, status: 401 }] },
     });
-    const error = await failure(abuse.invoke(call({ ip: '203.0.113.7' })));
+    const error = await connectorFailure(abuse.invoke(call({ ip: '203.0.113.7' })));
     expect(error.code).toBe('unauthorized');
     expect(error.message).toContain('Authentication failed for key [redacted]');
     expect(JSON.stringify({ message: error.message, exchange: error.exchange })).not.toContain(KEY);
@@ -276,7 +231,7 @@ describe('the abuseipdb connector', () => {
         ],
       },
     });
-    const error = await failure(abuse.invoke(call({ ip: '203.0.113.7' })));
+    const error = await connectorFailure(abuse.invoke(call({ ip: '203.0.113.7' })));
     expect(error).toMatchObject({
       code: 'rate_limited',
       retryable: true,
@@ -300,13 +255,13 @@ describe('the abuseipdb connector', () => {
       }),
     );
     fake.enqueue({ status: 429, headers: { 'x-ratelimit-reset': '1798761600' }, body: {} });
-    const error = await failure(clocked.invoke(call({ ip: '203.0.113.7' })));
+    const error = await connectorFailure(clocked.invoke(call({ ip: '203.0.113.7' })));
     expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 600_000 });
   });
 
   it('fails with invalid_output when a 200 carries no score', async () => {
     fake.enqueue({ body: { data: { ipAddress: '203.0.113.7' } } });
-    const error = await failure(abuse.invoke(call({ ip: '203.0.113.7' })));
+    const error = await connectorFailure(abuse.invoke(call({ ip: '203.0.113.7' })));
     expect(error.code).toBe('invalid_output');
     expect(error.exchange?.status).toBe(200);
   });
@@ -319,7 +274,7 @@ describe('the abuseipdb connector', () => {
     { ip: '203.0.113.7', verbose: true },
     {},
   ])('rejects %j before sending anything', async (input) => {
-    expect((await failure(abuse.invoke(call(input)))).code).toBe('invalid_input');
+    expect((await connectorFailure(abuse.invoke(call(input)))).code).toBe('invalid_input');
     expect(fake.requests).toHaveLength(0);
   });
 
@@ -340,17 +295,10 @@ describe('the abuseipdb connector', () => {
 });
 
 describe('the abuseipdb cache', () => {
-  let fake: FakeHttpService;
+  const fake = fakeHttpServiceForSuite();
   let time = 0;
   let abuse: Connector;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     time = 5_000_000;
     abuse = guardConnector(
       createAbuseIpdbConnector({
@@ -388,7 +336,9 @@ describe('the abuseipdb cache', () => {
 
   it('never caches an error', async () => {
     fake.enqueue({ status: 503 }, { body: checkAnswer(96) });
-    expect((await failure(abuse.invoke(call({ ip: '203.0.113.7' })))).code).toBe('unavailable');
+    expect((await connectorFailure(abuse.invoke(call({ ip: '203.0.113.7' })))).code).toBe(
+      'unavailable',
+    );
     expect((await abuse.invoke(call({ ip: '203.0.113.7' }))).output).toMatchObject({
       cached: false,
     });
@@ -408,13 +358,8 @@ describe('abuseipdb in connectors.yaml', () => {
   });
 
   it('loads the example in docs/connectors/abuseipdb.md as written', () => {
-    const docs = readFileSync(
-      new URL('../../../docs/connectors/abuseipdb.md', import.meta.url),
-      'utf8',
-    );
-    const yaml = /<!-- example: connectors\.yaml -->\n```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
-    expect(yaml).toBeDefined();
-    const registry = loadRegistry(yaml ?? '', { ABUSEIPDB_API_KEY: KEY });
+    const yaml = docExample(connectorDoc('abuseipdb.md'), 'connectors.yaml');
+    const registry = loadRegistry(yaml, { ABUSEIPDB_API_KEY: KEY });
     expect(registry.get('abuseipdb').type).toBe('abuseipdb');
   });
 });

@@ -1,4 +1,3 @@
-import { formatIp, parseIp } from '../../core/ip-range.js';
 import { WardenError } from '../../core/errors.js';
 import {
   ConnectorError,
@@ -11,9 +10,15 @@ import {
   type Reconciliation,
 } from '../connector.js';
 import type { ConnectorTypeDefinition, SecretString } from '../connector-config-reader.js';
-import { SecretRedactor } from '../secrets.js';
-import { LookupCache, type LiveAnswer, type LookupCacheOptions } from './lookup-cache.js';
-import { LOOKUP_KEYS, THREAT_INTEL_DEFAULTS, readLookupConnection } from './threat-intel-config.js';
+import { IP_INPUT_SCHEMA, canonicalIp } from './ip-input.js';
+import type { LiveAnswer } from './lookup-cache.js';
+import {
+  LOOKUP_KEYS,
+  lookupSettings,
+  readLookupConnection,
+  type LookupConnectorOptions,
+  type LookupSettings,
+} from './threat-intel-config.js';
 import {
   asRecord,
   booleanOrNull,
@@ -38,23 +43,13 @@ export const ABUSEIPDB_DEFAULT_BASE_URL = 'https://api.abuseipdb.com';
 export const ABUSEIPDB_GUI_URL = 'https://www.abuseipdb.com/check';
 export const ABUSEIPDB_DEFAULTS = Object.freeze({ maliciousThreshold: 75, maxAgeDays: 90 });
 
-export interface AbuseIpdbConnectorOptions {
+/** The lookup options (base URL, key, limits, cache; see threat-intel-config.ts) and AbuseIPDB's own. */
+export interface AbuseIpdbConnectorOptions extends LookupConnectorOptions {
   readonly name: string;
-  /** @default ABUSEIPDB_DEFAULT_BASE_URL */
-  readonly baseUrl?: string;
   /** Sent as `Key`; recorded as written (`${secret:ABUSEIPDB_API_KEY}`). */
   readonly apiKey: SecretString;
   /** `malicious` is `abuse_confidence_score >= maliciousThreshold`. @default 75 */
   readonly maliciousThreshold?: number;
-  /** @default 10000 */
-  readonly timeoutMs?: number;
-  /** @default 4 */
-  readonly concurrency?: number;
-  readonly rateLimit?: RateLimit;
-  /** @default 1 hour, 10000 entries */
-  readonly cache?: LookupCacheOptions;
-  /** Redacted from every record. @default the API key */
-  readonly secretValues?: readonly string[];
   /** For Retry-After derived from X-RateLimit-Reset. @default Date.now */
   readonly now?: () => number;
 }
@@ -119,13 +114,7 @@ const ACTIONS: Record<string, ConnectorActionSpec> = {
     inputSchema: {
       type: 'object',
       properties: {
-        ip: {
-          type: 'string',
-          minLength: 2,
-          maxLength: 45,
-          pattern: '^[0-9A-Fa-f.:]+$',
-          description: 'an IPv4 or IPv6 address',
-        },
+        ip: IP_INPUT_SCHEMA,
         max_age_days: {
           type: 'integer',
           minimum: 1,
@@ -151,27 +140,16 @@ class AbuseIpdbConnector implements Connector {
   readonly actions = ACTIONS;
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
-  private readonly baseUrl: string;
-  private readonly timeoutMs: number;
+  private readonly settings: LookupSettings;
   private readonly threshold: number;
-  private readonly redactor: SecretRedactor;
-  private readonly cache: LookupCache;
   private readonly now: () => number;
 
   constructor(private readonly options: AbuseIpdbConnectorOptions) {
     this.name = options.name;
-    this.baseUrl = (options.baseUrl ?? ABUSEIPDB_DEFAULT_BASE_URL).replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? THREAT_INTEL_DEFAULTS.timeoutMs;
-    this.concurrency = options.concurrency ?? THREAT_INTEL_DEFAULTS.concurrency;
-    if (options.rateLimit) this.rateLimit = options.rateLimit;
+    this.settings = lookupSettings(options, ABUSEIPDB_DEFAULT_BASE_URL);
+    this.concurrency = this.settings.concurrency;
+    if (this.settings.rateLimit) this.rateLimit = this.settings.rateLimit;
     this.threshold = options.maliciousThreshold ?? ABUSEIPDB_DEFAULTS.maliciousThreshold;
-    this.redactor = new SecretRedactor(options.secretValues ?? [options.apiKey.value]);
-    this.cache = new LookupCache(
-      options.cache ?? {
-        ttlMs: THREAT_INTEL_DEFAULTS.cacheTtlMs,
-        maxEntries: THREAT_INTEL_DEFAULTS.cacheSize,
-      },
-    );
     this.now = options.now ?? Date.now;
   }
 
@@ -181,14 +159,10 @@ class AbuseIpdbConnector implements Connector {
       throw new ConnectorError('unknown_action', `${this.name}: no action "${call.action}"`);
     }
     const input = asRecord(call.input) ?? {};
-    const parsed = typeof input.ip === 'string' ? parseIp(input.ip.trim()) : undefined;
-    if (parsed === undefined) {
-      throw new ConnectorError('invalid_input', `${where}: input.ip is not an IP address`);
-    }
-    const ip = formatIp(parsed.version, parsed.value);
+    const ip = canonicalIp(input.ip, where);
     const maxAgeDays =
       typeof input.max_age_days === 'number' ? input.max_age_days : ABUSEIPDB_DEFAULTS.maxAgeDays;
-    return this.cache.lookup(`check_ip ${ip} ${maxAgeDays}`, () =>
+    return this.settings.cache.lookup(`check_ip ${ip} ${maxAgeDays}`, () =>
       this.check(ip, maxAgeDays, where, call.signal),
     );
   }
@@ -204,7 +178,7 @@ class AbuseIpdbConnector implements Connector {
     where: string,
     signal: AbortSignal,
   ): Promise<LiveAnswer> {
-    const url = new URL(`${this.baseUrl}/api/v2/check`);
+    const url = new URL(`${this.settings.baseUrl}/api/v2/check`);
     url.searchParams.set('ipAddress', ip);
     url.searchParams.set('maxAgeInDays', String(maxAgeDays));
     const answer = await readVendorJson({
@@ -212,9 +186,9 @@ class AbuseIpdbConnector implements Connector {
       url,
       headers: { Accept: 'application/json', Key: this.options.apiKey.value },
       recordedHeaders: { Key: this.options.apiKey.recorded },
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.settings.timeoutMs,
       signal,
-      redactor: this.redactor,
+      redactor: this.settings.redactor,
       refineError: (failure) => this.refineError(failure, where),
     });
     const data = asRecord(asRecord(answer.body)?.data);
@@ -269,7 +243,7 @@ class AbuseIpdbConnector implements Connector {
     const message =
       detail === undefined
         ? failure.byStatus.message
-        : `${where}: HTTP ${failure.status}: ${vendorMessage(detail, this.redactor)}`;
+        : `${where}: HTTP ${failure.status}: ${vendorMessage(detail, this.settings.redactor)}`;
     return recode(failure.byStatus, failure.byStatus.code, message, {
       retryable: failure.byStatus.retryable,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

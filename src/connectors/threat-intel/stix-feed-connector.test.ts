@@ -1,20 +1,20 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { WardenError } from '../../core/errors.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorsFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import { connectorDoc, docExample } from '../../../test/support/doc-examples.js';
+import type { WardenError } from '../../core/errors.js';
+import type { Connector, ConnectorCall, JsonValue } from '../connector.js';
 import { describeHttpConnectorContract } from '../connector.contract.js';
-import { loadConnectors, type ConnectorRegistry } from '../connector-config.js';
+import type { ConnectorRegistry } from '../connector-config.js';
 import { guardConnector } from '../guarded-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import {
   STIX_FEED_CONNECTOR_TYPE,
   TAXII_ACCEPT,
@@ -36,18 +36,13 @@ function tempDir(): string {
   return dir;
 }
 
+/** Loads connectors.yaml text; in `dir` when its feed names a file beside it. */
 function loadRegistry(
   yaml: string,
   secrets: Record<string, string> = {},
-  dir = tempDir(),
+  dir?: string,
 ): ConnectorRegistry {
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  return loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [STIX_FEED_CONNECTOR_TYPE],
-  });
+  return loadConnectorsFromYaml(yaml, { secrets, types: [STIX_FEED_CONNECTOR_TYPE], dir });
 }
 
 function loadFeed(body: string, secrets: Record<string, string> = {}, dir?: string): Connector {
@@ -57,28 +52,12 @@ function loadFeed(body: string, secrets: Record<string, string> = {}, dir?: stri
 }
 
 function loadError(body: string): WardenError {
-  try {
-    loadFeed(body, { TAXII_TOKEN: TOKEN });
-  } catch (error) {
-    if (error instanceof WardenError) return error;
-    throw error;
-  }
-  throw new Error('expected an invalid_config error');
+  return configError(() => loadFeed(body, { TAXII_TOKEN: TOKEN }));
 }
 
-let keys = 0;
+const numberedCall = numberedCalls('k');
 function call(input: JsonValue, signal = AbortSignal.timeout(10_000)): ConnectorCall {
-  keys += 1;
-  return { action: 'match_observables', input, idempotencyKey: `k${keys}`, attempt: 1, signal };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
+  return numberedCall('match_observables', input, { signal });
 }
 
 function indicator(id: string, pattern: string, fields: Record<string, unknown> = {}): unknown {
@@ -228,16 +207,16 @@ describe('stix_feed from a file', () => {
   it('fails misconfigured when the file is missing, invalid_output when it is not a bundle', async () => {
     const dir = tempDir();
     const missing = loadFeed('    file: nowhere.json\n', {}, dir);
-    const error = await failure(missing.invoke(call({ ips: ['203.0.113.7'] })));
+    const error = await connectorFailure(missing.invoke(call({ ips: ['203.0.113.7'] })));
     expect(error).toMatchObject({ code: 'misconfigured', retryable: false });
     expect(error.message).toContain(join(dir, 'nowhere.json'));
 
     writeFileSync(join(dir, 'bad.json'), '{"type": "indicator"}');
     const bad = loadFeed('    file: bad.json\n', {}, dir);
-    expect((await failure(bad.invoke(call({ ips: [] })))).code).toBe('invalid_output');
+    expect((await connectorFailure(bad.invoke(call({ ips: [] })))).code).toBe('invalid_output');
     writeFileSync(join(dir, 'broken.json'), '{"type": "bundle", ');
     const broken = loadFeed('    file: broken.json\n', {}, dir);
-    expect((await failure(broken.invoke(call({ ips: [] })))).code).toBe('invalid_output');
+    expect((await connectorFailure(broken.invoke(call({ ips: [] })))).code).toBe('invalid_output');
   });
 });
 
@@ -349,7 +328,7 @@ describe('stix_feed indicators over time', () => {
       stale: true,
     });
     time += 60_000;
-    const error = await failure(feed.invoke(call({ ips: ['198.51.100.7'] })));
+    const error = await connectorFailure(feed.invoke(call({ ips: ['198.51.100.7'] })));
     expect(error.code).toBe('invalid_output');
 
     write([indicator('a', "[ipv4-addr:value = '198.51.100.7']")]);
@@ -363,11 +342,11 @@ describe('stix_feed indicators over time', () => {
 
   it('does not ask a failing feed again on every call', async () => {
     const feed = create({ refreshMs: 15 * 60_000 });
-    const first = await failure(feed.invoke(call({ ips: [] })));
+    const first = await connectorFailure(feed.invoke(call({ ips: [] })));
     expect(first.code).toBe('misconfigured');
     write([indicator('a', "[ipv4-addr:value = '198.51.100.7']")]);
     time += 30_000;
-    const again = await failure(feed.invoke(call({ ips: [] })));
+    const again = await connectorFailure(feed.invoke(call({ ips: [] })));
     expect(again.message).toContain('the last attempt to read the feed, 30s ago');
     time += 30_000;
     expect((await feed.invoke(call({ ips: ['198.51.100.7'] }))).output).toMatchObject({
@@ -377,14 +356,7 @@ describe('stix_feed indicators over time', () => {
 });
 
 describe('stix_feed from a TAXII 2.1 collection', () => {
-  let fake: FakeHttpService;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
+  const fake = fakeHttpServiceForSuite();
 
   const urlFeed = (extra = ''): Connector =>
     loadFeed(
@@ -446,7 +418,7 @@ describe('stix_feed from a TAXII 2.1 collection', () => {
 
   it('fails a refresh that needs more than max_pages pages', async () => {
     fake.route({}, { body: { more: true, next: 'again', objects: [] } });
-    const error = await failure(urlFeed('    max_pages: 3\n').invoke(call({ ips: [] })));
+    const error = await connectorFailure(urlFeed('    max_pages: 3\n').invoke(call({ ips: [] })));
     expect(error).toMatchObject({ code: 'misconfigured' });
     expect(error.message).toContain('more than 3 pages; raise max_pages');
     expect(fake.requests).toHaveLength(3);
@@ -488,7 +460,7 @@ describe('stix_feed from a TAXII 2.1 collection', () => {
   it("stops waiting at the call's deadline but lets the refresh finish for the next call", async () => {
     fake.enqueue({ delayMs: 300, body: { more: false, objects: [RANGE_INDICATOR] } });
     const feed = urlFeed();
-    const error = await failure(
+    const error = await connectorFailure(
       feed.invoke(call({ ips: ['203.0.113.7'] }, AbortSignal.timeout(50))),
     );
     expect(error.code).toBe('timeout');
@@ -513,7 +485,7 @@ describe('stix_feed from a TAXII 2.1 collection', () => {
 
   it('fails with invalid_output on a response that is no feed', async () => {
     fake.enqueue({ body: { data: [] } });
-    const error = await failure(urlFeed().invoke(call({ ips: [] })));
+    const error = await connectorFailure(urlFeed().invoke(call({ ips: [] })));
     expect(error.code).toBe('invalid_output');
     expect(error.exchange?.status).toBe(200);
   });
@@ -553,13 +525,8 @@ describe('stix_feed in connectors.yaml', () => {
   });
 
   it('loads the example in docs/connectors/stix-feed.md as written', () => {
-    const docs = readFileSync(
-      new URL('../../../docs/connectors/stix-feed.md', import.meta.url),
-      'utf8',
-    );
-    const yaml = /<!-- example: connectors\.yaml -->\n```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
-    expect(yaml).toBeDefined();
-    const registry = loadRegistry(yaml ?? '', { TAXII_AUTH: 'dXNlcjpwYXNz' });
+    const yaml = docExample(connectorDoc('stix-feed.md'), 'connectors.yaml');
+    const registry = loadRegistry(yaml, { TAXII_AUTH: 'dXNlcjpwYXNz' });
     for (const name of registry.names().filter((n) => n !== 'log' && n !== 'inventory')) {
       expect(registry.get(name).type).toBe('stix_feed');
     }

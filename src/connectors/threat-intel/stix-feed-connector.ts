@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { Fields } from '../../config/yaml-source.js';
 import {
   ConnectorError,
   toConnectorError,
@@ -13,12 +12,14 @@ import {
   type Reconciliation,
   type WireExchange,
 } from '../connector.js';
-import type {
-  ConnectorConfigReader,
-  ConnectorTypeDefinition,
-  SecretString,
+import {
+  checkHttpUrl,
+  type ConnectorTypeDefinition,
+  type SecretString,
 } from '../connector-config-reader.js';
+import { readHeaders } from '../http/http-connector-config.js';
 import { sendHttpRequest } from '../http/http-exchange.js';
+import { parseJson } from '../http/json-api.js';
 import { SecretRedactor } from '../secrets.js';
 import {
   collectIndicators,
@@ -28,7 +29,7 @@ import {
   type FeedIndicator,
 } from './stix-indicators.js';
 import type { Observables } from './stix-pattern.js';
-import { THREAT_INTEL_DEFAULTS, checkHttpUrl, durationOrZero } from './threat-intel-config.js';
+import { THREAT_INTEL_DEFAULTS, durationOrZero } from './threat-intel-config.js';
 
 /**
  * A local STIX 2.1 indicator feed, read from a bundle file or a TAXII 2.1
@@ -96,7 +97,10 @@ export const STIX_FEED_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     const headers = readHeaders(config, reader);
     let source: StixFeedSource;
     if (url !== undefined) {
-      checkHttpUrl(config, 'url', url, { query: true });
+      checkHttpUrl(config, 'url', url, {
+        query: true,
+        credentialsHint: ': send them in headers with ${secret:NAME}',
+      });
       source = { kind: 'url', url, headers };
     } else if (file !== undefined) {
       if (Object.keys(headers).length > 0) config.fail('headers', 'apply only to a url feed');
@@ -126,22 +130,6 @@ export const STIX_FEED_CONNECTOR_TYPE: ConnectorTypeDefinition = {
     });
   },
 };
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function readHeaders(config: Fields, reader: ConnectorConfigReader): Record<string, SecretString> {
-  const section = reader.openSection(config, 'headers');
-  const headers: Record<string, SecretString> = {};
-  for (const name of section.keys()) {
-    if (!HEADER_NAME.test(name)) section.fail(name, 'is not a valid header name');
-    const header = reader.secretString(section, name) ?? section.fail(name, 'must have a value');
-    if (/[\r\n\0]/.test(header.value)) {
-      section.fail(name, 'contains a line break or NUL (after secret references are resolved)');
-    }
-    headers[name] = header;
-  }
-  return headers;
-}
 
 export function createStixFeedConnector(options: StixFeedConnectorOptions): Connector {
   return new StixFeedConnector(options);
@@ -494,14 +482,6 @@ class StixFeedConnector implements Connector {
       }
       url = next;
     }
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
   }
 }
 

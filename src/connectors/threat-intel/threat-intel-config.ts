@@ -1,13 +1,20 @@
 import { parseDuration } from '../../config/units.js';
 import type { Fields } from '../../config/yaml-source.js';
 import type { RateLimit } from '../connector.js';
-import type { ConnectorConfigReader, SecretString } from '../connector-config-reader.js';
-import { hasReference } from '../secrets.js';
-import type { LookupCacheOptions } from './lookup-cache.js';
+import {
+  LIMIT_KEYS,
+  type ConnectorConfigReader,
+  type SecretString,
+} from '../connector-config-reader.js';
+import { readHeaderCredential } from '../http/http-credentials.js';
+import { SecretRedactor } from '../secrets.js';
+import { LookupCache, type LookupCacheOptions } from './lookup-cache.js';
 
 /**
  * connectors.yaml keys shared by the threat-intelligence connector types:
- * base URL, API key, timeout, concurrency, rate limit and the lookup cache.
+ * base URL, API key, timeout, concurrency, rate limit and the lookup cache;
+ * and the defaults the lookup connectors (VirusTotal, AbuseIPDB) apply to
+ * those options when built in code.
  */
 
 export const THREAT_INTEL_DEFAULTS = Object.freeze({
@@ -21,9 +28,7 @@ export const THREAT_INTEL_DEFAULTS = Object.freeze({
 export const LOOKUP_KEYS = [
   'base_url',
   'api_key',
-  'timeout',
-  'concurrency',
-  'rate_limit',
+  ...LIMIT_KEYS,
   'cache_ttl',
   'cache_size',
 ] as const;
@@ -38,83 +43,74 @@ export interface LookupConnectionConfig {
   readonly secretValues: readonly string[];
 }
 
+/** What a lookup connector's options hold besides its own settings; absent ones default. */
+export interface LookupConnectorOptions {
+  /** @default the vendor's API */
+  readonly baseUrl?: string;
+  readonly apiKey: SecretString;
+  /** @default 10000 */
+  readonly timeoutMs?: number;
+  /** @default 4 */
+  readonly concurrency?: number;
+  readonly rateLimit?: RateLimit;
+  /** @default 1 hour, 10000 entries */
+  readonly cache?: LookupCacheOptions;
+  /** Redacted from every record. @default the API key */
+  readonly secretValues?: readonly string[];
+}
+
+/** A lookup connector's options with the defaults applied, and its redactor and cache. */
+export interface LookupSettings {
+  /** Without a trailing slash. */
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly rateLimit?: RateLimit;
+  readonly redactor: SecretRedactor;
+  readonly cache: LookupCache;
+}
+
+export function lookupSettings(
+  options: LookupConnectorOptions,
+  defaultBaseUrl: string,
+): LookupSettings {
+  return {
+    baseUrl: (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, ''),
+    timeoutMs: options.timeoutMs ?? THREAT_INTEL_DEFAULTS.timeoutMs,
+    concurrency: options.concurrency ?? THREAT_INTEL_DEFAULTS.concurrency,
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    redactor: new SecretRedactor(options.secretValues ?? [options.apiKey.value]),
+    cache: new LookupCache(
+      options.cache ?? {
+        ttlMs: THREAT_INTEL_DEFAULTS.cacheTtlMs,
+        maxEntries: THREAT_INTEL_DEFAULTS.cacheSize,
+      },
+    ),
+  };
+}
+
+/** Where a URL's credentials go instead, for the messages about one that has them. */
+export const API_KEY_HINT = ': the API key goes in api_key as ${secret:NAME}';
+
 export function readLookupConnection(
   config: Fields,
   reader: ConnectorConfigReader,
   defaultBaseUrl: string,
 ): LookupConnectionConfig {
-  const baseUrl = readBaseUrl(config, reader, 'base_url', { default: defaultBaseUrl });
-  const apiKey = readApiKey(config, reader, 'api_key');
-  const rateLimit = reader.rateLimit(config, 'rate_limit');
+  const baseUrl =
+    reader.httpUrl(config, 'base_url', { credentialsHint: API_KEY_HINT }) ?? defaultBaseUrl;
+  // A credential, which must come from `${secret:NAME}` so it is never written in config.
+  const apiKey = readHeaderCredential(config, reader, 'api_key', ', not the key itself');
   return {
     baseUrl,
     apiKey,
-    timeoutMs: reader.duration(config, 'timeout') ?? THREAT_INTEL_DEFAULTS.timeoutMs,
-    concurrency: reader.positiveInteger(config, 'concurrency') ?? THREAT_INTEL_DEFAULTS.concurrency,
-    ...(rateLimit === undefined ? {} : { rateLimit }),
+    ...reader.limits(config, THREAT_INTEL_DEFAULTS),
     cache: {
       ttlMs: durationOrZero(config, 'cache_ttl') ?? THREAT_INTEL_DEFAULTS.cacheTtlMs,
       maxEntries: reader.positiveInteger(config, 'cache_size') ?? THREAT_INTEL_DEFAULTS.cacheSize,
     },
     secretValues: reader.secretValues(),
   };
-}
-
-/**
- * An absolute http(s) URL, possibly with a path prefix (the vendor's API
- * path is appended to it); no credentials, query or fragment. Returned
- * without a trailing slash.
- */
-export function readBaseUrl(
-  config: Fields,
-  reader: ConnectorConfigReader,
-  key: string,
-  options: { default: string } | { required: true },
-): string {
-  const text =
-    reader.plainString(config, key, 'required' in options) ??
-    ('default' in options ? options.default : '');
-  return checkHttpUrl(config, key, text, { query: false }).href.replace(/\/+$/, '');
-}
-
-/** Fails `key` unless `text` is an absolute http(s) URL without credentials. */
-export function checkHttpUrl(
-  config: Fields,
-  key: string,
-  text: string,
-  options: { query: boolean },
-): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return config.fail(key, 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    config.fail(key, 'must be an http or https URL');
-  }
-  if (url.username || url.password) {
-    config.fail(key, 'must not contain credentials: the API key goes in api_key as ${secret:NAME}');
-  }
-  if (url.hash) config.fail(key, 'must not have a fragment');
-  if (!options.query && url.search) config.fail(key, 'must not have a query');
-  return url;
-}
-
-/** A credential, which must come from `${secret:NAME}` so it is never written in config. */
-export function readApiKey(
-  config: Fields,
-  reader: ConnectorConfigReader,
-  key: string,
-): SecretString {
-  const secret = reader.secretString(config, key) ?? config.fail(key, 'is required');
-  if (!hasReference(secret.recorded)) {
-    config.fail(key, 'must be a ${secret:NAME} reference, not the key itself');
-  }
-  if (/[\r\n\0]/.test(secret.value)) {
-    config.fail(key, 'contains a line break or NUL (after secret references are resolved)');
-  }
-  return secret;
 }
 
 /** Like `reader.duration`, but `0` (or `0s`, `0m`, …) is allowed and means "off" / "every time". */

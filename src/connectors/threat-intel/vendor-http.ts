@@ -1,5 +1,6 @@
 import { ConnectorError, type WireExchange } from '../connector.js';
 import { sendHttpRequest, statusError } from '../http/http-exchange.js';
+import { parseJson } from '../http/json-api.js';
 import type { SecretRedactor } from '../secrets.js';
 
 /**
@@ -84,15 +85,6 @@ export async function readVendorJson(request: VendorRead): Promise<VendorAnswer>
   });
   const failure: VendorFailure = { status, headers, body, exchange, byStatus };
   throw request.refineError?.(failure) ?? byStatus;
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `value` when it is a plain object. */

@@ -1,20 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHttpService } from '../../../test/support/fake-http-service.js';
-import { WardenError } from '../../core/errors.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../connector.js';
+  configError,
+  connectorFailure,
+  fakeHttpServiceForSuite,
+  loadConnectorsFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import { connectorDoc, docExample } from '../../../test/support/doc-examples.js';
+import type { WardenError } from '../../core/errors.js';
+import type { Connector } from '../connector.js';
 import { describeHttpConnectorContract } from '../connector.contract.js';
-import { loadConnectors, type ConnectorRegistry } from '../connector-config.js';
+import type { ConnectorRegistry } from '../connector-config.js';
 import { guardConnector } from '../guarded-connector.js';
-import { staticSecretSource } from '../secrets.js';
 import {
   VIRUSTOTAL_CONNECTOR_TYPE,
   createVirusTotalConnector,
@@ -24,21 +21,8 @@ import {
 const KEY = 'vt-test-key-8a1f33c0d2e4';
 const SHA256 = '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 function loadRegistry(yaml: string, secrets: Record<string, string>): ConnectorRegistry {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-vt-'));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'connectors.yaml'), yaml);
-  return loadConnectors(dir, {
-    secrets: staticSecretSource(secrets),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: [VIRUSTOTAL_CONNECTOR_TYPE],
-  });
+  return loadConnectorsFromYaml(yaml, { secrets, types: [VIRUSTOTAL_CONNECTOR_TYPE] });
 }
 
 /** A virustotal instance named `vt`, loaded from connectors.yaml as in production. */
@@ -55,35 +39,10 @@ ${extra}`,
 }
 
 function loadError(extra: string): WardenError {
-  try {
-    loadVt(extra);
-  } catch (error) {
-    if (error instanceof WardenError) return error;
-    throw error;
-  }
-  throw new Error('expected an invalid_config error');
+  return configError(() => loadVt(extra));
 }
 
-let keys = 0;
-function call(action: string, input: JsonValue): ConnectorCall {
-  keys += 1;
-  return {
-    action,
-    input,
-    idempotencyKey: `run-1/0/intel/${keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
+const call = numberedCalls('run-1/0/intel/');
 
 /** An IP address object as VirusTotal API v3 documents it (values made up). */
 function ipReport(stats: Record<string, number>, extra: Record<string, unknown> = {}): unknown {
@@ -149,16 +108,9 @@ describeHttpConnectorContract('virustotal', {
 });
 
 describe('the virustotal connector', () => {
-  let fake: FakeHttpService;
+  const fake = fakeHttpServiceForSuite();
   let vt: Connector;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     vt = loadVt(`    base_url: ${fake.url}\n    cache_ttl: 0\n`);
   });
 
@@ -358,7 +310,7 @@ describe('the virustotal connector', () => {
 
   it('treats a 404 that is not VirusTotal speaking (a wrong base_url) as rejected', async () => {
     fake.enqueue({ status: 404, body: '<html>Not Found</html>' });
-    const error = await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
+    const error = await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
     expect(error).toMatchObject({ code: 'rejected', status: 404 });
   });
 
@@ -375,7 +327,7 @@ describe('the virustotal connector', () => {
     [409, 'SomethingNewError', 'rejected', false],
   ])('maps HTTP %i %s to %s', async (status, code, expected, retryable) => {
     fake.enqueue({ status, body: { error: { code, message: `the ${code} message` } } });
-    const error = await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
+    const error = await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
     expect(error).toMatchObject({ code: expected, retryable, status });
     expect(error.message).toBe(`vt.lookup_ip: HTTP ${status} ${code}: the ${code} message`);
     expect(error.exchange?.status).toBe(status);
@@ -386,7 +338,7 @@ describe('the virustotal connector', () => {
       status: 400,
       body: { error: { code: 'QuotaExceededError', message: 'quota' } },
     });
-    expect((await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
+    expect((await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
       'rate_limited',
     );
   });
@@ -397,7 +349,7 @@ describe('the virustotal connector', () => {
       headers: { 'retry-after': '30' },
       body: { error: { code: 'QuotaExceededError', message: `quota for key ${KEY} exceeded` } },
     });
-    const error = await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
+    const error = await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
     expect(error.retryAfterMs).toBe(30_000);
     expect(error.message).toContain('[redacted]');
     expect(error.message).not.toContain(KEY);
@@ -406,11 +358,11 @@ describe('the virustotal connector', () => {
 
   it('fails with invalid_output when a 200 carries no report', async () => {
     fake.enqueue({ body: { data: [] } });
-    const error = await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
+    const error = await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })));
     expect(error).toMatchObject({ code: 'invalid_output' });
     expect(error.exchange).toBeDefined();
     fake.enqueue({ body: 'not json' });
-    expect((await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
+    expect((await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
       'invalid_output',
     );
   });
@@ -427,7 +379,7 @@ describe('the virustotal connector', () => {
     ['lookup_file', { hash: 'z'.repeat(64) }],
     ['lookup_file', { hash: 'a'.repeat(63) }],
   ])('rejects %s %j before sending anything', async (action, input) => {
-    const error = await failure(vt.invoke(call(action, input)));
+    const error = await connectorFailure(vt.invoke(call(action, input)));
     expect(error.code).toBe('invalid_input');
     expect(fake.requests).toHaveLength(0);
   });
@@ -451,17 +403,10 @@ describe('the virustotal connector', () => {
 });
 
 describe('the virustotal cache', () => {
-  let fake: FakeHttpService;
+  const fake = fakeHttpServiceForSuite();
   let time = 0;
   let vt: Connector;
-  beforeAll(async () => {
-    fake = await FakeHttpService.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     time = 1_000_000;
     vt = guardConnector(
       createVirusTotalConnector({
@@ -531,10 +476,10 @@ describe('the virustotal cache', () => {
       { status: 429, body: { error: { code: 'QuotaExceededError', message: 'quota' } } },
       { body: ipReport({ harmless: 1 }) },
     );
-    expect((await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
+    expect((await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
       'unavailable',
     );
-    expect((await failure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
+    expect((await connectorFailure(vt.invoke(call('lookup_ip', { ip: '203.0.113.7' })))).code).toBe(
       'rate_limited',
     );
     const result = await vt.invoke(call('lookup_ip', { ip: '203.0.113.7' }));
@@ -599,13 +544,8 @@ describe('virustotal in connectors.yaml', () => {
   });
 
   it('loads the example in docs/connectors/virustotal.md as written', () => {
-    const docs = readFileSync(
-      new URL('../../../docs/connectors/virustotal.md', import.meta.url),
-      'utf8',
-    );
-    const yaml = /<!-- example: connectors\.yaml -->\n```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
-    expect(yaml).toBeDefined();
-    const registry = loadRegistry(yaml ?? '', { VT_API_KEY: KEY });
+    const yaml = docExample(connectorDoc('virustotal.md'), 'connectors.yaml');
+    const registry = loadRegistry(yaml, { VT_API_KEY: KEY });
     const vt = registry.get('virustotal');
     expect(vt.type).toBe('virustotal');
     expect(vt.rateLimit).toEqual({ requests: 4, intervalMs: 60_000 });

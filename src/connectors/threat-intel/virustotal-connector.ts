@@ -1,4 +1,3 @@
-import { formatIp, parseIp } from '../../core/ip-range.js';
 import {
   ConnectorError,
   type Connector,
@@ -11,15 +10,16 @@ import {
   type Reconciliation,
 } from '../connector.js';
 import type { ConnectorTypeDefinition, SecretString } from '../connector-config-reader.js';
-import { SecretRedactor } from '../secrets.js';
-import {
-  LookupCache,
-  type JsonObject,
-  type LiveAnswer,
-  type LookupCacheOptions,
-} from './lookup-cache.js';
+import { IP_INPUT_SCHEMA, canonicalIp } from './ip-input.js';
+import type { JsonObject, LiveAnswer } from './lookup-cache.js';
 import { normalizeDomain } from './stix-pattern.js';
-import { LOOKUP_KEYS, THREAT_INTEL_DEFAULTS, readLookupConnection } from './threat-intel-config.js';
+import {
+  LOOKUP_KEYS,
+  lookupSettings,
+  readLookupConnection,
+  type LookupConnectorOptions,
+  type LookupSettings,
+} from './threat-intel-config.js';
 import {
   asRecord,
   count,
@@ -45,21 +45,11 @@ export const VIRUSTOTAL_DEFAULT_BASE_URL = 'https://www.virustotal.com';
 /** Where a person looks at the report; the same whatever base_url the API calls use. */
 export const VIRUSTOTAL_GUI_URL = 'https://www.virustotal.com/gui';
 
-export interface VirusTotalConnectorOptions {
+/** The lookup options (base URL, key, limits, cache; see threat-intel-config.ts). */
+export interface VirusTotalConnectorOptions extends LookupConnectorOptions {
   readonly name: string;
-  /** @default VIRUSTOTAL_DEFAULT_BASE_URL */
-  readonly baseUrl?: string;
   /** Sent as `x-apikey`; recorded as written (`${secret:VT_API_KEY}`). */
   readonly apiKey: SecretString;
-  /** @default 10000 */
-  readonly timeoutMs?: number;
-  /** @default 4 */
-  readonly concurrency?: number;
-  readonly rateLimit?: RateLimit;
-  /** @default 1 hour, 10000 entries */
-  readonly cache?: LookupCacheOptions;
-  /** Redacted from every record. @default the API key */
-  readonly secretValues?: readonly string[];
 }
 
 export type VirusTotalVerdict = 'malicious' | 'suspicious' | 'harmless' | 'undetected' | 'unknown';
@@ -124,13 +114,7 @@ const ACTIONS: Record<string, ConnectorActionSpec> = {
     inputSchema: {
       type: 'object',
       properties: {
-        ip: {
-          type: 'string',
-          minLength: 2,
-          maxLength: 45,
-          pattern: '^[0-9A-Fa-f.:]+$',
-          description: 'an IPv4 or IPv6 address',
-        },
+        ip: IP_INPUT_SCHEMA,
       },
       required: ['ip'],
       additionalProperties: false,
@@ -224,30 +208,19 @@ class VirusTotalConnector implements Connector {
   readonly actions = ACTIONS;
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
-  private readonly baseUrl: string;
-  private readonly timeoutMs: number;
-  private readonly redactor: SecretRedactor;
-  private readonly cache: LookupCache;
+  private readonly settings: LookupSettings;
 
   constructor(private readonly options: VirusTotalConnectorOptions) {
     this.name = options.name;
-    this.baseUrl = (options.baseUrl ?? VIRUSTOTAL_DEFAULT_BASE_URL).replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? THREAT_INTEL_DEFAULTS.timeoutMs;
-    this.concurrency = options.concurrency ?? THREAT_INTEL_DEFAULTS.concurrency;
-    if (options.rateLimit) this.rateLimit = options.rateLimit;
-    this.redactor = new SecretRedactor(options.secretValues ?? [options.apiKey.value]);
-    this.cache = new LookupCache(
-      options.cache ?? {
-        ttlMs: THREAT_INTEL_DEFAULTS.cacheTtlMs,
-        maxEntries: THREAT_INTEL_DEFAULTS.cacheSize,
-      },
-    );
+    this.settings = lookupSettings(options, VIRUSTOTAL_DEFAULT_BASE_URL);
+    this.concurrency = this.settings.concurrency;
+    if (this.settings.rateLimit) this.rateLimit = this.settings.rateLimit;
   }
 
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
     const where = `${this.name}.${call.action}`;
     const kind = this.lookupKind(call.action, asRecord(call.input) ?? {}, where);
-    return this.cache.lookup(`${call.action} ${kind.apiPath}`, () =>
+    return this.settings.cache.lookup(`${call.action} ${kind.apiPath}`, () =>
       this.fetch(kind, where, call.signal),
     );
   }
@@ -266,11 +239,7 @@ class VirusTotalConnector implements Connector {
       return value.trim();
     };
     if (action === 'lookup_ip') {
-      const parsed = parseIp(text('ip'));
-      if (parsed === undefined) {
-        throw new ConnectorError('invalid_input', `${where}: input.ip is not an IP address`);
-      }
-      const ip = formatIp(parsed.version, parsed.value);
+      const ip = canonicalIp(text('ip'), where);
       return {
         // Digits, dots and colons only: nothing to escape in a path.
         apiPath: `/api/v3/ip_addresses/${ip}`,
@@ -334,12 +303,12 @@ class VirusTotalConnector implements Connector {
   private async fetch(kind: LookupKind, where: string, signal: AbortSignal): Promise<LiveAnswer> {
     const answer = await readVendorJson({
       where,
-      url: new URL(this.baseUrl + kind.apiPath),
+      url: new URL(this.settings.baseUrl + kind.apiPath),
       headers: { accept: 'application/json', 'x-apikey': this.options.apiKey.value },
       recordedHeaders: { 'x-apikey': this.options.apiKey.recorded },
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.settings.timeoutMs,
       signal,
-      redactor: this.redactor,
+      redactor: this.settings.redactor,
       isResult: (status, body) => status === 404 && vtError(body)?.code === 'NotFoundError',
       refineError: (failure) => this.refineError(failure, where),
     });
@@ -362,7 +331,7 @@ class VirusTotalConnector implements Connector {
     const error = vtError(failure.body);
     if (error === undefined) return failure.byStatus;
     const message = `${where}: HTTP ${failure.status} ${error.code}${
-      error.message ? `: ${vendorMessage(error.message, this.redactor)}` : ''
+      error.message ? `: ${vendorMessage(error.message, this.settings.redactor)}` : ''
     }`;
     switch (error.code) {
       case 'QuotaExceededError':

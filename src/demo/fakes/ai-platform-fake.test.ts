@@ -1,72 +1,28 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import { ConnectorError, type ConnectorCall, type JsonValue } from '../../connectors/connector.js';
-import { loadConnectors, type ConnectorRegistry } from '../../connectors/connector-config.js';
+import {
+  connectorFailure,
+  loadConnectorsFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import {
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
+import type { ConnectorError, JsonValue } from '../../connectors/connector.js';
+import type { ConnectorRegistry } from '../../connectors/connector-config.js';
 import { PRESET_CONNECTOR_TYPES } from '../../connectors/presets/presets.js';
-import { staticSecretSource } from '../../connectors/secrets.js';
-import type { FakeRequest, VendorFake } from '../vendor-fake.js';
 import { aiPlatformFake } from './ai-platform-fake.js';
 
-/** Serves vendor fakes as the demo does: the first fake that answers wins, else 404. */
-async function serveVendorFakes(
-  fakes: readonly VendorFake[],
-): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      void (async () => {
-        const url = new URL(request.url ?? '/', 'http://fake');
-        const fakeRequest: FakeRequest = {
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        };
-        let reply;
-        for (const fake of fakes) {
-          reply = await fake.handle(fakeRequest);
-          if (reply !== undefined) break;
-        }
-        reply ??= { status: 404, body: { error: 'no fake here' } };
-        const raw = typeof reply.body === 'string' && reply.contentType !== undefined;
-        response.writeHead(reply.status, {
-          ...reply.headers,
-          'content-type': raw ? (reply.contentType ?? '') : 'application/json',
-        });
-        response.end(raw ? (reply.body as string) : JSON.stringify(reply.body));
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-const recorded: { service: string; action: string; target: string; details: unknown }[] = [];
-let served: { url: string; close(): Promise<void> };
+const recorded: RecordedAction[] = [];
+let served: ServedVendorFakes;
 let registry: ConnectorRegistry;
-let dir: string;
 
 beforeAll(async () => {
-  served = await serveVendorFakes([
-    aiPlatformFake((service, action, target, details) => {
-      recorded.push({ service, action, target, details });
-    }),
-  ]);
+  served = await serveVendorFakes([aiPlatformFake(recordActionsInto(recorded))]);
   // The instances as the demo's connectors.yaml would declare them.
-  dir = mkdtempSync(join(tmpdir(), 'warden-platform-'));
-  writeFileSync(
-    join(dir, 'connectors.yaml'),
+  registry = loadConnectorsFromYaml(
     `
 connectors:
   gateway:
@@ -86,54 +42,32 @@ connectors:
     base_url: ${served.url}/platform/identity
     headers: { Authorization: "Bearer \${secret:PLATFORM_TOKEN}" }
 `,
+    { secrets: { PLATFORM_TOKEN: 'demo-token' }, types: PRESET_CONNECTOR_TYPES },
   );
-  registry = loadConnectors(dir, {
-    secrets: staticSecretSource({ PLATFORM_TOKEN: 'demo-token' }),
-    inventory: new InventoryIndex(emptyInventory()),
-    logSink: { write: () => undefined },
-    types: PRESET_CONNECTOR_TYPES,
-  });
 });
-afterAll(async () => {
-  await served.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => served.close());
 beforeEach(() => {
   recorded.length = 0;
 });
 
-let keys = 0;
-function call(
-  action: string,
-  input: JsonValue,
-  idempotencyKey = `run-2/0/step/${++keys}`,
-): ConnectorCall {
-  return { action, input, idempotencyKey, attempt: 1, signal: AbortSignal.timeout(10_000) };
-}
+const call = numberedCalls('run-2/0/step/');
 /** The output of a call through the registry's (guarded, schema-checked) connector. */
 async function output(
   connector: string,
   action: string,
   input: JsonValue,
-  key?: string,
+  idempotencyKey?: string,
 ): Promise<unknown> {
-  return (await registry.get(connector).invoke(call(action, input, key))).output;
+  return (await registry.get(connector).invoke(call(action, input, { idempotencyKey }))).output;
 }
-async function failure(
+/** The ConnectorError the same call fails with. */
+function failure(
   connector: string,
   action: string,
   input: JsonValue,
-  key?: string,
+  idempotencyKey?: string,
 ): Promise<ConnectorError> {
-  const error = await registry
-    .get(connector)
-    .invoke(call(action, input, key))
-    .then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
+  return connectorFailure(registry.get(connector).invoke(call(action, input, { idempotencyKey })));
 }
 
 describe('the AI platform fake: gateway', () => {

@@ -1,57 +1,24 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  serveVendorFakes,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
 import type { Connector } from '../../connectors/connector.js';
 import {
   connectorFailure,
   loadAwsConnectors,
   testCall,
 } from '../../connectors/aws/fake-aws-endpoint.test-support.js';
-import type { VendorFake } from '../vendor-fake.js';
 import { DEMO_NETWORK_ACL_ID, DEMO_SECURITY_GROUP_ID, createAwsFake } from './aws-fake.js';
-
-/** Serves vendor fakes the way the demo does: the first fake that answers wins. */
-async function serveFakes(fakes: readonly VendorFake[]): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      void (async () => {
-        const url = new URL(request.url ?? '/', 'http://demo');
-        const fakeRequest = {
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        };
-        for (const fake of fakes) {
-          const reply = await fake.handle(fakeRequest);
-          if (reply === undefined) continue;
-          const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-          response.writeHead(reply.status, {
-            'content-type': reply.contentType ?? 'application/json',
-            ...reply.headers,
-          });
-          response.end(text);
-          return;
-        }
-        response.writeHead(404).end();
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
 
 describe('the demo AWS fake', () => {
   const recorded: { service: string; action: string; target: string }[] = [];
-  let served: { url: string; server: Server };
+  let served: ServedVendorFakes;
   let network: Connector;
   let iam: Connector;
 
   beforeAll(async () => {
-    served = await serveFakes([
+    served = await serveVendorFakes([
       createAwsFake((service, action, target) => recorded.push({ service, action, target })),
     ]);
     const registry = loadAwsConnectors(
@@ -79,10 +46,7 @@ connectors:
     network = registry.get('network');
     iam = registry.get('iam');
   });
-  afterAll(async () => {
-    served.server.closeAllConnections();
-    await new Promise<void>((resolve) => served.server.close(() => resolve()));
-  });
+  afterAll(() => served.close());
 
   it('denies an IP range once, lists it, and removes it again', async () => {
     const empty = await network.invoke(testCall('list_deny_entries', {}));

@@ -5,9 +5,13 @@ import {
   ec2Items,
   ec2Response,
   iamError,
-  iamMembers,
   iamResponse,
+  listAccessKeysResponse,
+  networkAclItem,
+  securityGroupRuleItem,
   xmlFields,
+  type AccessKeyXml,
+  type NetworkAclEntryXml,
   type XmlReply,
 } from '../../connectors/aws/aws-query-xml.js';
 import { parseIpRange } from '../../connectors/aws/ip-ranges.js';
@@ -36,15 +40,6 @@ export const DEMO_SECURITY_GROUP_ID = 'sg-0demo0000000000001';
 const DEMO_VPC_ID = 'vpc-0demo0000000000001';
 const ACCOUNT = '123456789012';
 
-interface AclEntry {
-  ruleNumber: number;
-  protocol: string;
-  ruleAction: 'allow' | 'deny';
-  egress: boolean;
-  cidrBlock?: string;
-  ipv6CidrBlock?: string;
-}
-
 interface GroupRule {
   id: string;
   isEgress: boolean;
@@ -56,11 +51,9 @@ interface GroupRule {
   description?: string;
 }
 
-interface AccessKey {
-  id: string;
+interface AccessKey extends AccessKeyXml {
   status: 'Active' | 'Inactive';
-  created: string;
-  lastUsed?: { at: string; service: string; region: string };
+  readonly lastUsed?: { at: string; service: string; region: string };
 }
 
 /** The demo estate's people and service accounts (see examples/demo/playbooks). */
@@ -105,7 +98,7 @@ function demoUsers(): Map<string, AccessKey[]> {
 }
 
 export const createAwsFake: VendorFakeFactory = (record: RecordAction): VendorFake => {
-  const acls = new Map<string, { vpcId: string; entries: AclEntry[] }>([
+  const acls = new Map<string, { vpcId: string; entries: NetworkAclEntryXml[] }>([
     [
       DEMO_NETWORK_ACL_ID,
       {
@@ -172,32 +165,29 @@ export const createAwsFake: VendorFakeFactory = (record: RecordAction): VendorFa
   const ec2 = (action: string, params: URLSearchParams): XmlReply => {
     const id = requestId();
     const fail = (code: string, message: string): XmlReply => ec2Error(400, code, message, id);
+    const noAcl = (aclId: string): XmlReply =>
+      fail('InvalidNetworkAclID.NotFound', `The networkAcl ID '${aclId}' does not exist`);
     switch (action) {
       case 'DescribeNetworkAcls': {
         const wanted = listParam(params, 'NetworkAclId');
         const missing = wanted.find((aclId) => !acls.has(aclId));
-        if (missing)
-          return fail(
-            'InvalidNetworkAclID.NotFound',
-            `The networkAcl ID '${missing}' does not exist`,
-          );
+        if (missing) return noAcl(missing);
         const shown = [...acls].filter(([aclId]) => wanted.length === 0 || wanted.includes(aclId));
-        const items = shown.map(
-          ([aclId, acl]) =>
-            xmlFields({ networkAclId: aclId, vpcId: acl.vpcId, default: true }) +
-            `<entrySet>${ec2Items(acl.entries.map((entry) => xmlFields({ ...entry })))}</entrySet>` +
-            `<associationSet/><tagSet/>${xmlFields({ ownerId: ACCOUNT })}`,
+        const items = shown.map(([aclId, acl]) =>
+          networkAclItem({
+            id: aclId,
+            vpcId: acl.vpcId,
+            isDefault: true,
+            ownerId: ACCOUNT,
+            entries: acl.entries,
+          }),
         );
         return ec2Response(action, id, `<networkAclSet>${ec2Items(items)}</networkAclSet>`);
       }
       case 'CreateNetworkAclEntry': {
         const aclId = params.get('NetworkAclId') ?? '';
         const acl = acls.get(aclId);
-        if (acl === undefined)
-          return fail(
-            'InvalidNetworkAclID.NotFound',
-            `The networkAcl ID '${aclId}' does not exist`,
-          );
+        if (acl === undefined) return noAcl(aclId);
         const ruleNumber = Number(params.get('RuleNumber'));
         const egress = params.get('Egress') === 'true';
         const cidr = params.get('CidrBlock') ?? params.get('Ipv6CidrBlock') ?? '';
@@ -225,7 +215,7 @@ export const createAwsFake: VendorFakeFactory = (record: RecordAction): VendorFa
             `The network acl entry identified by ${ruleNumber} already exists.`,
           );
         }
-        const entry: AclEntry = {
+        const entry: NetworkAclEntryXml = {
           ruleNumber,
           protocol: params.get('Protocol') ?? '-1',
           ruleAction,
@@ -244,11 +234,7 @@ export const createAwsFake: VendorFakeFactory = (record: RecordAction): VendorFa
       case 'DeleteNetworkAclEntry': {
         const aclId = params.get('NetworkAclId') ?? '';
         const acl = acls.get(aclId);
-        if (acl === undefined)
-          return fail(
-            'InvalidNetworkAclID.NotFound',
-            `The networkAcl ID '${aclId}' does not exist`,
-          );
+        if (acl === undefined) return noAcl(aclId);
         const ruleNumber = Number(params.get('RuleNumber'));
         const egress = params.get('Egress') === 'true';
         const index = acl.entries.findIndex(
@@ -352,21 +338,7 @@ export const createAwsFake: VendorFakeFactory = (record: RecordAction): VendorFa
         const user = params.get('UserName') ?? '';
         const keys = users.get(user);
         if (keys === undefined) return noUser(user);
-        const members = iamMembers(
-          keys.map((key) =>
-            xmlFields({
-              UserName: user,
-              AccessKeyId: key.id,
-              Status: key.status,
-              CreateDate: key.created,
-            }),
-          ),
-        );
-        return iamResponse(
-          action,
-          id,
-          `${xmlFields({ UserName: user })}<AccessKeyMetadata>${members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>`,
-        );
+        return listAccessKeysResponse(id, user, keys);
       }
       case 'GetAccessKeyLastUsed': {
         const keyId = params.get('AccessKeyId') ?? '';
@@ -489,16 +461,5 @@ function filterValues(params: URLSearchParams, name: string): string[] | undefin
 }
 
 function groupRuleXml(groupId: string, rule: GroupRule): string {
-  return xmlFields({
-    securityGroupRuleId: rule.id,
-    groupId,
-    groupOwnerId: ACCOUNT,
-    isEgress: rule.isEgress,
-    ipProtocol: rule.protocol,
-    fromPort: rule.fromPort,
-    toPort: rule.toPort,
-    cidrIpv4: rule.cidrIpv4,
-    cidrIpv6: rule.cidrIpv6,
-    description: rule.description,
-  });
+  return securityGroupRuleItem({ ...rule, groupId, ownerId: ACCOUNT });
 }

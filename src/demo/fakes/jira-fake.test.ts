@@ -1,65 +1,27 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../../connectors/connector.js';
-import { loadConnectors } from '../../connectors/connector-config.js';
+  connectorFailure,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import {
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
+import type { Connector } from '../../connectors/connector.js';
 import { JIRA_CONNECTOR_TYPE } from '../../connectors/jira/jira-connector-config.js';
-import { staticSecretSource } from '../../connectors/secrets.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import type { VendorFake } from '../vendor-fake.js';
 import { createJiraFake } from './jira-fake.js';
 
-/** Serves one vendor fake on 127.0.0.1, as the demo services do. */
-async function serve(fake: VendorFake): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '/', 'http://fake');
-      void Promise.resolve(
-        fake.handle({
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        }),
-      ).then((reply) => {
-        const status = reply?.status ?? 404;
-        response.writeHead(status, { 'content-type': 'application/json', ...reply?.headers });
-        response.end(
-          status === 204 ? undefined : JSON.stringify(reply?.body ?? { error: 'not mine' }),
-        );
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 describe('the demo Jira fake', () => {
-  const recorded: { service: string; action: string; target: string; details: unknown }[] = [];
-  let served: { url: string; server: Server };
+  const recorded: RecordedAction[] = [];
+  let served: ServedVendorFakes;
   let jira: Connector;
-  let dir: string;
 
   beforeAll(async () => {
-    served = await serve(
-      createJiraFake((service, action, target, details) =>
-        recorded.push({ service, action, target, details }),
-      ),
-    );
-    dir = mkdtempSync(join(tmpdir(), 'warden-jira-fake-'));
-    writeFileSync(
-      join(dir, 'connectors.yaml'),
+    served = await serveVendorFakes([createJiraFake(recordActionsInto(recorded))]);
+    jira = loadConnectorFromYaml(
       `connectors:
   tickets:
     type: jira
@@ -69,31 +31,12 @@ describe('the demo Jira fake', () => {
     project: SEC
     warden_url: http://127.0.0.1:8080
 `,
+      { secrets: { JIRA_API_TOKEN: 'demo-token' }, types: [JIRA_CONNECTOR_TYPE] },
     );
-    jira = loadConnectors(dir, {
-      secrets: staticSecretSource({ JIRA_API_TOKEN: 'demo-token' }),
-      inventory: new InventoryIndex(emptyInventory()),
-      logSink: { write: () => undefined },
-      types: [JIRA_CONNECTOR_TYPE],
-    }).get('tickets');
   });
-  afterAll(async () => {
-    served.server.closeAllConnections();
-    await new Promise((resolve) => served.server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => served.close());
 
-  const call = (
-    action: string,
-    input: JsonValue,
-    idempotencyKey = `k-${action}-${Math.random()}`,
-  ): ConnectorCall => ({
-    action,
-    input,
-    idempotencyKey,
-    attempt: 1,
-    signal: AbortSignal.timeout(5000),
-  });
+  const call = numberedCalls('k-', { timeoutMs: 5000 });
   const ticket = {
     title: 'Prompt injection against support-bot',
     description: 'Three prompts tried to exfiltrate the system prompt.',
@@ -102,7 +45,9 @@ describe('the demo Jira fake', () => {
   };
 
   it('creates issues SEC-1, SEC-2 and records them', async () => {
-    const first = await jira.invoke(call('create_ticket', ticket, 'run-1/0/ticket/-'));
+    const first = await jira.invoke(
+      call('create_ticket', ticket, { idempotencyKey: 'run-1/0/ticket/-' }),
+    );
     const second = await jira.invoke(call('create_ticket', { ...ticket, case_number: 13 }));
     expect((first.output as { id: string }).id).toMatch(/^\d+$/);
     expect(first.output).toEqual({
@@ -120,12 +65,15 @@ describe('the demo Jira fake', () => {
   });
 
   it('finds a created issue by its call label, and not one never created', async () => {
-    const done = await jira.reconcile?.(call('create_ticket', ticket, 'run-1/0/ticket/-'));
+    const done = await jira.reconcile?.(
+      call('create_ticket', ticket, { idempotencyKey: 'run-1/0/ticket/-' }),
+    );
     expect(done?.state).toBe('done');
     if (done?.state === 'done') expect(done.result.output).toMatchObject({ key: 'SEC-1' });
-    expect((await jira.reconcile?.(call('create_ticket', ticket, 'never-sent')))?.state).toBe(
-      'not_done',
-    );
+    expect(
+      (await jira.reconcile?.(call('create_ticket', ticket, { idempotencyKey: 'never-sent' })))
+        ?.state,
+    ).toBe('not_done');
   });
 
   it('takes comments and moves issues through To Do, In Progress and Done', async () => {
@@ -140,11 +88,10 @@ describe('the demo Jira fake', () => {
       assignee: null,
     });
     await jira.invoke(call('transition', { key: 'SEC-1', transition_name: 'Done' }));
-    const again = await jira
-      .invoke(call('transition', { key: 'SEC-1', transition_name: 'Done' }))
-      .catch((error: unknown) => error);
-    expect(again).toBeInstanceOf(ConnectorError);
-    expect((again as ConnectorError).message).toContain('available: "To Do", "In Progress"');
+    const again = await connectorFailure(
+      jira.invoke(call('transition', { key: 'SEC-1', transition_name: 'Done' })),
+    );
+    expect(again.message).toContain('available: "To Do", "In Progress"');
     expect(recorded.slice(2).map((r) => `${r.action} ${r.target}`)).toEqual([
       'commented SEC-1',
       'transitioned SEC-1',
@@ -154,9 +101,7 @@ describe('the demo Jira fake', () => {
   });
 
   it('answers unknown issues and missing credentials as Jira does', async () => {
-    const missing = await jira
-      .invoke(call('get_ticket', { key: 'SEC-99' }))
-      .catch((error: unknown) => error);
+    const missing = await connectorFailure(jira.invoke(call('get_ticket', { key: 'SEC-99' })));
     expect(missing).toMatchObject({ code: 'rejected', status: 404 });
     const anonymous = await fetch(`${served.url}/jira/rest/api/3/issue/SEC-1`);
     expect(anonymous.status).toBe(401);

@@ -1,89 +1,29 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectorFailure, numberedCalls } from '../../../test/support/connector-test-kit.js';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../../connectors/connector.js';
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
+import type { Connector } from '../../connectors/connector.js';
 import { guardConnector } from '../../connectors/guarded-connector.js';
 import {
   createOpenC2Connector,
   type OpenC2Transfer,
 } from '../../connectors/openc2/openc2-connector.js';
-import type { FakeRequest, VendorFake } from '../vendor-fake.js';
 import { openc2Fake } from './openc2-fake.js';
 
-/** Serves vendor fakes as the demo does: the first fake that answers wins, else 404. */
-async function serveVendorFakes(
-  fakes: readonly VendorFake[],
-): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      void (async () => {
-        const url = new URL(request.url ?? '/', 'http://fake');
-        const fakeRequest: FakeRequest = {
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        };
-        let reply;
-        for (const fake of fakes) {
-          reply = await fake.handle(fakeRequest);
-          if (reply !== undefined) break;
-        }
-        reply ??= { status: 404, body: { error: 'no fake here' } };
-        const raw = typeof reply.body === 'string' && reply.contentType !== undefined;
-        response.writeHead(reply.status, {
-          ...reply.headers,
-          'content-type': raw ? (reply.contentType ?? '') : 'application/json',
-        });
-        response.end(raw ? (reply.body as string) : JSON.stringify(reply.body));
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-const recorded: { service: string; action: string; target: string; details: unknown }[] = [];
-const fake = openc2Fake((service, action, target, details) => {
-  recorded.push({ service, action, target, details });
-});
-let served: { url: string; close(): Promise<void> };
+const recorded: RecordedAction[] = [];
+const fake = openc2Fake(recordActionsInto(recorded));
+let served: ServedVendorFakes;
 
 beforeAll(async () => {
   served = await serveVendorFakes([fake]);
 });
-afterAll(async () => {
-  await served.close();
-});
+afterAll(() => served.close());
 
-let keys = 0;
-function call(
-  action: string,
-  input: JsonValue,
-  idempotencyKey = `run-1/0/step/${++keys}`,
-): ConnectorCall {
-  return { action, input, idempotencyKey, attempt: 1, signal: AbortSignal.timeout(10_000) };
-}
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
+const call = numberedCalls('run-1/0/step/');
 
 describe.each<OpenC2Transfer>(['envelope', 'content'])(
   'the OpenC2 fake, %s transfer',
@@ -123,7 +63,7 @@ describe.each<OpenC2Transfer>(['envelope', 'content'])(
         call('delete_rule', { rule_number: output.rule_number }),
       );
       expect(deleted.output).toMatchObject({ status: 200 });
-      const again = await failure(
+      const again = await connectorFailure(
         connector.invoke(call('delete_rule', { rule_number: output.rule_number })),
       );
       expect(again).toMatchObject({ code: 'rejected', status: 404 });
@@ -141,7 +81,7 @@ describe.each<OpenC2Transfer>(['envelope', 'content'])(
         status: 200,
         rule_number: transfer === 'content' ? 7 : 8,
       });
-      const taken = await failure(
+      const taken = await connectorFailure(
         connector.invoke(
           call('deny_ip_range', {
             cidr: '198.51.100.0/24',
@@ -155,10 +95,10 @@ describe.each<OpenC2Transfer>(['envelope', 'content'])(
     it('answers a repeated request id with the first answer, applying it once', async () => {
       recorded.length = 0;
       const first = await connector.invoke(
-        call('deny_ip_range', { cidr: '198.51.100.9' }, `same-${transfer}`),
+        call('deny_ip_range', { cidr: '198.51.100.9' }, { idempotencyKey: `same-${transfer}` }),
       );
       const second = await connector.invoke(
-        call('deny_ip_range', { cidr: '198.51.100.9' }, `same-${transfer}`),
+        call('deny_ip_range', { cidr: '198.51.100.9' }, { idempotencyKey: `same-${transfer}` }),
       );
       expect(second.output).toEqual(first.output);
       expect(recorded).toHaveLength(1);

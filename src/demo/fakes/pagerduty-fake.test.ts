@@ -1,72 +1,28 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Connector, ConnectorCall, JsonValue } from '../../connectors/connector.js';
-import { loadConnectors } from '../../connectors/connector-config.js';
+import { loadConnectorFromYaml, numberedCalls } from '../../../test/support/connector-test-kit.js';
+import {
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
+import type { Connector } from '../../connectors/connector.js';
 import { PAGERDUTY_CONNECTOR_TYPE } from '../../connectors/pagerduty/pagerduty-connector-config.js';
-import { staticSecretSource } from '../../connectors/secrets.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import type { VendorFake } from '../vendor-fake.js';
 import { createPagerDutyFake } from './pagerduty-fake.js';
 
 const ROUTING_KEY = 'demoROUTINGkey000000000000000042';
 
-/** Serves one vendor fake on 127.0.0.1, as the demo services do. */
-async function serve(fake: VendorFake): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '/', 'http://fake');
-      void Promise.resolve(
-        fake.handle({
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        }),
-      ).then((reply) => {
-        response.writeHead(reply?.status ?? 404, {
-          'content-type': 'application/json',
-          ...reply?.headers,
-        });
-        response.end(JSON.stringify(reply?.body ?? { error: 'not mine' }));
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 describe('the demo PagerDuty fake', () => {
-  const recorded: { service: string; action: string; target: string; details: unknown }[] = [];
-  let served: { url: string; server: Server };
+  const recorded: RecordedAction[] = [];
+  let served: ServedVendorFakes;
   let pager: Connector;
-  let dir: string;
-  let keys = 0;
 
-  const call = (action: string, input: JsonValue): ConnectorCall => ({
-    action,
-    input,
-    idempotencyKey: `run-9/1/page/${++keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(5000),
-  });
+  const call = numberedCalls('run-9/1/page/', { timeoutMs: 5000 });
   const actions = (): string[] => recorded.map((entry) => `${entry.action} ${entry.target}`);
 
   beforeAll(async () => {
-    served = await serve(
-      createPagerDutyFake((service, action, target, details) =>
-        recorded.push({ service, action, target, details }),
-      ),
-    );
-    dir = mkdtempSync(join(tmpdir(), 'warden-pagerduty-fake-'));
-    writeFileSync(
-      join(dir, 'connectors.yaml'),
+    served = await serveVendorFakes([createPagerDutyFake(recordActionsInto(recorded))]);
+    pager = loadConnectorFromYaml(
       `connectors:
   pager:
     type: pagerduty
@@ -74,18 +30,10 @@ describe('the demo PagerDuty fake', () => {
     routing_key: "\${secret:PD_ROUTING_KEY}"
     warden_url: http://127.0.0.1:8080
 `,
+      { secrets: { PD_ROUTING_KEY: ROUTING_KEY }, types: [PAGERDUTY_CONNECTOR_TYPE] },
     );
-    pager = loadConnectors(dir, {
-      secrets: staticSecretSource({ PD_ROUTING_KEY: ROUTING_KEY }),
-      inventory: new InventoryIndex(emptyInventory()),
-      logSink: { write: () => undefined },
-      types: [PAGERDUTY_CONNECTOR_TYPE],
-    }).get('pager');
   });
-  afterAll(async () => {
-    await new Promise((resolve) => served.server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => served.close());
   beforeEach(() => {
     recorded.length = 0;
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { parseJsonObject } from '../../connectors/http/json-api.js';
 import type { FakeReply, FakeRequest, VendorFake, VendorFakeFactory } from '../vendor-fake.js';
 
 /**
@@ -41,7 +42,7 @@ export const createPagerDutyFake: VendorFakeFactory = (record): VendorFake => {
   let opened = 0;
 
   const enqueue = (request: FakeRequest): FakeReply => {
-    const event = parseEvent(request.text);
+    const event = parseJsonObject(request.text) as Event | undefined;
     if (event === undefined) return invalid(['Could not parse the request body as JSON']);
     const errors = eventErrors(event);
     if (errors.length > 0) return invalid(errors);
@@ -117,17 +118,6 @@ export const createPagerDutyFake: VendorFakeFactory = (record): VendorFake => {
     },
   };
 };
-
-function parseEvent(text: string): Event | undefined {
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? parsed
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The checks PagerDuty makes, with its wording. */
 function eventErrors(event: Event): string[] {

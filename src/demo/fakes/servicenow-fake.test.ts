@@ -1,60 +1,27 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Connector, ConnectorCall, JsonValue } from '../../connectors/connector.js';
-import { loadConnectors } from '../../connectors/connector-config.js';
+import {
+  connectorFailure,
+  loadConnectorFromYaml,
+  numberedCalls,
+} from '../../../test/support/connector-test-kit.js';
+import {
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
+import type { Connector } from '../../connectors/connector.js';
 import { SERVICENOW_CONNECTOR_TYPE } from '../../connectors/servicenow/servicenow-connector-config.js';
-import { staticSecretSource } from '../../connectors/secrets.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import type { VendorFake } from '../vendor-fake.js';
 import { createServiceNowFake } from './servicenow-fake.js';
 
-/** Serves one vendor fake on 127.0.0.1, as the demo services do. */
-async function serve(fake: VendorFake): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '/', 'http://fake');
-      void Promise.resolve(
-        fake.handle({
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        }),
-      ).then((reply) => {
-        const status = reply?.status ?? 404;
-        response.writeHead(status, { 'content-type': 'application/json', ...reply?.headers });
-        response.end(
-          status === 204 ? undefined : JSON.stringify(reply?.body ?? { error: 'not mine' }),
-        );
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 describe('the demo ServiceNow fake', () => {
-  const recorded: { service: string; action: string; target: string; details: unknown }[] = [];
-  let served: { url: string; server: Server };
+  const recorded: RecordedAction[] = [];
+  let served: ServedVendorFakes;
   let servicenow: Connector;
-  let dir: string;
 
   beforeAll(async () => {
-    served = await serve(
-      createServiceNowFake((service, action, target, details) =>
-        recorded.push({ service, action, target, details }),
-      ),
-    );
-    dir = mkdtempSync(join(tmpdir(), 'warden-servicenow-fake-'));
-    writeFileSync(
-      join(dir, 'connectors.yaml'),
+    served = await serveVendorFakes([createServiceNowFake(recordActionsInto(recorded))]);
+    servicenow = loadConnectorFromYaml(
       `connectors:
   itsm:
     type: servicenow
@@ -63,31 +30,12 @@ describe('the demo ServiceNow fake', () => {
     password: "\${secret:SN_PASSWORD}"
     warden_url: http://127.0.0.1:8080
 `,
+      { secrets: { SN_PASSWORD: 'demo-password' }, types: [SERVICENOW_CONNECTOR_TYPE] },
     );
-    servicenow = loadConnectors(dir, {
-      secrets: staticSecretSource({ SN_PASSWORD: 'demo-password' }),
-      inventory: new InventoryIndex(emptyInventory()),
-      logSink: { write: () => undefined },
-      types: [SERVICENOW_CONNECTOR_TYPE],
-    }).get('itsm');
   });
-  afterAll(async () => {
-    served.server.closeAllConnections();
-    await new Promise((resolve) => served.server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => served.close());
 
-  const call = (
-    action: string,
-    input: JsonValue,
-    idempotencyKey = `k-${action}-${Math.random()}`,
-  ): ConnectorCall => ({
-    action,
-    input,
-    idempotencyKey,
-    attempt: 1,
-    signal: AbortSignal.timeout(5000),
-  });
+  const call = numberedCalls('k-', { timeoutMs: 5000 });
   const ticket = {
     title: 'Prompt injection against support-bot',
     description: 'Three prompts tried to exfiltrate the system prompt.',
@@ -97,7 +45,9 @@ describe('the demo ServiceNow fake', () => {
   let sysId = '';
 
   it('opens incidents INC0010001, INC0010002 with 32-hex sys_ids and records them', async () => {
-    const first = await servicenow.invoke(call('create_ticket', ticket, 'run-1/0/ticket/-'));
+    const first = await servicenow.invoke(
+      call('create_ticket', ticket, { idempotencyKey: 'run-1/0/ticket/-' }),
+    );
     const second = await servicenow.invoke(call('create_ticket', { ...ticket, severity: 'low' }));
     expect(first.output).toMatchObject({
       number: 'INC0010001',
@@ -122,13 +72,19 @@ describe('the demo ServiceNow fake', () => {
   });
 
   it('finds an incident by correlation_id, and not one never opened', async () => {
-    const done = await servicenow.reconcile?.(call('create_ticket', ticket, 'run-1/0/ticket/-'));
+    const done = await servicenow.reconcile?.(
+      call('create_ticket', ticket, { idempotencyKey: 'run-1/0/ticket/-' }),
+    );
     expect(done?.state).toBe('done');
     if (done?.state === 'done')
       expect(done.result.output).toMatchObject({ number: 'INC0010001', sys_id: sysId });
-    expect((await servicenow.reconcile?.(call('create_ticket', ticket, 'never-sent')))?.state).toBe(
-      'not_done',
-    );
+    expect(
+      (
+        await servicenow.reconcile?.(
+          call('create_ticket', ticket, { idempotencyKey: 'never-sent' }),
+        )
+      )?.state,
+    ).toBe('not_done');
   });
 
   it('adds work notes, resolves, and reads the state back', async () => {
@@ -166,11 +122,11 @@ describe('the demo ServiceNow fake', () => {
   });
 
   it('answers unknown records and missing credentials as ServiceNow does', async () => {
-    const missing = await servicenow
-      .invoke(call('get_ticket', { sys_id: '0'.repeat(32) }))
-      .catch((error: unknown) => error);
+    const missing = await connectorFailure(
+      servicenow.invoke(call('get_ticket', { sys_id: '0'.repeat(32) })),
+    );
     expect(missing).toMatchObject({ code: 'rejected', status: 404 });
-    expect((missing as Error).message).toContain('No Record found');
+    expect(missing.message).toContain('No Record found');
     const anonymous = await fetch(`${served.url}/servicenow/api/now/table/incident/${sysId}`);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toMatchObject({

@@ -1,70 +1,25 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Connector, ConnectorCall, JsonValue } from '../../connectors/connector.js';
-import { loadConnectors } from '../../connectors/connector-config.js';
-import { staticSecretSource } from '../../connectors/secrets.js';
+import { loadConnectorFromYaml, numberedCalls } from '../../../test/support/connector-test-kit.js';
+import {
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
+import type { Connector } from '../../connectors/connector.js';
 import { SLACK_CONNECTOR_TYPE } from '../../connectors/slack/slack-connector-config.js';
-import { InventoryIndex, emptyInventory } from '../../core/inventory.js';
-import type { VendorFake } from '../vendor-fake.js';
 import { createSlackFake } from './slack-fake.js';
 
-/** Serves one vendor fake on 127.0.0.1, as the demo services do. */
-async function serve(fake: VendorFake): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '/', 'http://fake');
-      void Promise.resolve(
-        fake.handle({
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        }),
-      ).then((reply) => {
-        const raw = typeof reply?.body === 'string' && reply.contentType !== undefined;
-        response.writeHead(reply?.status ?? 404, {
-          'content-type': raw ? (reply.contentType ?? '') : 'application/json',
-          ...reply?.headers,
-        });
-        response.end(raw ? reply.body : JSON.stringify(reply?.body ?? { error: 'not mine' }));
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 describe('the demo Slack fake', () => {
-  const recorded: { service: string; action: string; target: string; details: unknown }[] = [];
-  let served: { url: string; server: Server };
+  const recorded: RecordedAction[] = [];
+  let served: ServedVendorFakes;
   let slack: Connector;
-  let dir: string;
-  let keys = 0;
 
-  const call = (action: string, input: JsonValue): ConnectorCall => ({
-    action,
-    input,
-    idempotencyKey: `demo-${++keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(5000),
-  });
+  const call = numberedCalls('demo-', { timeoutMs: 5000 });
 
   beforeAll(async () => {
-    served = await serve(
-      createSlackFake((service, action, target, details) =>
-        recorded.push({ service, action, target, details }),
-      ),
-    );
-    dir = mkdtempSync(join(tmpdir(), 'warden-slack-fake-'));
-    writeFileSync(
-      join(dir, 'connectors.yaml'),
+    served = await serveVendorFakes([createSlackFake(recordActionsInto(recorded))]);
+    slack = loadConnectorFromYaml(
       `connectors:
   chat:
     type: slack
@@ -72,20 +27,15 @@ describe('the demo Slack fake', () => {
     warden_url: http://127.0.0.1:8080
     rate_limit: 100/s
 `,
+      {
+        secrets: {
+          SLACK_WEBHOOK_URL: `${served.url}/slack/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX`,
+        },
+        types: [SLACK_CONNECTOR_TYPE],
+      },
     );
-    slack = loadConnectors(dir, {
-      secrets: staticSecretSource({
-        SLACK_WEBHOOK_URL: `${served.url}/slack/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX`,
-      }),
-      inventory: new InventoryIndex(emptyInventory()),
-      logSink: { write: () => undefined },
-      types: [SLACK_CONNECTOR_TYPE],
-    }).get('chat');
   });
-  afterAll(async () => {
-    await new Promise((resolve) => served.server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => served.close());
   beforeEach(() => {
     recorded.length = 0;
   });

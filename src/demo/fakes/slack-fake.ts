@@ -1,3 +1,4 @@
+import { parseJsonObject } from '../../connectors/http/json-api.js';
 import type { FakeReply, FakeRequest, VendorFake, VendorFakeFactory } from '../vendor-fake.js';
 
 /**
@@ -66,14 +67,7 @@ function parseMessage(request: FakeRequest): Message | undefined {
   const json = type.includes('application/x-www-form-urlencoded')
     ? (new URLSearchParams(request.text).get('payload') ?? '')
     : request.text;
-  try {
-    const parsed = JSON.parse(json) as unknown;
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? parsed
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseJsonObject(json);
 }
 
 /** Slack's minimum: some text or blocks; every block an object of a known type. */

@@ -1,17 +1,16 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectorFailure, numberedCalls } from '../../../test/support/connector-test-kit.js';
 import {
-  ConnectorError,
-  type Connector,
-  type ConnectorCall,
-  type JsonValue,
-} from '../../connectors/connector.js';
+  recordActionsInto,
+  serveVendorFakes,
+  type RecordedAction,
+  type ServedVendorFakes,
+} from '../../../test/support/vendor-fake-server.js';
+import type { Connector } from '../../connectors/connector.js';
 import { guardConnector } from '../../connectors/guarded-connector.js';
 import { createAbuseIpdbConnector } from '../../connectors/threat-intel/abuseipdb-connector.js';
 import { createStixFeedConnector } from '../../connectors/threat-intel/stix-feed-connector.js';
 import { createVirusTotalConnector } from '../../connectors/threat-intel/virustotal-connector.js';
-import type { FakeReply, FakeRequest, VendorFake } from '../vendor-fake.js';
 import { ABUSEIPDB_FAKE_PREFIX, abuseipdbFake } from './abuseipdb-fake.js';
 import {
   DEMO_HOSTILE_DOMAIN,
@@ -23,51 +22,9 @@ import {
 } from './taxii-fake.js';
 import { VIRUSTOTAL_FAKE_PREFIX, virustotalFake } from './virustotal-fake.js';
 
-/** Serves vendor fakes as the demo does: the first fake that answers wins, else 404. */
-async function serveVendorFakes(
-  fakes: readonly VendorFake[],
-): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      void (async () => {
-        const url = new URL(request.url ?? '/', 'http://fake');
-        const fakeRequest: FakeRequest = {
-          method: request.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: request.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        };
-        let reply: FakeReply | undefined;
-        for (const fake of fakes) {
-          reply = await fake.handle(fakeRequest);
-          if (reply !== undefined) break;
-        }
-        reply ??= { status: 404, body: { error: 'no fake here' } };
-        const raw = typeof reply.body === 'string' && reply.contentType !== undefined;
-        response.writeHead(reply.status, {
-          ...reply.headers,
-          'content-type': raw ? (reply.contentType ?? '') : 'application/json',
-        });
-        response.end(raw ? (reply.body as string) : JSON.stringify(reply.body));
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-const recorded: { service: string; action: string; target: string; details: unknown }[] = [];
-const record = (service: string, action: string, target: string, details: unknown): void => {
-  recorded.push({ service, action, target, details });
-};
-let served: { url: string; close(): Promise<void> };
+const recorded: RecordedAction[] = [];
+const record = recordActionsInto(recorded);
+let served: ServedVendorFakes;
 
 beforeAll(async () => {
   // All three in one server, as the demo runs them: each answers only under its prefix.
@@ -77,33 +34,12 @@ beforeAll(async () => {
     taxiiFake(record),
   ]);
 });
-afterAll(async () => {
-  await served.close();
-});
+afterAll(() => served.close());
 beforeEach(() => {
   recorded.length = 0;
 });
 
-let keys = 0;
-function call(action: string, input: JsonValue): ConnectorCall {
-  keys += 1;
-  return {
-    action,
-    input,
-    idempotencyKey: `run-1/0/intel/${keys}`,
-    attempt: 1,
-    signal: AbortSignal.timeout(10_000),
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
-}
+const call = numberedCalls('run-1/0/intel/');
 
 describe('the VirusTotal fake', () => {
   const vt = (key = 'demo-vt-key'): Connector =>
@@ -157,7 +93,7 @@ describe('the VirusTotal fake', () => {
   });
 
   it('answers 401 AuthenticationRequiredError without x-apikey', async () => {
-    const error = await failure(vt('').invoke(call('lookup_ip', { ip: '203.0.113.7' })));
+    const error = await connectorFailure(vt('').invoke(call('lookup_ip', { ip: '203.0.113.7' })));
     expect(error).toMatchObject({ code: 'unauthorized', status: 401 });
     expect(error.message).toContain('AuthenticationRequiredError');
   });
@@ -219,7 +155,7 @@ describe('the AbuseIPDB fake', () => {
   });
 
   it('answers 401 without the Key header', async () => {
-    const error = await failure(abuse('').invoke(call('check_ip', { ip: '203.0.113.7' })));
+    const error = await connectorFailure(abuse('').invoke(call('check_ip', { ip: '203.0.113.7' })));
     expect(error).toMatchObject({ code: 'unauthorized', status: 401 });
     expect(error.message).toContain('Authentication failed');
   });
