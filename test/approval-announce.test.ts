@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWarden, wardenServer, type Warden } from '../src/main.js';
+import { openWarden, type Warden } from '../src/main.js';
 import { FakeHttpService } from './support/fake-http-service.js';
-import { bearer, DEMO_CONFIG, spikeAlert } from './support/warden-harness.js';
+import { bearer, DEMO_CONFIG, serveWithTokens, spikeAlert } from './support/warden-harness.js';
 
 /**
  * Human approval end to end from outside Warden: a request is announced in
@@ -77,23 +77,13 @@ beforeAll(async () => {
     dataDir: join(dir, 'data'),
     ingestThread: false,
   });
-  await warden.tokens.ensureAdmin('admin-secret');
-  for (const [name, role, units] of [
-    ['responder', 'responder', null],
-    ['viewer', 'viewer', null],
-    ['elsewhere', 'responder', ['customer-experience']],
-  ] as const) {
-    secrets[name] = (
-      await warden.tokens.create({
-        name,
-        role,
-        units: units ? [...units] : null,
-        createdBy: 'test',
-      })
-    ).secret;
-  }
-  app = wardenServer(warden);
-  await app.ready();
+  const served = await serveWithTokens(warden, {
+    responder: { role: 'responder' },
+    viewer: { role: 'viewer' },
+    elsewhere: { role: 'responder', units: ['customer-experience'] },
+  });
+  app = served.app;
+  Object.assign(secrets, served.secrets);
   const ingested = await app.inject({
     method: 'POST',
     url: '/api/v1/alerts',

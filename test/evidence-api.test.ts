@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWarden, wardenServer, type Warden } from '../src/main.js';
+import { openWarden, type Warden } from '../src/main.js';
 import type { EvidenceWithCustody } from '../src/pipeline/evidence-workflow.js';
 import { verifyAuditLog } from '../src/pipeline/audit-verification.js';
 import { FakeHttpService } from './support/fake-http-service.js';
-import { bearer, DEMO_CONFIG, spikeAlert } from './support/warden-harness.js';
+import { bearer, DEMO_CONFIG, serveWithTokens, spikeAlert } from './support/warden-harness.js';
 
 /**
  * Forensic evidence end to end: a playbook's calls land on the case as
@@ -75,23 +75,13 @@ beforeAll(async () => {
 `,
   );
   warden = openWarden({ configDir: config, dataDir: join(dir, 'data'), ingestThread: false });
-  await warden.tokens.ensureAdmin('admin-secret');
-  for (const [name, role, units] of [
-    ['analyst', 'analyst', null],
-    ['viewer', 'viewer', null],
-    ['otherUnit', 'analyst', ['customer-experience']],
-  ] as const) {
-    secrets[name] = (
-      await warden.tokens.create({
-        name,
-        role,
-        units: units ? [...units] : null,
-        createdBy: 'test',
-      })
-    ).secret;
-  }
-  app = wardenServer(warden);
-  await app.ready();
+  const served = await serveWithTokens(warden, {
+    analyst: { role: 'analyst' },
+    viewer: { role: 'viewer' },
+    otherUnit: { role: 'analyst', units: ['customer-experience'] },
+  });
+  app = served.app;
+  Object.assign(secrets, served.secrets);
   const ingested = await app.inject({
     method: 'POST',
     url: '/api/v1/alerts',

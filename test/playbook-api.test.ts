@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWarden, wardenServer, type Warden } from '../src/main.js';
-import { bearer, DEMO_CONFIG, spikeAlert } from './support/warden-harness.js';
+import { openWarden, type Warden } from '../src/main.js';
+import { bearer, DEMO_CONFIG, serveWithTokens, spikeAlert } from './support/warden-harness.js';
 
 /** Approvals and runs over the HTTP API, with the executor on the request thread. */
 const PLAYBOOK = `
@@ -33,23 +33,13 @@ beforeAll(async () => {
   copyFileSync(join(DEMO_CONFIG, 'inventory.yaml'), join(config, 'inventory.yaml'));
   writeFileSync(join(config, 'playbooks', 'ask.yaml'), PLAYBOOK);
   warden = openWarden({ configDir: config, dataDir: join(dir, 'data'), ingestThread: false });
-  await warden.tokens.ensureAdmin('admin-secret');
-  for (const [name, role, units] of [
-    ['responder', 'responder', null],
-    ['analyst', 'analyst', null],
-    ['otherUnit', 'responder', ['customer-experience']],
-  ] as const) {
-    secrets[name] = (
-      await warden.tokens.create({
-        name,
-        role,
-        units: units ? [...units] : null,
-        createdBy: 'test',
-      })
-    ).secret;
-  }
-  app = wardenServer(warden);
-  await app.ready();
+  const served = await serveWithTokens(warden, {
+    responder: { role: 'responder' },
+    analyst: { role: 'analyst' },
+    otherUnit: { role: 'responder', units: ['customer-experience'] },
+  });
+  app = served.app;
+  Object.assign(secrets, served.secrets);
   const ingested = await app.inject({
     method: 'POST',
     url: '/api/v1/alerts',

@@ -89,3 +89,24 @@ export function spikeAlert(
     ...overrides,
   };
 }
+
+/**
+ * Serves `warden` in-process with the admin token `admin-secret` and one
+ * token per entry (by name: its role and, optionally, its units). Returns
+ * the started app and each token's secret by name.
+ */
+export async function serveWithTokens(
+  warden: Warden,
+  tokens: Record<string, { role: Role; units?: string[] }>,
+): Promise<{ app: FastifyInstance; secrets: Record<string, string> }> {
+  await warden.tokens.ensureAdmin('admin-secret');
+  const secrets: Record<string, string> = {};
+  for (const [name, { role, units }] of Object.entries(tokens)) {
+    secrets[name] = (
+      await warden.tokens.create({ name, role, units: units ?? null, createdBy: 'test' })
+    ).secret;
+  }
+  const app = wardenServer(warden);
+  await app.ready();
+  return { app, secrets };
+}
