@@ -3,6 +3,7 @@ import { loadContainmentPolicy, loadRouter } from './config/policy-config.js';
 import type { WardenConfig } from './config/warden-config.js';
 import { loadConnectors, type ConnectorRegistry } from './connectors/connector-config.js';
 import { NOTIFY_ACTION, POST_CASE_ACTION } from './connectors/connector.js';
+import { writtenInputProblems } from './connectors/step-inputs.js';
 import type { ContainmentPolicy } from './core/containment-policy.js';
 import { WardenError } from './core/errors.js';
 import { formatPosition } from './core/source-position.js';
@@ -95,7 +96,10 @@ function checkApprovalAnnouncers(policy: ContainmentPolicy, registry: ConnectorR
   }
 }
 
-/** Every connector and action a playbook names exists: a typo stops start-up, not a run. */
+/**
+ * Every connector and action a playbook names exists, and what its steps
+ * write literally fits the action's input: a typo stops start-up, not a run.
+ */
 function checkConnectorReferences(
   playbooks: readonly Playbook[],
   registry: ConnectorRegistry,
@@ -112,11 +116,18 @@ function checkConnectorReferences(
         continue;
       }
       const action = step.kind === 'notify' ? NOTIFY_ACTION : step.action;
-      const actions = Object.keys(registry.get(step.connector).actions);
-      if (!actions.includes(action)) {
+      const actions = registry.get(step.connector).actions;
+      const spec = actions[action];
+      if (spec === undefined) {
         problems.push(
-          `${where}: connector ${step.connector} has no action "${action}" (it has: ${actions.join(', ')})`,
+          `${where}: connector ${step.connector} has no action "${action}" (it has: ${Object.keys(actions).join(', ')})`,
         );
+        continue;
+      }
+      if (step.kind !== 'notify') {
+        for (const problem of writtenInputProblems(step, spec.inputSchema)) {
+          problems.push(`${where}: ${problem}`);
+        }
       }
     }
   }

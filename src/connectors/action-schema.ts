@@ -37,10 +37,14 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], root: strin
       .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
       .map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`))
       .join('');
+    // The schema's own words are safe to quote: the field's name, the allowed values.
+    const params = error.params as { additionalProperty?: unknown; allowedValues?: unknown[] };
     const extra =
       error.keyword === 'additionalProperties'
-        ? ` (${String((error.params as { additionalProperty?: unknown }).additionalProperty)})`
-        : '';
+        ? ` (${String(params.additionalProperty)})`
+        : error.keyword === 'enum' && Array.isArray(params.allowedValues)
+          ? ` (${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})`
+          : '';
     return `${root}${path} ${error.message ?? 'is invalid'}${extra}`;
   });
   return [...new Set(messages)].join('; ');
