@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { WardenError } from './errors.js';
-import { canonicalJson } from './audit-chain.js';
 
 /**
  * Forensic evidence on a case: an artifact (a connector's request and
@@ -86,7 +85,7 @@ export interface EvidenceDraft {
   readonly kind: EvidenceKind;
   readonly source: EvidenceSource;
   readonly collectedAt: string;
-  /** Bytes as given, a string as UTF-8, anything else as canonical JSON. */
+  /** Bytes as given, a string as UTF-8, anything else as JSON. */
   readonly content: unknown;
   /** @default application/json for values, text/plain for strings, application/octet-stream for bytes */
   readonly mediaType?: string;
@@ -94,7 +93,7 @@ export interface EvidenceDraft {
 
 /**
  * The stored form of a draft: content fixed as bytes and hashed. Values are
- * written as canonical JSON (sorted keys) so the same value always hashes the same.
+ * written as JSON text; the hash is of those bytes, which are kept as they are.
  */
 export function sealEvidence(draft: EvidenceDraft): StoredEvidence {
   let content: Uint8Array;
@@ -106,7 +105,7 @@ export function sealEvidence(draft: EvidenceDraft): StoredEvidence {
     content = Buffer.from(draft.content, 'utf8');
     mediaType = draft.mediaType ?? 'text/plain; charset=utf-8';
   } else {
-    content = Buffer.from(canonicalJson(draft.content), 'utf8');
+    content = Buffer.from(JSON.stringify(draft.content) ?? 'null', 'utf8');
     mediaType = draft.mediaType ?? 'application/json';
   }
   if (content.byteLength > EVIDENCE_MAX_BYTES) {
