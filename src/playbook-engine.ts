@@ -3,10 +3,9 @@ import { loadContainmentPolicy, loadRouter } from './config/policy-config.js';
 import type { WardenConfig } from './config/warden-config.js';
 import { loadConnectors, type ConnectorRegistry } from './connectors/connector-config.js';
 import { NOTIFY_ACTION, POST_CASE_ACTION } from './connectors/connector.js';
-import { writtenInputProblems } from './connectors/step-inputs.js';
+import { playbookConnectorProblems } from './connectors/step-inputs.js';
 import type { ContainmentPolicy } from './core/containment-policy.js';
 import { WardenError } from './core/errors.js';
-import { formatPosition } from './core/source-position.js';
 import type { Playbook } from './playbooks/playbook.js';
 import { executorConnectors } from './connectors/executor-adapter.js';
 import { streamLogSink } from './connectors/log/log-connector.js';
@@ -96,41 +95,12 @@ function checkApprovalAnnouncers(policy: ContainmentPolicy, registry: ConnectorR
   }
 }
 
-/**
- * Every connector and action a playbook names exists, and what its steps
- * write literally fits the action's input: a typo stops start-up, not a run.
- */
+/** A typo in what playbooks ask of connectors stops start-up, not a run. */
 function checkConnectorReferences(
   playbooks: readonly Playbook[],
   registry: ConnectorRegistry,
 ): void {
-  const problems: string[] = [];
-  for (const playbook of playbooks) {
-    for (const step of playbook.steps) {
-      if (step.kind !== 'enrich' && step.kind !== 'act' && step.kind !== 'notify') continue;
-      const where = `${formatPosition(step.source)}: steps[${step.index}] (${step.id})`;
-      if (!registry.has(step.connector)) {
-        problems.push(
-          `${where}: unknown connector "${step.connector}" (configured: ${registry.names().join(', ')})`,
-        );
-        continue;
-      }
-      const action = step.kind === 'notify' ? NOTIFY_ACTION : step.action;
-      const actions = registry.get(step.connector).actions;
-      const spec = actions[action];
-      if (spec === undefined) {
-        problems.push(
-          `${where}: connector ${step.connector} has no action "${action}" (it has: ${Object.keys(actions).join(', ')})`,
-        );
-        continue;
-      }
-      if (step.kind !== 'notify') {
-        for (const problem of writtenInputProblems(step, spec.inputSchema)) {
-          problems.push(`${where}: ${problem}`);
-        }
-      }
-    }
-  }
+  const problems = playbookConnectorProblems(playbooks, registry);
   if (problems.length > 0) {
     throw new WardenError('invalid_config', problems.join('\n'), { details: { problems } });
   }

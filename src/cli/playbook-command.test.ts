@@ -28,7 +28,16 @@ describe('warden playbook', () => {
   });
 
   it('validate prints one ok line per playbook', async () => {
-    const { stdout, stderr, code } = await run('playbook', 'validate', TESTDATA);
+    // A config directory without connectors.yaml: only the playbooks themselves are checked.
+    const config = mkdtempSync(join(tmpdir(), 'warden-cli-'));
+    dirs.push(config);
+    const { stdout, stderr, code } = await run(
+      'playbook',
+      'validate',
+      TESTDATA,
+      '--config',
+      config,
+    );
     expect({ stderr, code }).toEqual({ stderr: '', code: 0 });
     expect(stdout.trimEnd().split('\n')).toEqual([
       `ok  ${join(TESTDATA, 'federated-router.yaml')}  federated-router v2  (5 steps, 1 test)`,
@@ -59,6 +68,31 @@ describe('warden playbook', () => {
     expect(result.stdout).toBe(`ok  ${join(dir, 'good.yaml')}  good v1  (1 step, 0 tests)\n`);
     expect(result.stderr).toBe(
       `${join(dir, 'bad.yaml')}:6:24: steps[0].goto: unknown step "ned" — did you mean "end"? (known: a, end)\n` +
+        '1 problem in 1 file\n',
+    );
+  });
+
+  it('validate checks what steps write against the connectors in <--config>/connectors.yaml', async () => {
+    const config = mkdtempSync(join(tmpdir(), 'warden-cli-'));
+    dirs.push(config);
+    const dir = join(config, 'playbooks');
+    mkdirSync(dir);
+    writeFileSync(join(config, 'inventory.yaml'), readFileSync(join(DEMO, 'inventory.yaml')));
+    writeFileSync(
+      join(config, 'connectors.yaml'),
+      // The secret need not be set: validate loads connectors with stand-ins and calls nothing.
+      "connectors:\n  pager:\n    type: pagerduty\n    routing_key: '${secret:PD_KEY}'\n",
+    );
+    writeFileSync(
+      join(dir, 'page.yaml'),
+      'id: page\nversion: 1\ntitle: T\nowner: o\ntrigger: { types: [other] }\nsteps:\n' +
+        "  - id: go\n    act: { connector: pager, action: trigger, input: { case_id: '${{ case.id }}', summary: s, severity: high } }\n",
+    );
+    const result = await run('playbook', 'validate', '--config', config);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `${join(dir, 'page.yaml')}:7:5: steps[0] (go): input.severity must be equal to one of the allowed values ("critical", "error", "warning", "info")\n` +
         '1 problem in 1 file\n',
     );
   });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadContainmentPolicy } from '../config/policy-config.js';
@@ -14,8 +14,11 @@ import { PLAYBOOK_SCHEMA } from '../playbooks/playbook-schema.js';
 import { runPlaybookTest, type PlaybookTestResult } from '../playbooks/playbook-test-runner.js';
 import { configOption } from './common-options.js';
 import { WardenError } from '../core/errors.js';
-import type { PlaybookTest } from '../playbooks/playbook.js';
+import type { Playbook, PlaybookTest } from '../playbooks/playbook.js';
 import { localConnectors } from '../connectors/local-connectors.js';
+import { CONNECTORS_FILE, loadConnectors } from '../connectors/connector-config.js';
+import { placeholderSecretSource } from '../connectors/secrets.js';
+import { playbookConnectorProblems } from '../connectors/step-inputs.js';
 
 /** Exit code of `validate` when a playbook has a problem (as for other invalid input). */
 const INVALID_EXIT_CODE = 2;
@@ -46,18 +49,26 @@ export function registerPlaybookCommand(program: Command): void {
         return;
       }
       const { playbooks, problems } = checkPlaybooks(sources);
+      const connectorProblems = connectorProblemsOf(playbooks, options.config);
       const fileOf = new Map(playbooks.map((p) => [p.id, p.source.file]));
-      const out = playbooks.map(
-        (p) =>
-          `ok  ${fileOf.get(p.id) ?? ''}  ${p.id} v${p.version}  ` +
-          `(${count(p.steps.length, 'step')}, ${count(p.tests.length, 'test')})`,
-      );
+      const withProblems = new Set(connectorProblems.map((line) => line.split(':')[0]));
+      const out = playbooks
+        .filter((p) => !withProblems.has(p.source.file))
+        .map(
+          (p) =>
+            `ok  ${fileOf.get(p.id) ?? ''}  ${p.id} v${p.version}  ` +
+            `(${count(p.steps.length, 'step')}, ${count(p.tests.length, 'test')})`,
+        );
       if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
-      if (problems.length === 0) return;
-      const files = new Set(problems.map((problem) => problem.file)).size;
+      if (problems.length === 0 && connectorProblems.length === 0) return;
+      const files = new Set([
+        ...problems.map((problem) => problem.file),
+        ...connectorProblems.map((line) => line.split(':')[0]),
+      ]).size;
+      const total = problems.length + connectorProblems.length;
       process.stderr.write(
-        `${problems.map(formatProblem).join('\n')}\n` +
-          `${count(problems.length, 'problem')} in ${count(files, 'file')}\n`,
+        `${[...problems.map(formatProblem), ...connectorProblems].join('\n')}\n` +
+          `${count(total, 'problem')} in ${count(files, 'file')}\n`,
       );
       process.exitCode = INVALID_EXIT_CODE;
     });
@@ -238,4 +249,19 @@ function describeDryRun(id: string, version: number, result: PlaybookTestResult)
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * What the playbooks ask of the connectors in `<config>/connectors.yaml`,
+ * checked as Warden's start checks it (with stand-in secrets: nothing is
+ * called); none when there is no connectors.yaml.
+ */
+function connectorProblemsOf(playbooks: readonly Playbook[], configDir: string): string[] {
+  if (playbooks.length === 0 || !existsSync(join(configDir, CONNECTORS_FILE))) return [];
+  const registry = loadConnectors(configDir, {
+    secrets: placeholderSecretSource(),
+    inventory: new InventoryIndex(loadWardenConfig(configDir).inventory),
+    logSink: { write: () => undefined },
+  });
+  return playbookConnectorProblems(playbooks, registry);
 }

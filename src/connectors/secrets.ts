@@ -63,6 +63,18 @@ export function loadSecretSource(options: SecretSourceOptions): SecretSource {
   };
 }
 
+/**
+ * Every secret set to a stand-in URL-shaped value: for checking connector
+ * configuration and playbooks without the real credentials (`warden
+ * playbook validate`). Nothing loaded with it may be called.
+ */
+export function placeholderSecretSource(): SecretSource {
+  return {
+    get: (name) => `https://placeholder.invalid/${name.toLowerCase()}`,
+    whereToSet: (name) => `set ${SECRET_ENV_PREFIX}${name}`,
+  };
+}
+
 /** A fixed set of secrets, for tests. */
 export function staticSecretSource(values: Readonly<Record<string, string>>): SecretSource {
   return {

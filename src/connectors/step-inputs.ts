@@ -1,7 +1,10 @@
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import type { JsonValue, Step } from '../playbooks/playbook.js';
+import { formatPosition } from '../core/source-position.js';
+import type { JsonValue, Playbook, Step } from '../playbooks/playbook.js';
+import { NOTIFY_ACTION } from '../playbooks/run-machine.js';
 import { compileActionSchema, describeSchemaErrors } from './action-schema.js';
 import type { JsonSchema } from './connector.js';
+import type { ConnectorRegistry } from './connector-config.js';
 
 /**
  * What can be known about a step's connector input before any alert
@@ -74,6 +77,45 @@ export function writtenInputProblems(
   for (const field of schema.required ?? []) {
     if (!Object.hasOwn(written, field)) {
       problems.push(`input.${field} is required by ${step.connector}.${step.action}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Every connector and action the playbooks name exists, and what their
+ * steps write literally fits the action's input; one line per problem,
+ * `file:line:col: steps[i] (id): …`.
+ */
+export function playbookConnectorProblems(
+  playbooks: readonly Playbook[],
+  registry: ConnectorRegistry,
+): string[] {
+  const problems: string[] = [];
+  for (const playbook of playbooks) {
+    for (const step of playbook.steps) {
+      if (step.kind !== 'enrich' && step.kind !== 'act' && step.kind !== 'notify') continue;
+      const where = `${formatPosition(step.source)}: steps[${step.index}] (${step.id})`;
+      if (!registry.has(step.connector)) {
+        problems.push(
+          `${where}: unknown connector "${step.connector}" (configured: ${registry.names().join(', ')})`,
+        );
+        continue;
+      }
+      const action = step.kind === 'notify' ? NOTIFY_ACTION : step.action;
+      const actions = registry.get(step.connector).actions;
+      const spec = actions[action];
+      if (spec === undefined) {
+        problems.push(
+          `${where}: connector ${step.connector} has no action "${action}" (it has: ${Object.keys(actions).join(', ')})`,
+        );
+        continue;
+      }
+      if (step.kind !== 'notify') {
+        for (const problem of writtenInputProblems(step, spec.inputSchema)) {
+          problems.push(`${where}: ${problem}`);
+        }
+      }
     }
   }
   return problems;
