@@ -1,11 +1,11 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarden, type Warden } from '../src/main.js';
 import { FakeHttpService } from './support/fake-http-service.js';
-import { bearer, DEMO_CONFIG, serveWithTokens, spikeAlert } from './support/warden-harness.js';
+import { bearer, estateConfig, serveWithTokens, spikeAlert } from './support/warden-harness.js';
 
 /**
  * Human approval end to end from outside Warden: a request is announced in
@@ -34,18 +34,11 @@ let approvalId: string;
 let caseNumber: number;
 
 function config(announce: string): string {
-  const root = mkdtempSync(join(dir, 'config-'));
-  mkdirSync(join(root, 'playbooks'));
-  copyFileSync(join(DEMO_CONFIG, 'inventory.yaml'), join(root, 'inventory.yaml'));
-  writeFileSync(join(root, 'playbooks', 'ask.yaml'), PLAYBOOK);
-  writeFileSync(join(root, 'policy.yaml'), `announce_approvals: ${announce}\n`);
-  writeFileSync(
-    join(root, 'secrets.yaml'),
-    `secrets:\n  HOOK: '${fake.url}/services/T1/B1/hooktoken'\n`,
-  );
-  writeFileSync(
-    join(root, 'connectors.yaml'),
-    `connectors:
+  return estateConfig(dir, {
+    'playbooks/ask.yaml': PLAYBOOK,
+    'policy.yaml': `announce_approvals: ${announce}\n`,
+    'secrets.yaml': `secrets:\n  HOOK: '${fake.url}/services/T1/B1/hooktoken'\n`,
+    'connectors.yaml': `connectors:
   secops_slack:
     type: slack
     webhook_url: '\${secret:HOOK}'
@@ -60,8 +53,7 @@ function config(announce: string): string {
         input: { message: string, to: { type: string, optional: true } }
         body: input
 `,
-  );
-  return root;
+  });
 }
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -9,7 +9,7 @@ import { openWarden, type Warden } from '../src/main.js';
 import type { EvidenceWithCustody } from '../src/pipeline/evidence-workflow.js';
 import { verifyAuditLog } from '../src/pipeline/audit-verification.js';
 import { FakeHttpService } from './support/fake-http-service.js';
-import { bearer, DEMO_CONFIG, serveWithTokens, spikeAlert } from './support/warden-harness.js';
+import { bearer, estateConfig, serveWithTokens, spikeAlert } from './support/warden-harness.js';
 
 /**
  * Forensic evidence end to end: a playbook's calls land on the case as
@@ -54,13 +54,9 @@ beforeAll(async () => {
     body: { id: 'rule-7', cidr: (request.json as { cidr: string }).cidr },
   }));
   dir = mkdtempSync(join(tmpdir(), 'warden-evidence-'));
-  const config = join(dir, 'config');
-  mkdirSync(join(config, 'playbooks'), { recursive: true });
-  copyFileSync(join(DEMO_CONFIG, 'inventory.yaml'), join(config, 'inventory.yaml'));
-  writeFileSync(join(config, 'playbooks', 'collect.yaml'), PLAYBOOK);
-  writeFileSync(
-    join(config, 'connectors.yaml'),
-    `connectors:
+  const config = estateConfig(dir, {
+    'playbooks/collect.yaml': PLAYBOOK,
+    'connectors.yaml': `connectors:
   intel:
     type: http
     base_url: ${fake.url}
@@ -73,7 +69,7 @@ beforeAll(async () => {
     actions:
       block: { method: POST, path: /rules, input: { cidr: string }, body: input }
 `,
-  );
+  });
   warden = openWarden({ configDir: config, dataDir: join(dir, 'data'), ingestThread: false });
   const served = await serveWithTokens(warden, {
     analyst: { role: 'analyst' },

@@ -1,10 +1,10 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarden, type Warden } from '../src/main.js';
-import { bearer, DEMO_CONFIG, serveWithTokens, spikeAlert } from './support/warden-harness.js';
+import { bearer, estateConfig, serveWithTokens, spikeAlert } from './support/warden-harness.js';
 
 /** Approvals and runs over the HTTP API, with the executor on the request thread. */
 const PLAYBOOK = `
@@ -28,10 +28,7 @@ let caseId: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'warden-playbook-api-'));
-  const config = join(dir, 'config');
-  mkdirSync(join(config, 'playbooks'), { recursive: true });
-  copyFileSync(join(DEMO_CONFIG, 'inventory.yaml'), join(config, 'inventory.yaml'));
-  writeFileSync(join(config, 'playbooks', 'ask.yaml'), PLAYBOOK);
+  const config = estateConfig(dir, { 'playbooks/ask.yaml': PLAYBOOK });
   warden = openWarden({ configDir: config, dataDir: join(dir, 'data'), ingestThread: false });
   const served = await serveWithTokens(warden, {
     responder: { role: 'responder' },

@@ -1,6 +1,6 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/core/access.js';
 import { openWarden, wardenServer, type Warden } from '../../src/main.js';
@@ -109,4 +109,18 @@ export async function serveWithTokens(
   const app = wardenServer(warden);
   await app.ready();
   return { app, secrets };
+}
+
+/**
+ * A config directory under `parent` holding the demo inventory and `files`
+ * (path relative to the directory → text, e.g. `playbooks/ask.yaml`).
+ */
+export function estateConfig(parent: string, files: Record<string, string>): string {
+  const dir = mkdtempSync(join(parent, 'config-'));
+  cpSync(join(DEMO_CONFIG, 'inventory.yaml'), join(dir, 'inventory.yaml'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
 }
