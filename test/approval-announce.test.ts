@@ -5,7 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarden, type Warden } from '../src/main.js';
 import { FakeHttpService } from './support/fake-http-service.js';
-import { bearer, estateConfig, serveWithTokens, spikeAlert } from './support/warden-harness.js';
+import {
+  bearer,
+  estateConfig,
+  postAlertAndSettle,
+  serveWithTokens,
+  spikeAlert,
+} from './support/warden-harness.js';
 
 /**
  * Human approval end to end from outside Warden: a request is announced in
@@ -76,14 +82,12 @@ beforeAll(async () => {
   });
   app = served.app;
   Object.assign(secrets, served.secrets);
-  const ingested = await app.inject({
-    method: 'POST',
-    url: '/api/v1/alerts',
-    headers: bearer(secrets.responder),
-    payload: spikeAlert('203.0.113.9'),
-  });
-  caseNumber = ingested.json<{ results: { caseNumber: number }[] }>().results[0]?.caseNumber ?? 0;
-  await warden.executor?.idle();
+  ({ caseNumber } = await postAlertAndSettle(
+    app,
+    warden,
+    secrets.responder,
+    spikeAlert('203.0.113.9'),
+  ));
   const pending = await app.inject({
     url: '/api/v1/approvals',
     headers: bearer(secrets.responder),

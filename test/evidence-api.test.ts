@@ -9,7 +9,13 @@ import { openWarden, type Warden } from '../src/main.js';
 import type { EvidenceWithCustody } from '../src/pipeline/evidence-workflow.js';
 import { verifyAuditLog } from '../src/pipeline/audit-verification.js';
 import { FakeHttpService } from './support/fake-http-service.js';
-import { bearer, estateConfig, serveWithTokens, spikeAlert } from './support/warden-harness.js';
+import {
+  bearer,
+  estateConfig,
+  postAlertAndSettle,
+  serveWithTokens,
+  spikeAlert,
+} from './support/warden-harness.js';
 
 /**
  * Forensic evidence end to end: a playbook's calls land on the case as
@@ -78,14 +84,7 @@ beforeAll(async () => {
   });
   app = served.app;
   Object.assign(secrets, served.secrets);
-  const ingested = await app.inject({
-    method: 'POST',
-    url: '/api/v1/alerts',
-    headers: bearer(secrets.analyst),
-    payload: spikeAlert('203.0.113.9'),
-  });
-  caseId = ingested.json<{ results: { caseId: string }[] }>().results[0]?.caseId ?? '';
-  await warden.executor?.idle();
+  ({ caseId } = await postAlertAndSettle(app, warden, secrets.analyst, spikeAlert('203.0.113.9')));
 });
 
 afterAll(async () => {

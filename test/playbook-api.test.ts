@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarden, type Warden } from '../src/main.js';
-import { bearer, estateConfig, serveWithTokens, spikeAlert } from './support/warden-harness.js';
+import {
+  bearer,
+  estateConfig,
+  postAlertAndSettle,
+  serveWithTokens,
+  spikeAlert,
+} from './support/warden-harness.js';
 
 /** Approvals and runs over the HTTP API, with the executor on the request thread. */
 const PLAYBOOK = `
@@ -37,14 +43,12 @@ beforeAll(async () => {
   });
   app = served.app;
   Object.assign(secrets, served.secrets);
-  const ingested = await app.inject({
-    method: 'POST',
-    url: '/api/v1/alerts',
-    headers: bearer(secrets.responder),
-    payload: spikeAlert('203.0.113.9'),
-  });
-  caseId = ingested.json<{ results: { caseId: string }[] }>().results[0]?.caseId ?? '';
-  await warden.executor?.idle();
+  ({ caseId } = await postAlertAndSettle(
+    app,
+    warden,
+    secrets.responder,
+    spikeAlert('203.0.113.9'),
+  ));
 });
 
 afterAll(async () => {

@@ -124,3 +124,24 @@ export function estateConfig(parent: string, files: Record<string, string>): str
   }
   return dir;
 }
+
+/**
+ * Posts one alert as `secret`'s holder and waits until the playbooks it
+ * started have gone as far as they can; the case it landed in.
+ */
+export async function postAlertAndSettle(
+  app: FastifyInstance,
+  warden: Warden,
+  secret: string | undefined,
+  payload: Record<string, unknown>,
+): Promise<{ caseId: string; caseNumber: number }> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v1/alerts',
+    headers: bearer(secret),
+    payload,
+  });
+  const [result] = response.json<{ results: { caseId: string; caseNumber: number }[] }>().results;
+  await warden.executor?.idle();
+  return { caseId: result?.caseId ?? '', caseNumber: result?.caseNumber ?? 0 };
+}
