@@ -1,5 +1,10 @@
 import { ConnectorError, type WireExchange } from '../connector.js';
-import { sendHttpRequest, statusError, parseRetryAfter } from '../http/http-exchange.js';
+import {
+  sendHttpRequest,
+  statusError,
+  parseRetryAfter,
+  type ResponseHeaders,
+} from '../http/http-exchange.js';
 import type { SecretRedactor } from '../secrets.js';
 
 /**
@@ -328,7 +333,7 @@ const REJECTED_CODES = new Set([
  */
 function mlflowStatusError(
   status: number,
-  headers: Headers,
+  headers: ResponseHeaders,
   error: MlflowErrorBody | undefined,
   exchange: WireExchange,
   options: { where: string; safeToRepeat: boolean },

@@ -11,7 +11,12 @@ import {
 } from '../connector.js';
 import type { ConnectorConfigReader, ConnectorTypeDefinition } from '../connector-config-reader.js';
 import { HTTP_DEFAULTS, type HttpHeaderValue } from '../http/http-connector.js';
-import { parseRetryAfter, sendHttpRequest, statusError } from '../http/http-exchange.js';
+import {
+  parseRetryAfter,
+  sendHttpRequest,
+  statusError,
+  type ResponseHeaders,
+} from '../http/http-exchange.js';
 import { HTTP_INSTANCE_KEYS, readHttpInstance } from '../http/http-connector-config.js';
 import { SecretRedactor } from '../secrets.js';
 import {
@@ -253,7 +258,7 @@ function isObject(value: unknown): value is JsonObject {
 function openc2Error(
   status: number,
   statusText: string | undefined,
-  headers: Headers,
+  headers: ResponseHeaders,
   exchange: WireExchange,
   options: { where: string; safeToRepeat: boolean; fromBody: boolean },
 ): ConnectorError {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import https from 'node:https';
 import {
   configError,
   connectorFailure,
@@ -10,7 +11,13 @@ import {
 } from '../../../test/support/connector-test-kit.js';
 import { FakeHttpService, type RecordedRequest } from '../../../test/support/fake-http-service.js';
 import type { WardenError } from '../../core/errors.js';
-import type { Connector, ConnectorCall, ConnectorResult, JsonValue } from '../connector.js';
+import type {
+  Connector,
+  ConnectorCall,
+  ConnectorError,
+  ConnectorResult,
+  JsonValue,
+} from '../connector.js';
 import { describeHttpConnectorContract } from '../connector.contract.js';
 import { createPagerDutyConnector } from './pagerduty-connector.js';
 import { PAGERDUTY_CONNECTOR_TYPE } from './pagerduty-connector-config.js';
@@ -350,17 +357,20 @@ describe('pagerduty connectors.yaml', () => {
     const pager = loadPager('');
     expect(pager.rateLimit).toEqual({ requests: 120, intervalMs: 60_000 });
     expect(pager.concurrency).toBe(4);
-    // Where a call goes, without sending it anywhere.
+    // Where a call goes, without sending it anywhere: the request is refused before it leaves.
     const sent: string[] = [];
-    const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation((url) => {
-      sent.push(typeof url === 'string' ? url : url instanceof URL ? url.href : url.url);
-      return Promise.resolve(Response.json(accepted('warden-case-c1').body, { status: 202 }));
-    });
+    const requestSpy = vi.spyOn(https, 'request').mockImplementation(((url: URL) => {
+      sent.push(url.href);
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    }) as unknown as typeof https.request);
     try {
-      const result = await pager.invoke(call('resolve', { case_id: 'c1' }));
-      expect(result.exchange?.url).toBe('https://events.pagerduty.com/v2/enqueue');
+      const failure = (await pager
+        .invoke(call('resolve', { case_id: 'c1' }))
+        .catch((error: unknown) => error)) as ConnectorError;
+      expect(failure.code).toBe('unavailable');
+      expect(failure.exchange?.url).toBe('https://events.pagerduty.com/v2/enqueue');
     } finally {
-      fetchSpy.mockRestore();
+      requestSpy.mockRestore();
     }
     expect(sent).toEqual(['https://events.pagerduty.com/v2/enqueue']);
   });

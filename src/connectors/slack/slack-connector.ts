@@ -12,7 +12,7 @@ import {
 } from '../connector.js';
 import { notifyAction } from '../notify-action.js';
 import type { SecretString } from '../connector-config-reader.js';
-import { sendHttpRequest, statusError } from '../http/http-exchange.js';
+import { sendHttpRequest, statusError, type ResponseHeaders } from '../http/http-exchange.js';
 import { SecretRedactor } from '../secrets.js';
 import {
   slackCaseMessage,
@@ -238,7 +238,7 @@ const SLACK_REASONS: Readonly<Record<string, string>> = {
 function slackError(
   where: string,
   status: number,
-  headers: Headers,
+  headers: ResponseHeaders,
   exchange: WireExchange,
 ): ConnectorError {
   const text = (exchange.responseBody ?? '').trim();

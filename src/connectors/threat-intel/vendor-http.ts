@@ -1,5 +1,5 @@
 import { ConnectorError, type WireExchange } from '../connector.js';
-import { sendHttpRequest, statusError } from '../http/http-exchange.js';
+import { sendHttpRequest, statusError, type ResponseHeaders } from '../http/http-exchange.js';
 import { parseJson } from '../http/json-api.js';
 import type { SecretRedactor } from '../secrets.js';
 
@@ -31,7 +31,7 @@ export interface VendorRead {
 
 export interface VendorFailure {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   /** The response parsed as JSON; undefined when it is not JSON. */
   readonly body: unknown;
   readonly exchange: WireExchange;
@@ -41,7 +41,7 @@ export interface VendorFailure {
 
 export interface VendorAnswer {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   readonly body: unknown;
   readonly exchange: WireExchange;
 }
