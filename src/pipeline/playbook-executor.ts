@@ -369,16 +369,21 @@ export class PlaybookExecutor {
         advance = resumeRun(playbook, advance.state, env, outcome);
         continue;
       }
-      const recorded = await this.record(run, playbook, advance, env.case, carry);
+      const recorded = await this.record(run, playbook, advance, env, carry);
       run = recorded.run;
-      if (recorded.outcome === undefined) {
+      advance = recorded.advance;
+      env = recorded.env;
+      if (recorded.next === 'stop') {
         await this.afterRecord(run, playbook, advance);
         return;
       }
-      let outcome = recorded.outcome;
-      if (command.kind === 'case') env = await this.environment(run);
-      if (command.kind === 'call')
-        outcome = await this.writeCall(run, advance.state, command, carry);
+      if (recorded.next === 'continue') {
+        // A read follows the case steps just committed: its trace is already recorded.
+        advance = { ...advance, trace: [] };
+        continue;
+      }
+      const write = advance.command as Extract<RunCommand, { kind: 'call' }>;
+      const outcome = await this.writeCall(run, advance.state, write, carry);
       advance = resumeRun(playbook, advance.state, env, outcome);
     }
   }
@@ -386,18 +391,108 @@ export class PlaybookExecutor {
   /**
    * One commit: the run's new state, its pending command and trace, the
    * results carried from the step before, and what the command needs
-   * recorded before it is carried out. Returns the outcome when the command
-   * can go on at once (a call to make, a case change made); none when the
-   * run now waits or has finished.
+   * recorded before it is carried out. Case steps change nothing outside
+   * the store, so they are applied in this same commit and the run carries
+   * on inside it until it needs the world again (a call, an approval, a
+   * sub-playbook, a wait) or finishes: a case update followed by the end of
+   * the run is one commit, not two. `next` says what the caller does:
+   * `write` — make the write call just recorded as sent; `continue` — go on
+   * (a read comes next); `stop` — the run now waits or has finished.
    */
   private async record(
     run: PlaybookRunRecord,
     playbook: Playbook,
     advance: Advance,
-    c: Case,
+    env: RunEnvironment,
     carry: Carry,
-  ): Promise<{ run: PlaybookRunRecord; outcome?: StepOutcome }> {
+  ): Promise<{
+    run: PlaybookRunRecord;
+    advance: Advance;
+    env: RunEnvironment;
+    next: 'write' | 'continue' | 'stop';
+  }> {
     const now = this.now();
+    const events = carry.trace.map((t) => traceEvent(t, now));
+    const effects = carry.effects;
+    const timeline = carry.timeline;
+    const evidence = carry.evidence;
+    carry.trace = [];
+    carry.effects = [];
+    carry.timeline = [];
+    carry.evidence = [];
+    let approval: ApprovalRecord | undefined;
+    const recorded = await this.committer.run(async (tx) => {
+      for (const effect of effects) await tx.putEffect(effect);
+      for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
+      for (const entry of timeline) await tx.appendTimeline(entry);
+      let current = advance;
+      let currentEnv = env;
+      while (current.command.kind === 'case') {
+        const applied = await this.applyCase(
+          tx,
+          run,
+          playbook,
+          current.state,
+          current.command,
+          now,
+        );
+        if (applied.case) currentEnv = { ...currentEnv, case: applied.case };
+        current = resumeRun(playbook, current.state, currentEnv, applied.outcome);
+        for (const t of current.trace) events.push(traceEvent(t, now));
+      }
+      const command = current.command;
+      const next = this.nextRecord(run, playbook, current, now);
+      await tx.updateRun(next);
+      await tx.appendRunEvents(run.id, events);
+      const done = (
+        then: 'write' | 'continue' | 'stop',
+      ): {
+        run: PlaybookRunRecord;
+        advance: Advance;
+        env: RunEnvironment;
+        next: 'write' | 'continue' | 'stop';
+      } => ({ run: next, advance: current, env: currentEnv, next: then });
+      switch (command.kind) {
+        case 'call':
+          if (command.stepKind === 'enrich') return done('continue');
+          for (const call of command.calls) {
+            await tx.putEffect(
+              this.sentEffect(next, current.state, command, call.item, call.input, now),
+            );
+          }
+          return done('write');
+        case 'approval':
+          approval = await this.requestApproval(
+            tx,
+            next,
+            current.state,
+            command,
+            currentEnv.case,
+            now,
+            next.wakeAt as string,
+          );
+          return done('stop');
+        case 'playbook':
+          await this.startChildren(tx, next, current.state, command, currentEnv.case, now);
+          return done('stop');
+        case 'wait':
+          return done('stop');
+        case 'finish':
+          await this.recordFinish(tx, next, playbook, current, now);
+          return done('stop');
+      }
+    });
+    if (approval) await this.announceApproval(recorded.run, recorded.env.case, approval);
+    return recorded;
+  }
+
+  /** The run record as it stands once `advance` is committed. */
+  private nextRecord(
+    run: PlaybookRunRecord,
+    playbook: Playbook,
+    advance: Advance,
+    now: string,
+  ): PlaybookRunRecord {
     const command = advance.command;
     const finished = command.kind === 'finish';
     let wakeAt: string | null = null;
@@ -405,7 +500,7 @@ export class PlaybookExecutor {
     if (command.kind === 'approval') {
       wakeAt = new Date(Date.parse(now) + command.timeoutMs).toISOString();
     }
-    const next: PlaybookRunRecord = {
+    return {
       ...run,
       playbookVersion: playbook.version,
       status: finished
@@ -419,59 +514,6 @@ export class PlaybookExecutor {
       updatedAt: now,
       finishedAt: finished ? now : null,
     };
-    const events = carry.trace.map((t) => traceEvent(t, now));
-    const effects = carry.effects;
-    const timeline = carry.timeline;
-    const evidence = carry.evidence;
-    carry.trace = [];
-    carry.effects = [];
-    carry.timeline = [];
-    carry.evidence = [];
-    let approval: ApprovalRecord | undefined;
-    const recorded = await this.committer.run(
-      async (tx): Promise<{ run: PlaybookRunRecord; outcome?: StepOutcome }> => {
-        await tx.updateRun(next);
-        await tx.appendRunEvents(run.id, events);
-        for (const effect of effects) await tx.putEffect(effect);
-        for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
-        for (const entry of timeline) await tx.appendTimeline(entry);
-        switch (command.kind) {
-          case 'call':
-            for (const call of command.calls) {
-              await tx.putEffect(
-                this.sentEffect(next, advance.state, command, call.item, call.input, now),
-              );
-            }
-            return { run: next, outcome: { kind: 'succeeded' } };
-          case 'case':
-            return {
-              run: next,
-              outcome: await this.applyCase(tx, next, playbook, advance.state, command, now),
-            };
-          case 'approval':
-            approval = await this.requestApproval(
-              tx,
-              next,
-              advance.state,
-              command,
-              c,
-              now,
-              wakeAt as string,
-            );
-            return { run: next };
-          case 'playbook':
-            await this.startChildren(tx, next, advance.state, command, c, now);
-            return { run: next };
-          case 'wait':
-            return { run: next };
-          case 'finish':
-            await this.recordFinish(tx, next, playbook, advance, now);
-            return { run: next };
-        }
-      },
-    );
-    if (approval) await this.announceApproval(next, c, approval);
-    return recorded;
   }
 
   /** What follows a commit that left the run waiting or finished. */
@@ -863,13 +905,15 @@ export class PlaybookExecutor {
     state: RunState,
     command: Extract<RunCommand, { kind: 'case' }>,
     now: string,
-  ): Promise<StepOutcome> {
+  ): Promise<{ outcome: StepOutcome; case?: Case }> {
     const actor = ACTOR(playbook.id);
     const c = await tx.getCase(run.caseId);
     if (!c) {
       return {
-        kind: 'failed',
-        error: { code: 'not_found', message: `case ${run.caseId} not found`, retryable: false },
+        outcome: {
+          kind: 'failed',
+          error: { code: 'not_found', message: `case ${run.caseId} not found`, retryable: false },
+        },
       };
     }
     const copy = structuredClone(c);
@@ -878,7 +922,10 @@ export class PlaybookExecutor {
       changes = applyCaseStep(copy, command.update, now);
     } catch (error) {
       const e = error instanceof WardenError ? error : new WardenError('internal', String(error));
-      return { kind: 'failed', error: { code: e.code, message: e.message, retryable: false } };
+      return {
+        outcome: { kind: 'failed', error: { code: e.code, message: e.message, retryable: false } },
+        case: c,
+      };
     }
     if (changes.length > 0) {
       copy.updatedAt = now;
@@ -918,7 +965,7 @@ export class PlaybookExecutor {
       sentAt: now,
       finishedAt: now,
     });
-    return { kind: 'succeeded' };
+    return { outcome: { kind: 'succeeded' }, case: changes.length > 0 ? copy : c };
   }
 
   private async requestApproval(
@@ -1178,10 +1225,10 @@ export class PlaybookExecutor {
     const key = this.effectKey(run, state, command.stepId, null);
     const done = await this.store.getEffect(key);
     if (done?.status === 'succeeded') return { kind: 'outcome', outcome: { kind: 'succeeded' } };
-    const outcome = await this.committer.run((tx) =>
+    const applied = await this.committer.run((tx) =>
       this.applyCase(tx, run, playbook, state, command, this.now()),
     );
-    return { kind: 'outcome', outcome };
+    return { kind: 'outcome', outcome: applied.outcome };
   }
 
   private performWait(
