@@ -924,7 +924,6 @@ export class PlaybookExecutor {
       const e = error instanceof WardenError ? error : new WardenError('internal', String(error));
       return {
         outcome: { kind: 'failed', error: { code: e.code, message: e.message, retryable: false } },
-        case: c,
       };
     }
     if (changes.length > 0) {
@@ -965,7 +964,8 @@ export class PlaybookExecutor {
       sentAt: now,
       finishedAt: now,
     });
-    return { outcome: { kind: 'succeeded' }, case: changes.length > 0 ? copy : c };
+    // The store may keep `copy` and `c` as its cached cases, which ingest updates in place: the run gets its own.
+    return { outcome: { kind: 'succeeded' }, case: structuredClone(changes.length > 0 ? copy : c) };
   }
 
   private async requestApproval(
