@@ -2,7 +2,9 @@
  * The baseline Warden is measured against: the same kind of HTTP server
  * (fastify, same body limit, same content types: JSON parsed, NDJSON split
  * into lines and each line parsed) that stores each alert's raw text in
- * SQLite with Warden's default durability (WAL, synchronous=FULL) and the same
+ * SQLite with the durability of Warden's default (WAL, synchronous=FULL: on
+ * disk before it is acknowledged; Warden syncs the WAL after COMMIT instead,
+ * overlapped with the next transaction) and the same
  * group commit (queue, flush on setImmediate in one transaction of at most
  * 2,000 alerts, answer after COMMIT), but no normalisation, enrichment, dedup,
  * correlation, case/timeline/audit writes, and a constant-string token check

@@ -575,8 +575,9 @@ async function main(): Promise<void> {
   log('### Performance\n');
   log(
     `Measured with \`npm run bench\` on ${machine}. Warden runs as \`warden serve\` in its own ` +
-      'process on the demo estate (its inventory; playbooks off, they are measured below) with the default durability (SQLite WAL, `synchronous=FULL`: an alert is ' +
-      'acknowledged only after its commit is on disk); the load generator shares the machine. ' +
+      'process on the demo estate (its inventory; playbooks off, they are measured below) with the default durability (SQLite WAL; an alert is ' +
+      'acknowledged only after its commit is on disk, made durable by an fdatasync of the WAL ' +
+      'overlapped with the next batch, as durable as `synchronous=FULL`); the load generator shares the machine. ' +
       `Throughput is the median of ${settings.runs} runs, each on a fresh store; ~2 KB alerts, ` +
       `about 10% of them repeats, spread over ~${int(ACTIVE_CASES)} concurrently active cases. ` +
       'The baseline is the same fastify server writing raw alert ' +

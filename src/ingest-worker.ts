@@ -49,7 +49,7 @@ const pipeline = new IngestPipeline({
       if (info.casesOpened > 0) executor.wake();
     },
   },
-  caseOpened: (tx, c, alert) => executor.queueRunsForNewCase(tx, c, alert),
+  caseOpened: (tx, c, alert, raw) => executor.queueRunsForNewCase(tx, c, alert, raw),
 });
 if (data.playbooks === 'run') executor.start();
 

@@ -95,7 +95,7 @@ export function openWarden(options: WardenOptions): Warden {
           if (info.casesOpened > 0) local.wake();
         },
       },
-      caseOpened: (tx, c, alert) => local.queueRunsForNewCase(tx, c, alert),
+      caseOpened: (tx, c, alert, raw) => local.queueRunsForNewCase(tx, c, alert, raw),
     });
     if ((options.playbooks ?? 'run') === 'run') local.start();
   } else {

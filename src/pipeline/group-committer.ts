@@ -6,16 +6,27 @@ interface Queued {
   reject: (error: unknown) => void;
 }
 
+const succeeded = (promise: Promise<unknown>): Promise<boolean> =>
+  promise.then(
+    () => true,
+    () => false,
+  );
+
 /**
  * Runs many small units of write work in shared transactions: every unit
  * queued while the store is busy goes into the next transaction together,
- * and each caller's promise settles once that transaction has committed.
+ * and each caller's promise settles once that transaction is durable.
  * If a shared transaction fails, each of its units is retried on its own, so
  * one bad unit fails alone.
+ *
+ * The next transaction starts as soon as the previous one has committed,
+ * while the store makes that one durable; callers still hear in commit order.
  */
 export class GroupCommitter {
   private queue: Queued[] = [];
   private flushing = false;
+  /** Settles once the callers of every transaction started so far have been told, in order. */
+  private settled: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -33,31 +44,50 @@ export class GroupCommitter {
     });
   }
 
-  /** Resolves when everything queued so far has been committed (or has failed). */
+  /** Resolves when everything queued so far has been made durable (or has failed). */
   async drain(): Promise<void> {
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    await this.settled;
   }
 
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      try {
-        const results = await this.store.transaction(async (tx) => {
-          const values: unknown[] = [];
-          for (const unit of batch) values.push(await unit.work(tx));
-          return values;
-        });
-        batch.forEach((unit, i) => unit.resolve(results[i]));
-      } catch (error) {
-        if (batch.length === 1) {
-          batch[0]?.reject(error);
-        } else {
-          for (const unit of batch) {
-            await this.store.transaction((tx) => unit.work(tx)).then(unit.resolve, unit.reject);
-          }
-        }
+      const shared = this.store.stagedTransaction(async (tx) => {
+        const values: unknown[] = [];
+        for (const unit of batch) values.push(await unit.work(tx));
+        return values;
+      });
+      if ((await succeeded(shared.committed)) || batch.length === 1) {
+        // Committed (or one unit that failed alone): its callers hear once it is durable.
+        this.settle(
+          shared.durable,
+          (values) => batch.forEach((unit, i) => unit.resolve(values[i])),
+          (error) => batch.forEach((unit) => unit.reject(error)),
+        );
+        continue;
+      }
+      // Rolled back: retry unit by unit. (A commit that failed only to become
+      // durable is not retried: its work is in the store.)
+      for (const unit of batch) {
+        const alone = this.store.stagedTransaction((tx) => unit.work(tx));
+        this.settle(alone.durable, unit.resolve, unit.reject);
+        await succeeded(alone.committed);
       }
     }
     this.flushing = false;
+  }
+
+  /** Settles callers once `durable` has, and after the callers of every earlier transaction. */
+  private settle<T>(
+    durable: Promise<T>,
+    resolve: (value: T) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    const outcome = durable.then(
+      (value) => () => resolve(value),
+      (error: unknown) => () => reject(error),
+    );
+    this.settled = Promise.all([this.settled, outcome]).then(([, tell]) => tell());
   }
 }

@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../core/access.js';
 import { emptyObservables, type AlertDraft, type AlertObservables } from '../core/alert.js';
 import type { Case } from '../core/case.js';
 import { InventoryIndex } from '../core/inventory.js';
 import type { PipelineSettings } from '../core/settings.js';
+import { HeldSync, settle, track } from '../store/sqlite/held-sync.test-support.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { StoreTransaction } from '../store/store.js';
+import type { StagedTransaction, StoreTransaction } from '../store/store.js';
 import { AlertPreparer } from './alert-preparer.js';
 import { verifyAuditLog } from './audit-verification.js';
 import { CaseWorkflow } from './case-workflow.js';
@@ -101,10 +102,10 @@ class RecordingObserver implements IngestObserver {
 class FailingStore extends SqliteStore {
   failures = 1;
   readonly error = new Error('disk I/O error');
-  override transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    if (this.failures <= 0) return super.transaction(work);
+  override stagedTransaction<T>(work: (tx: StoreTransaction) => Promise<T>): StagedTransaction<T> {
+    if (this.failures <= 0) return super.stagedTransaction(work);
     this.failures -= 1;
-    return super.transaction(async (tx) => {
+    return super.stagedTransaction(async (tx) => {
       await work(tx);
       throw this.error;
     });
@@ -479,6 +480,87 @@ describe('IngestPipeline', () => {
       store = new SqliteStore({ dataDir: dir });
       expect(await store.counts()).toEqual({ alerts: 0, events: 0, cases: 0, openCases: 0 });
       expect(await store.recordedAuditCount()).toBe(0);
+    });
+
+    describe('with the WAL sync held', () => {
+      let held: HeldSync;
+
+      beforeEach(async () => {
+        await store.close();
+        held = new HeldSync();
+        store = new SqliteStore({ dataDir: dir, syncWal: held.sync });
+      });
+
+      afterEach(() => {
+        for (const call of held.calls) call.finish();
+      });
+
+      it('commits the next batch before the previous one’s submits resolve, and resolves them in order once durable', async () => {
+        const observer = new RecordingObserver();
+        const p = pipeline({ observer });
+        const told: string[] = [];
+        const submit = (name: string, d: AlertDraft): { id: string; done: Promise<unknown> } => {
+          const prepared = preparer.prepare(d);
+          const done = p.submit([prepared]).then(() => told.push(name));
+          return { id: prepared.alert.id, done };
+        };
+
+        const a = submit('a', draft({ title: 'a' }));
+        await vi.waitFor(() => expect(held.calls).toHaveLength(1));
+        // a has committed and its sync is running: b and c commit meanwhile.
+        const b = submit(
+          'b',
+          draft({ title: 'b' }, { ips: ['192.0.2.1'], model: { id: 'fraud' } }),
+        );
+        await vi.waitFor(async () => expect(await store.getAlert(b.id)).toBeDefined());
+        const c = submit('c', draft({ title: 'c' }));
+        await vi.waitFor(async () => expect(await store.getAlert(c.id)).toBeDefined());
+        await settle();
+        expect(told).toEqual([]);
+        expect(observer.batches).toEqual([]);
+
+        held.call(0).finish();
+        await a.done;
+        expect(told).toEqual(['a']);
+        // b and c wait for the sync that began after their commits.
+        await vi.waitFor(() => expect(held.calls).toHaveLength(2));
+        await settle();
+        expect(told).toEqual(['a']);
+
+        held.call(1).finish();
+        await Promise.all([b.done, c.done]);
+        expect(told).toEqual(['a', 'b', 'c']);
+        expect(observer.batches.map((batch) => batch.alerts)).toEqual([1, 1, 1]);
+        expect(held.calls).toHaveLength(2);
+      });
+
+      it('drain() and close() wait until the commits are durable', async () => {
+        const p = pipeline();
+        const submitted = track(ingest(p, draft()));
+        await vi.waitFor(() => expect(held.calls).toHaveLength(1));
+        const drained = track(p.drain());
+        const closed = track(p.close());
+        await settle();
+        expect(submitted.state).toBe('pending');
+        expect(drained.state).toBe('pending');
+        expect(closed.state).toBe('pending');
+
+        held.call(0).finish();
+        await vi.waitFor(() => expect(closed.state).toBe('fulfilled'));
+        expect(drained.state).toBe('fulfilled');
+        expect(submitted.state).toBe('fulfilled');
+      });
+
+      it('rejects the submits of batches whose sync failed', async () => {
+        const p = pipeline();
+        const first = ingest(p, draft({ title: 'a' }));
+        await vi.waitFor(() => expect(held.calls).toHaveLength(1));
+        held.call(0).fail(new Error('EIO: i/o error, fdatasync'));
+        await expect(first).rejects.toThrow(/could not sync the write-ahead log/);
+        await expect(ingest(p, draft({ title: 'b' }))).rejects.toThrow(
+          /could not sync the write-ahead log/,
+        );
+      });
     });
 
     it('rolls a failed batch back, rejects each of its submits with the error, then recovers', async () => {

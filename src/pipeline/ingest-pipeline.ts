@@ -23,7 +23,13 @@ export interface IngestPipelineOptions {
    * Called inside the transaction that opens a case, with the alert that
    * opened it: what it writes (the case's playbook runs) commits with the case.
    */
-  caseOpened?: (tx: StoreTransaction, c: Case, alert: AlertFacts) => Promise<unknown>;
+  caseOpened?: (
+    tx: StoreTransaction,
+    c: Case,
+    alert: AlertFacts,
+    /** The alert's payload as stored (JSON text). */
+    raw: string,
+  ) => Promise<unknown>;
 }
 
 interface Pending {
@@ -36,7 +42,7 @@ interface TouchedCase {
   value: Case;
   isNew: boolean;
   /** The alert that opened a new case. */
-  openedBy?: AlertFacts;
+  openedBy?: EncodedAlert;
   linkedAlertIds: string[];
   repeats: number;
   newKeys: Set<string>;
@@ -54,7 +60,9 @@ function isoMinus(iso: string, ms: number): string {
 /**
  * Alerts in, cases out, with group commit: every prepared alert waiting when
  * the store is free goes into one transaction, and each caller's promise
- * resolves only after that transaction has committed.
+ * resolves only after that transaction is durable. The next batch's
+ * transaction starts as soon as the previous one has committed, while the
+ * store makes it durable; callers still hear in commit order.
  */
 export class IngestPipeline implements IngestQueue {
   private readonly store: Store;
@@ -65,6 +73,8 @@ export class IngestPipeline implements IngestQueue {
   private readonly caseOpened: IngestPipelineOptions['caseOpened'];
   private queue: Pending[] = [];
   private flushing = false;
+  /** Settles once the callers of every batch taken so far have been told, in order. */
+  private settled: Promise<void> = Promise.resolve();
 
   constructor(options: IngestPipelineOptions) {
     this.store = options.store;
@@ -86,11 +96,12 @@ export class IngestPipeline implements IngestQueue {
     return Promise.all(outcomes);
   }
 
-  /** Resolves when everything queued so far is committed. */
+  /** Resolves when everything queued so far is durably committed (or has failed). */
   async drain(): Promise<void> {
     while (this.queue.length > 0 || this.flushing) {
       await new Promise((r) => setImmediate(r));
     }
+    await this.settled;
   }
 
   close(): Promise<void> {
@@ -108,18 +119,33 @@ export class IngestPipeline implements IngestQueue {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       const started = performance.now();
-      try {
-        const result = await this.store.transaction((tx) => this.commitBatch(tx, batch));
-        batch.forEach((p, i) => p.resolve(result.outcomes[i] as IngestOutcome));
-        this.observer?.batchCommitted({
-          alerts: batch.length,
-          duplicates: result.duplicates,
-          casesOpened: result.casesOpened,
-          ms: performance.now() - started,
-        });
-      } catch (error) {
-        for (const p of batch) p.reject(error);
-      }
+      const { committed, durable } = this.store.stagedTransaction((tx) =>
+        this.commitBatch(tx, batch),
+      );
+      // Callers hear once the batch is durable, after those of earlier batches.
+      const outcome = durable.then(
+        (result) => () => {
+          batch.forEach((p, i) => p.resolve(result.outcomes[i] as IngestOutcome));
+          this.observer?.batchCommitted({
+            alerts: batch.length,
+            duplicates: result.duplicates,
+            casesOpened: result.casesOpened,
+            ms: performance.now() - started,
+          });
+        },
+        (error: unknown) => () => {
+          for (const p of batch) p.reject(error);
+        },
+      );
+      this.settled = Promise.all([this.settled, outcome]).then(([, tell]) => {
+        try {
+          tell();
+        } catch {
+          // An observer's error: the callers have their outcomes already.
+        }
+      });
+      // The next batch may start once this one has committed.
+      await committed.catch(() => undefined);
       if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
     }
     this.flushing = false;
@@ -211,7 +237,7 @@ export class IngestPipeline implements IngestQueue {
           now,
         });
         target = touch(opened, true);
-        target.openedBy = alert;
+        target.openedBy = encoded;
       }
       target.linkedAlertIds.push(alert.id);
       for (const key of keys) batchKeys.set(key, target.value.id);
@@ -241,7 +267,9 @@ export class IngestPipeline implements IngestQueue {
           businessUnit: c.businessUnit,
         });
         summary.opened = true;
-        if (this.caseOpened && t.openedBy) await this.caseOpened(tx, c, t.openedBy);
+        if (this.caseOpened && t.openedBy) {
+          await this.caseOpened(tx, c, t.openedBy.alert, t.openedBy.raw);
+        }
       } else {
         await tx.updateCase(c);
       }

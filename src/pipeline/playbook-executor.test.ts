@@ -115,7 +115,7 @@ describe('PlaybookExecutor', () => {
       store,
       settings: config.pipeline,
       clock,
-      caseOpened: (tx, c, alert) => executor.queueRunsForNewCase(tx, c, alert),
+      caseOpened: (tx, c, alert, raw) => executor.queueRunsForNewCase(tx, c, alert, raw),
     });
     const ingest = async (payload: unknown) => {
       const [outcome] = await pipeline.submit([
@@ -452,6 +452,55 @@ describe('PlaybookExecutor', () => {
       (await store.listRunsForCase(stuck?.caseId ?? ''))[0]?.status,
     );
     expect(connectors.calls.map((c) => c.connector)).toEqual(['tarpit']);
+    await executor.stop();
+  });
+
+  it('starts a run it queued from what queued it, and commits a case step with the end of the run', async () => {
+    const noted = parsePlaybook(
+      [
+        'id: noted',
+        'version: 1',
+        'title: Noted',
+        'owner: o',
+        'trigger: { types: [inference_spike] }',
+        'steps:',
+        '  - id: note',
+        "    case: { phase: containment, note: 'seen ${{ alert.raw.title }}' }",
+        '',
+      ].join('\n'),
+      'playbooks/noted.yaml',
+    );
+    const { store, executor, ingest } = open([noted], { routes: [] }, new FakeConnectors());
+    executor.start();
+    const reads: string[] = [];
+    const getRun = store.getRun.bind(store);
+    const getAlert = store.getAlert.bind(store);
+    store.getRun = (id) => (reads.push(`run ${id}`), getRun(id));
+    store.getAlert = (id) => (reads.push(`alert ${id}`), getAlert(id));
+    let commits = 0;
+    const transaction = store.transaction.bind(store);
+    store.transaction = ((...args: Parameters<typeof transaction>) => {
+      commits += 1;
+      return transaction(...args);
+    }) as typeof store.transaction;
+    const staged = store.stagedTransaction.bind(store);
+    store.stagedTransaction = ((...args: Parameters<typeof staged>) => {
+      commits += 1;
+      return staged(...args);
+    }) as typeof store.stagedTransaction;
+    const outcome = await ingest(spikePayload);
+    executor.wake();
+    await executor.idle();
+    const [run] = await store.listRunsForCase(outcome?.caseId ?? '');
+    expect(run?.status).toBe('succeeded');
+    // The payload reached the run although neither the run nor its alert was read back.
+    const c = await store.getCase(outcome?.caseId ?? '');
+    expect(c?.phase).toBe('containment');
+    const timeline = await store.listTimeline(outcome?.caseId ?? '');
+    expect(timeline.map((t) => t.message)).toContain('seen Request volume 500% above baseline');
+    expect(reads).toEqual([]);
+    // One commit for the alert and its case, one for the case step and the finish together.
+    expect(commits).toBe(2);
     await executor.stop();
   });
 });

@@ -1,4 +1,4 @@
-import type { AlertFacts } from '../core/alert.js';
+import type { AlertFacts, NormalizedAlert } from '../core/alert.js';
 import type { Case, CaseChange, TimelineEntry } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
 import { WardenError } from '../core/errors.js';
@@ -120,6 +120,15 @@ const stepError = ({ code, message, retryable, retryAfterMs }: CallFailure): Ste
   ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
 });
 
+/** A run just queued by this process, with what its first drive needs. */
+interface QueuedRun {
+  run: PlaybookRunRecord;
+  alert: AlertFacts;
+  raw: string;
+}
+
+const QUEUED_RUNS_KEPT = 10_000;
+
 /** What a run has to record with its next commit: its trace, and the results of writes made since. */
 interface Carry {
   trace: TraceEvent[];
@@ -155,6 +164,12 @@ export class PlaybookExecutor {
   private stopped = false;
   /** Runs are only taken once started: a process that only queues them never does. */
   private started = false;
+  /**
+   * Runs this process queued, with the alert that started them, so their
+   * first drive needs no store reads for the run and its alert. Used once;
+   * an entry whose transaction rolled back is never due and ages out.
+   */
+  private readonly queued = new Map<string, QueuedRun>();
 
   constructor(options: PlaybookExecutorOptions) {
     this.options = options;
@@ -175,7 +190,13 @@ export class PlaybookExecutor {
    * router and the playbooks' triggers choose, in that same transaction, so
    * a committed case never misses its playbooks.
    */
-  async queueRunsForNewCase(tx: StoreTransaction, c: Case, alert: AlertFacts): Promise<number> {
+  async queueRunsForNewCase(
+    tx: StoreTransaction,
+    c: Case,
+    alert: AlertFacts,
+    /** The alert's payload as stored (JSON text), when the caller has it at hand. */
+    raw?: string,
+  ): Promise<number> {
     const chosen = triggersForNewCase(alert, c, this.options.router, this.playbooks);
     const now = this.now();
     if (!Array.isArray(chosen)) return 0;
@@ -183,6 +204,7 @@ export class PlaybookExecutor {
       const playbook = this.playbooks.get(trigger.playbookId) as Playbook;
       const run = this.newRun(playbook, c, alert.id, now, {}, null);
       await tx.insertRun(run);
+      if (this.started && raw !== undefined) this.remember({ run, alert, raw });
       await tx.appendRunEvents(run.id, [
         { at: now, kind: 'run_queued', stepId: null, data: { reason: trigger.reason } },
       ]);
@@ -197,6 +219,13 @@ export class PlaybookExecutor {
       });
     }
     return chosen.length;
+  }
+
+  private remember(entry: QueuedRun): void {
+    this.queued.set(entry.run.id, entry);
+    if (this.queued.size > QUEUED_RUNS_KEPT) {
+      this.queued.delete(this.queued.keys().next().value as string);
+    }
   }
 
   private newRun(
@@ -285,9 +314,10 @@ export class PlaybookExecutor {
         for (const id of due) {
           if (this.active.size >= (this.options.maxActiveRuns ?? 256)) break;
           if (this.active.has(id)) continue;
-          const work = this.store
-            .getRun(id)
-            .then((run) => (run ? this.drive(run) : undefined))
+          const queued = this.queued.get(id);
+          this.queued.delete(id);
+          const work = (queued ? Promise.resolve(queued.run) : this.store.getRun(id))
+            .then((run) => (run ? this.drive(run, queued) : undefined))
             .catch(() => undefined)
             .finally(() => {
               this.active.delete(id);
@@ -305,6 +335,14 @@ export class PlaybookExecutor {
   }
 
   // ------------------------------------------------------------------ one run
+
+  /** A fresh run's environment from what queued it: only the case is read. */
+  private async queuedEnvironment(queued: QueuedRun): Promise<RunEnvironment> {
+    const c = await this.store.getCase(queued.run.caseId);
+    if (!c) throw new WardenError('not_found', `run ${queued.run.id}: its case is gone`);
+    const alert = { ...queued.alert, raw: JSON.parse(queued.raw) as JsonValue } as NormalizedAlert;
+    return { alert, case: c, policy: this.options.policy };
+  }
 
   private async environment(run: PlaybookRunRecord): Promise<RunEnvironment> {
     const [alert, c] = await Promise.all([
@@ -324,14 +362,14 @@ export class PlaybookExecutor {
    * change itself) and with the results of the step before: one commit per
    * effect, none for reads and decisions, which are simply redone after a crash.
    */
-  private async drive(initial: PlaybookRunRecord): Promise<void> {
+  private async drive(initial: PlaybookRunRecord, queued?: QueuedRun): Promise<void> {
     let run = initial;
     const playbook = this.playbooks.get(run.playbookId);
     if (!playbook) {
       await this.abandon(run, 'unknown_playbook', `playbook ${run.playbookId} is no longer loaded`);
       return;
     }
-    let env = await this.environment(run);
+    let env = queued ? await this.queuedEnvironment(queued) : await this.environment(run);
     let advance: Advance;
     const carry: Carry = { trace: [], effects: [], timeline: [], evidence: [] };
     if (run.command === null) {
@@ -435,6 +473,7 @@ export class PlaybookExecutor {
           current.state,
           current.command,
           now,
+          false,
         );
         if (applied.case) currentEnv = { ...currentEnv, case: applied.case };
         current = resumeRun(playbook, current.state, currentEnv, applied.outcome);
@@ -905,6 +944,11 @@ export class PlaybookExecutor {
     state: RunState,
     command: Extract<RunCommand, { kind: 'case' }>,
     now: string,
+    /**
+     * Whether to record the step as an effect: only when the run's state
+     * past it is committed apart from it (see `performCase`).
+     */
+    asEffect: boolean,
   ): Promise<{ outcome: StepOutcome; case?: Case }> {
     const actor = ACTOR(playbook.id);
     const c = await tx.getCase(run.caseId);
@@ -949,6 +993,11 @@ export class PlaybookExecutor {
         data: { message: change.message, runId: run.id, stepId: command.stepId, ...change.data },
       });
     }
+    if (!asEffect)
+      return {
+        outcome: { kind: 'succeeded' },
+        case: structuredClone(changes.length > 0 ? copy : c),
+      };
     await tx.putEffect({
       idempotencyKey: this.effectKey(run, state, command.stepId, null),
       runId: run.id,
@@ -1216,6 +1265,10 @@ export class PlaybookExecutor {
     return { kind: 'outcome', outcome: { kind: 'timed_out' } };
   }
 
+  /**
+   * A case step found pending on resume (runs recorded before case steps
+   * were applied in the commit that passes them): applied once, as an effect.
+   */
   private async performCase(
     run: PlaybookRunRecord,
     playbook: Playbook,
@@ -1226,7 +1279,7 @@ export class PlaybookExecutor {
     const done = await this.store.getEffect(key);
     if (done?.status === 'succeeded') return { kind: 'outcome', outcome: { kind: 'succeeded' } };
     const applied = await this.committer.run((tx) =>
-      this.applyCase(tx, run, playbook, state, command, this.now()),
+      this.applyCase(tx, run, playbook, state, command, this.now(), true),
     );
     return { kind: 'outcome', outcome: applied.outcome };
   }

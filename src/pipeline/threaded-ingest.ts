@@ -59,8 +59,9 @@ interface Waiting {
 
 /**
  * An ingest queue whose store writes run on a worker thread, so the request
- * thread keeps parsing and normalising while the writer commits (and waits
- * on fsync). Batching happens in the worker: submissions that arrive while
+ * thread keeps parsing and normalising while the writer commits (the WAL's
+ * fdatasync runs on the thread pool, overlapped with the next commit).
+ * Batching happens in the worker: submissions that arrive while
  * it commits go into its next transaction together.
  *
  * If the worker dies, the submissions it held fail with `store_unavailable`

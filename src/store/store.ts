@@ -16,6 +16,18 @@ import type { ModelTier } from '../core/inventory.js';
 export interface Store {
   readonly backend: string;
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /**
+   * `transaction`, in two steps, for callers that pipeline their writes:
+   * `committed` settles as soon as the work has committed (or failed and was
+   * rolled back), so the caller may start its next transaction, but the
+   * commit may not be durable yet, so nothing may be acknowledged then;
+   * `durable` settles as `transaction` would, once the commit is durable.
+   * `durable` rejects whenever `committed` does, and also when the commit
+   * could not be made durable. Either may be left unobserved without an
+   * unhandled rejection. Transactions still run one at a time, in call order,
+   * and become durable in that order.
+   */
+  stagedTransaction<T>(work: (tx: StoreTransaction) => Promise<T>): StagedTransaction<T>;
 
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
@@ -68,6 +80,12 @@ export interface Store {
   /** Every item with its bytes, in id order after `afterId`, for verification. */
   scanEvidence(afterId: string | null, limit: number): Promise<StoredEvidence[]>;
   close(): Promise<void>;
+}
+
+/** See `Store.stagedTransaction`. */
+export interface StagedTransaction<T> {
+  committed: Promise<T>;
+  durable: Promise<T>;
 }
 
 export interface StoreTransaction {

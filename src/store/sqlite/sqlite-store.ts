@@ -36,6 +36,7 @@ import type {
   RunEventDraft,
   RunEventRecord,
   RunRecordStatus,
+  StagedTransaction,
   Store,
   StoreCounts,
   StoreTransaction,
@@ -43,15 +44,23 @@ import type {
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { fdatasync, WalSync, type SyncFile } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /** Directory holding `warden.db`; created if missing. */
   dataDir: string;
   /**
-   * `FULL` makes every commit survive power loss; `NORMAL` only process crashes.
+   * `FULL` makes every commit survive power loss before its transaction
+   * resolves (an fdatasync of the WAL after the commit, see `WalSync`);
+   * `NORMAL` only process crashes (no sync at all; resolved at commit).
    * @default 'FULL'
    */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * How `FULL` flushes the WAL to disk after commits (tests hold it open).
+   * @default fdatasync(2) on libuv's thread pool
+   */
+  syncWal?: SyncFile;
   /**
    * Run WAL checkpoints from a worker thread. One connection per database
    * file needs to; a second connection to the same file (a writer thread) does not.
@@ -61,6 +70,8 @@ export interface SqliteStoreOptions {
 }
 
 type Row = Record<string, unknown>;
+
+const ignore = (): void => undefined;
 
 const str = (v: unknown): string => v as string;
 
@@ -239,7 +250,10 @@ function decodeCursor(text: string): Cursor {
 /**
  * The embedded store: one SQLite file in WAL mode. Writes go through one
  * connection, one transaction at a time (a promise chain serialises them);
- * reads use a second connection so they never see uncommitted work.
+ * reads use a second connection so they never see uncommitted work. With the
+ * default durability a transaction resolves once an fdatasync of the WAL that
+ * began after its COMMIT has finished (`WalSync`); the next transaction runs
+ * meanwhile.
  */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite';
@@ -249,13 +263,22 @@ export class SqliteStore implements Store {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly tx: SqliteTransaction;
   private readonly checkpointer: WalCheckpointer | undefined;
+  /** Absent with `synchronous: 'NORMAL'`: commits are not synced. */
+  private readonly walSync: WalSync | undefined;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
     this.path = join(options.dataDir, 'warden.db');
     this.writer = new Database(this.path);
     this.writer.pragma('journal_mode = WAL');
-    this.writer.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    // NORMAL: a COMMIT does not fsync. For the default durability WalSync
+    // syncs the WAL after each commit instead, off this thread, and the
+    // transaction resolves only then (see WalSync for why that is as durable as FULL).
+    this.writer.pragma('synchronous = NORMAL');
+    this.walSync =
+      options.synchronous === 'NORMAL'
+        ? undefined
+        : new WalSync(`${this.path}-wal`, options.syncWal ?? fdatasync);
     this.writer.pragma('foreign_keys = ON');
     this.writer.pragma('busy_timeout = 5000');
     migrate(this.writer);
@@ -268,23 +291,39 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
+    return this.stagedTransaction(work).durable;
+  }
+
+  stagedTransaction<T>(work: (tx: StoreTransaction) => Promise<T>): StagedTransaction<T> {
+    const run = async (): Promise<{ result: T; synced: Promise<void> }> => {
+      this.walSync?.check();
       this.writer.exec('BEGIN IMMEDIATE');
       this.tx.begin();
       try {
         const result = await work(this.tx);
         this.tx.flushCounters();
         this.writer.exec('COMMIT');
-        return result;
+        // Requested now, before anything else runs: the sync must begin after this COMMIT.
+        const synced = this.walSync?.afterCommit() ?? Promise.resolve();
+        synced.catch(ignore);
+        return { result, synced };
       } catch (error) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
         this.tx.rolledBack();
         throw error;
       }
     };
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
-    return result;
+    const commit = this.tail.then(run, run);
+    // The next transaction starts once this one has committed, not once it is durable.
+    this.tail = commit.catch(ignore);
+    const committed = commit.then(({ result }) => result);
+    const durable = commit.then(async ({ result, synced }) => {
+      await synced;
+      return result;
+    });
+    committed.catch(ignore);
+    durable.catch(ignore);
+    return { committed, durable };
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -621,6 +660,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.tail;
+    // Every commit's sync has finished before the WAL's descriptor, then the database, is closed.
+    await this.walSync?.close();
     await this.checkpointer?.stop();
     this.reader.close();
     this.writer.pragma('wal_checkpoint(TRUNCATE)');

@@ -6,12 +6,19 @@ import { Worker } from 'node:worker_threads';
  * its own connection, so that commits (and the acknowledgements waiting on
  * them) never pay for a checkpoint. SQLite lets a checkpoint run beside
  * readers and the writer; PASSIVE never blocks either.
+ *
+ * The connection runs at synchronous = NORMAL, set explicitly (never OFF):
+ * a checkpoint then fsyncs the WAL before copying it into the database and
+ * the database after, so the WAL is only reused once the database holds its
+ * commits on disk. The writer commits at NORMAL and syncs the WAL itself
+ * before acknowledging (see `wal-sync.ts`); together that is as durable as FULL.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
+db.pragma('synchronous = NORMAL');
 const checkpoint = () => {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage(String(error)); }
 };
