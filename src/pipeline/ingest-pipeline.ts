@@ -4,6 +4,7 @@ import { correlationKeysOf } from '../core/correlation.js';
 import { uuidv7 } from '../core/ids.js';
 import type { PipelineSettings } from '../core/settings.js';
 import type { Store, StoreTransaction } from '../store/store.js';
+import { waitBriefly } from './group-committer.js';
 import type { IngestObserver, IngestOutcome, IngestQueue } from './ingest-queue.js';
 
 export type { IngestObserver, IngestOutcome } from './ingest-queue.js';
@@ -144,8 +145,9 @@ export class IngestPipeline implements IngestQueue {
           // An observer's error: the callers have their outcomes already.
         }
       });
-      // The next batch may start once this one has committed.
+      // The next batch may start once this one has committed; a quick sync is waited for.
       await committed.catch(() => undefined);
+      await waitBriefly(durable);
       if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
     }
     this.flushing = false;
