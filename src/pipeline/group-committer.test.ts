@@ -8,7 +8,7 @@ import { HeldSync, settle, track } from '../store/sqlite/held-sync.test-support.
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeAlert } from '../store/store.contract.js';
 import type { StoreTransaction } from '../store/store.js';
-import { GroupCommitter } from './group-committer.js';
+import { GroupCommitter, waitBriefly } from './group-committer.js';
 
 describe('GroupCommitter', () => {
   let dir: string;
@@ -137,5 +137,23 @@ describe('GroupCommitter', () => {
     held.call(0).finish();
     await vi.waitFor(() => expect(drained.state).toBe('fulfilled'));
     expect(done.state).toBe('fulfilled');
+  });
+});
+
+describe('waitBriefly', () => {
+  it('resolves as soon as the commit is durable, well before the limit', async () => {
+    const started = performance.now();
+    await waitBriefly(Promise.resolve('durable'), 5_000);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('gives up on a slow sync after the limit, and never rejects', async () => {
+    const never = new Promise<never>(() => undefined);
+    const started = performance.now();
+    await waitBriefly(never, 30);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+    await expect(waitBriefly(Promise.reject(new Error('sync failed')), 5_000)).resolves.toBe(
+      undefined,
+    );
   });
 });
