@@ -580,7 +580,7 @@ async function main(): Promise<void> {
     `Measured with \`npm run bench\` on ${machine}. Warden runs as \`warden serve\` in its own ` +
       'process on the demo estate (its inventory; playbooks off, they are measured below) with the default durability (SQLite WAL; an alert is ' +
       'acknowledged only after its commit is on disk, made durable by an fdatasync of the WAL ' +
-      'overlapped with the next batch, as durable as `synchronous=FULL`); the load generator shares the machine. ' +
+      'off the writer thread, as durable as `synchronous=FULL`); the load generator shares the machine. ' +
       `Throughput is the median of ${settings.runs} runs, each on a fresh store; ~2 KB alerts, ` +
       `about 10% of them repeats, spread over ~${int(ACTIVE_CASES)} concurrently active cases. ` +
       'The baseline is the same fastify server writing raw alert ' +

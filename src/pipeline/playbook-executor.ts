@@ -125,9 +125,13 @@ interface QueuedRun {
   run: PlaybookRunRecord;
   alert: AlertFacts;
   raw: string;
+  /** When it was kept (epoch ms). */
+  at: number;
 }
 
-const QUEUED_RUNS_KEPT = 10_000;
+// Enough for the runs a burst of new cases starts at once (the executor drives at most 256), few enough to bound memory in a storm.
+const QUEUED_RUNS_KEPT = 2_000;
+const QUEUED_RUN_STALE_MS = 60_000;
 
 /** What a run has to record with its next commit: its trace, and the results of writes made since. */
 interface Carry {
@@ -167,7 +171,7 @@ export class PlaybookExecutor {
   /**
    * Runs this process queued, with the alert that started them, so their
    * first drive needs no store reads for the run and its alert. Used once;
-   * an entry whose transaction rolled back is never due and ages out.
+   * an entry whose transaction rolled back is never due and goes once stale.
    */
   private readonly queued = new Map<string, QueuedRun>();
 
@@ -204,7 +208,7 @@ export class PlaybookExecutor {
       const playbook = this.playbooks.get(trigger.playbookId) as Playbook;
       const run = this.newRun(playbook, c, alert.id, now, {}, null);
       await tx.insertRun(run);
-      if (this.started && raw !== undefined) this.remember({ run, alert, raw });
+      if (this.started && raw !== undefined) this.remember({ run, alert, raw, at: Date.now() });
       await tx.appendRunEvents(run.id, [
         { at: now, kind: 'run_queued', stepId: null, data: { reason: trigger.reason } },
       ]);
@@ -222,10 +226,16 @@ export class PlaybookExecutor {
   }
 
   private remember(entry: QueuedRun): void {
-    this.queued.set(entry.run.id, entry);
-    if (this.queued.size > QUEUED_RUNS_KEPT) {
-      this.queued.delete(this.queued.keys().next().value as string);
+    if (this.queued.size >= QUEUED_RUNS_KEPT) {
+      // Entries of transactions that rolled back are never taken: they go once stale.
+      const staleBefore = Date.now() - QUEUED_RUN_STALE_MS;
+      for (const [id, kept] of this.queued) {
+        if (kept.at >= staleBefore) break;
+        this.queued.delete(id);
+      }
     }
+    // Still full: the runs already kept are driven first; later ones read themselves from the store.
+    if (this.queued.size < QUEUED_RUNS_KEPT) this.queued.set(entry.run.id, entry);
   }
 
   private newRun(
