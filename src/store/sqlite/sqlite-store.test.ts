@@ -139,6 +139,18 @@ describe('SqliteStore', () => {
     await expect(s.close()).resolves.toBeUndefined();
   });
 
+  it('closes once when closed twice, at the same time or after', async () => {
+    const s = openStore();
+    store = undefined;
+    const both = Promise.all([s.close(), s.close()]);
+    const settled = await Promise.race([
+      both.then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000)),
+    ]);
+    expect(settled).toBe('closed');
+    await expect(s.close()).resolves.toBeUndefined();
+  });
+
   it('rejects transactions once closed', async () => {
     const s = openStore();
     await s.close();

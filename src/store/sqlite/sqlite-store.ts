@@ -658,7 +658,15 @@ export class SqliteStore implements Store {
     );
   }
 
-  async close(): Promise<void> {
+  /** Closes once; closing again (two owners shutting down) waits for the same close. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async closeOnce(): Promise<void> {
     await this.tail;
     // Every commit's sync has finished before the WAL's descriptor, then the database, is closed.
     await this.walSync?.close();
