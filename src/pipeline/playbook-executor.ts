@@ -120,6 +120,18 @@ const stepError = ({ code, message, retryable, retryAfterMs }: CallFailure): Ste
   ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
 });
 
+/**
+ * A run as a commit left it. `next` says what its driver does now: `write` —
+ * make the write call just recorded as sent; `continue` — go on (a read comes
+ * next); `stop` — the run waits or has finished.
+ */
+interface Recorded {
+  run: PlaybookRunRecord;
+  advance: Advance;
+  env: RunEnvironment;
+  next: 'write' | 'continue' | 'stop';
+}
+
 /** A run just queued by this process, with what its first drive needs. */
 interface QueuedRun {
   run: PlaybookRunRecord;
@@ -443,9 +455,7 @@ export class PlaybookExecutor {
    * the store, so they are applied in this same commit and the run carries
    * on inside it until it needs the world again (a call, an approval, a
    * sub-playbook, a wait) or finishes: a case update followed by the end of
-   * the run is one commit, not two. `next` says what the caller does:
-   * `write` — make the write call just recorded as sent; `continue` — go on
-   * (a read comes next); `stop` — the run now waits or has finished.
+   * the run is one commit, not two.
    */
   private async record(
     run: PlaybookRunRecord,
@@ -453,12 +463,7 @@ export class PlaybookExecutor {
     advance: Advance,
     env: RunEnvironment,
     carry: Carry,
-  ): Promise<{
-    run: PlaybookRunRecord;
-    advance: Advance;
-    env: RunEnvironment;
-    next: 'write' | 'continue' | 'stop';
-  }> {
+  ): Promise<Recorded> {
     const now = this.now();
     const events = carry.trace.map((t) => traceEvent(t, now));
     const effects = carry.effects;
@@ -470,6 +475,8 @@ export class PlaybookExecutor {
     carry.evidence = [];
     let approval: ApprovalRecord | undefined;
     const recorded = await this.committer.run(async (tx) => {
+      // The committer may run this again alone if its shared transaction fails: start afresh.
+      const traced = [...events];
       for (const effect of effects) await tx.putEffect(effect);
       for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
       for (const entry of timeline) await tx.appendTimeline(entry);
@@ -487,20 +494,18 @@ export class PlaybookExecutor {
         );
         if (applied.case) currentEnv = { ...currentEnv, case: applied.case };
         current = resumeRun(playbook, current.state, currentEnv, applied.outcome);
-        for (const t of current.trace) events.push(traceEvent(t, now));
+        for (const t of current.trace) traced.push(traceEvent(t, now));
       }
       const command = current.command;
       const next = this.nextRecord(run, playbook, current, now);
       await tx.updateRun(next);
-      await tx.appendRunEvents(run.id, events);
-      const done = (
-        then: 'write' | 'continue' | 'stop',
-      ): {
-        run: PlaybookRunRecord;
-        advance: Advance;
-        env: RunEnvironment;
-        next: 'write' | 'continue' | 'stop';
-      } => ({ run: next, advance: current, env: currentEnv, next: then });
+      await tx.appendRunEvents(run.id, traced);
+      const done = (then: Recorded['next']): Recorded => ({
+        run: next,
+        advance: current,
+        env: currentEnv,
+        next: then,
+      });
       switch (command.kind) {
         case 'call':
           if (command.stepKind === 'enrich') return done('continue');
