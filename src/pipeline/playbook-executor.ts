@@ -1008,26 +1008,23 @@ export class PlaybookExecutor {
         data: { message: change.message, runId: run.id, stepId: command.stepId, ...change.data },
       });
     }
-    if (!asEffect)
-      return {
-        outcome: { kind: 'succeeded' },
-        case: structuredClone(changes.length > 0 ? copy : c),
-      };
-    await tx.putEffect({
-      idempotencyKey: this.effectKey(run, state, command.stepId, null),
-      runId: run.id,
-      stepId: command.stepId,
-      item: null,
-      connector: 'case',
-      action: 'update',
-      input: command.update,
-      status: 'succeeded',
-      output: null,
-      error: null,
-      exchange: null,
-      sentAt: now,
-      finishedAt: now,
-    });
+    if (asEffect) {
+      await tx.putEffect({
+        idempotencyKey: this.effectKey(run, state, command.stepId, null),
+        runId: run.id,
+        stepId: command.stepId,
+        item: null,
+        connector: 'case',
+        action: 'update',
+        input: command.update,
+        status: 'succeeded',
+        output: null,
+        error: null,
+        exchange: null,
+        sentAt: now,
+        finishedAt: now,
+      });
+    }
     // The store may keep `copy` and `c` as its cached cases, which ingest updates in place: the run gets its own.
     return { outcome: { kind: 'succeeded' }, case: structuredClone(changes.length > 0 ? copy : c) };
   }
