@@ -1,4 +1,6 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { useHttpTransport } from './connectors/http/http-exchange.js';
+import { relayedHttpTransport } from './connectors/http/http-relay.js';
 import type { AlertFacts, EncodedAlert } from './core/alert.js';
 import type { PipelineSettings } from './core/settings.js';
 import { loadWardenConfig } from './config/warden-config.js';
@@ -22,11 +24,14 @@ export interface IngestWorkerData {
   settings: PipelineSettings;
   /** Queue the playbooks a new case starts; `run` also executes them on this thread. */
   playbooks: 'run' | 'queue';
+  /** Where this thread's connectors send HTTP (`serveHttpRelay` on the main thread). */
+  httpRelay?: MessagePort;
 }
 
 const port = parentPort;
 if (!port) throw new Error('ingest-worker.ts runs as a worker thread');
 const data = workerData as IngestWorkerData;
+if (data.httpRelay) useHttpTransport(relayedHttpTransport(data.httpRelay));
 
 // The main thread's connection runs the checkpoints and the migrations.
 const store = new SqliteStore({

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
+import { serveHttpRelay } from './connectors/http/http-relay.js';
 import { InventoryIndex } from './core/inventory.js';
 import { loadWardenConfig, type WardenConfig } from './config/warden-config.js';
 import { AccessTokens } from './pipeline/access-tokens.js';
@@ -127,25 +128,36 @@ function ingestThread(
   config: WardenConfig,
   metrics: WardenMetrics,
 ): ThreadedIngest {
-  const workerData: IngestWorkerData = {
-    dataDir: options.dataDir,
-    configDir: config.dir,
-    playbooks: options.playbooks ?? 'run',
-    settings: { ...config.pipeline },
-    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
-  };
+  const settings = { ...config.pipeline };
   const extension = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./ingest-worker${extension}`, import.meta.url);
-  return new ThreadedIngest({
-    spawn: () =>
+  const spawn = (): Worker => {
+    // The thread's connector HTTP is sent from here, where the CPU is idle.
+    const relay = new MessageChannel();
+    serveHttpRelay(relay.port1);
+    const workerData: IngestWorkerData = {
+      dataDir: options.dataDir,
+      configDir: config.dir,
+      playbooks: options.playbooks ?? 'run',
+      settings,
+      httpRelay: relay.port2,
+      ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    };
+    const transferList = [relay.port2];
+    const worker =
       extension === '.ts'
         ? // Run from source (tests, benchmarks): the thread registers the TypeScript loader first.
           new Worker(
             `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
               .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
-            { eval: true, workerData },
+            { eval: true, workerData, transferList },
           )
-        : new Worker(entry, { workerData }),
+        : new Worker(entry, { workerData, transferList });
+    worker.once('exit', () => relay.port1.close());
+    return worker;
+  };
+  return new ThreadedIngest({
+    spawn,
     observer: metrics,
   });
 }

@@ -1,3 +1,4 @@
+import { cloneJson } from '../core/json-clone.js';
 import type { AlertFacts, NormalizedAlert } from '../core/alert.js';
 import type { Case, CaseChange, TimelineEntry } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
@@ -975,7 +976,7 @@ export class PlaybookExecutor {
         },
       };
     }
-    const copy = structuredClone(c);
+    const copy = cloneJson(c);
     let changes: CaseChange[];
     try {
       changes = applyCaseStep(copy, command.update, now);
@@ -1026,7 +1027,7 @@ export class PlaybookExecutor {
       });
     }
     // The store may keep `copy` and `c` as its cached cases, which ingest updates in place: the run gets its own.
-    return { outcome: { kind: 'succeeded' }, case: structuredClone(changes.length > 0 ? copy : c) };
+    return { outcome: { kind: 'succeeded' }, case: cloneJson(changes.length > 0 ? copy : c) };
   }
 
   private async requestApproval(

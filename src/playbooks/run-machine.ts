@@ -1,3 +1,4 @@
+import { cloneJson } from '../core/json-clone.js';
 import type { Role } from '../core/access.js';
 import type { NormalizedAlert, SeverityLabel } from '../core/alert.js';
 import type { Case, CasePhase, ClosureReason } from '../core/case.js';
@@ -250,7 +251,7 @@ export function resumeRun(
   env: RunEnvironment,
   outcome: StepOutcome,
 ): Advance {
-  const state = structuredClone(previous);
+  const state = cloneJson(previous);
   const stepper = new RunStepper(playbook, state, env, []);
   return stepper.resume(outcome);
 }

@@ -99,6 +99,62 @@ const RECORDED_RESPONSE_HEADERS = new Set([
   'idempotent-replayed',
 ]);
 
+/** What a transport sends: the request as it goes on the wire, secrets included. */
+export interface WireRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
+}
+
+/** Why an exchange was cut short by us rather than by the network. */
+export type Abandoned = 'timeout' | 'deadline';
+
+/** How a failed exchange failed, as plain data (it may cross threads). */
+export interface WireFailure {
+  /** Cut by the transport's timer or by the caller's deadline. */
+  readonly abandoned?: Abandoned;
+  readonly aborted?: boolean;
+  /** The system error code (`ECONNREFUSED`), also of a wrapped error. */
+  readonly code?: string;
+  readonly message: string;
+}
+
+/**
+ * What came back. A transport never rejects: failures are outcomes too, so
+ * that an exchange relayed from another thread fails exactly like a local one.
+ */
+export type WireOutcome =
+  | {
+      readonly kind: 'response';
+      readonly status: number;
+      readonly headers: IncomingHttpHeaders;
+      readonly text: string;
+    }
+  | ({ readonly kind: 'no_response' } & WireFailure)
+  | ({
+      readonly kind: 'broken_body';
+      readonly status: number;
+      readonly headers: IncomingHttpHeaders;
+      /** The body went past `maxResponseBytes`. */
+      readonly tooLarge?: boolean;
+    } & WireFailure);
+
+/** Carries one request to its server; `signal` is the call's deadline. */
+export type HttpTransport = (request: WireRequest, signal: AbortSignal) => Promise<WireOutcome>;
+
+/**
+ * This thread's transport. The playbook engine's writer thread swaps in one
+ * that relays to the main thread (see `http-relay.ts`), which has the idle CPU.
+ */
+let transport: HttpTransport = (request, signal) => nodeHttpTransport(request, signal);
+
+export function useHttpTransport(next: HttpTransport): void {
+  transport = next;
+}
+
 /** Sends the request; a status outside `accept` rejects with a mapped `ConnectorError`. */
 export async function sendHttpRequest(
   request: HttpRequest,
@@ -117,27 +173,36 @@ export async function sendHttpRequest(
       : { requestBody: redact(request.recordedBody ?? request.body) }),
   };
   const elapsed = (): number => Math.round(performance.now() - started);
-  const exchange = new NodeExchange(request, options);
-  let response: IncomingMessage;
-  let text: string;
-  try {
-    response = await exchange.response;
-  } catch (error) {
-    exchange.finish();
-    throw networkError(error, request.url, options, { ...base, durationMs: elapsed() }, exchange);
+  const maxResponseBytes = options.maxResponseBytes ?? 10 * 1024 * 1024;
+  const outcome = await transport(
+    {
+      method: request.method,
+      url: request.url.toString(),
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      timeoutMs: options.timeoutMs,
+      maxResponseBytes,
+    },
+    options.signal,
+  );
+  if (outcome.kind === 'no_response') {
+    throw networkError(outcome, request.url, options, { ...base, durationMs: elapsed() });
   }
-  const status = response.statusCode ?? 0;
-  const headers = new NodeResponseHeaders(response.headers);
+  const status = outcome.status;
+  const headers = new NodeResponseHeaders(outcome.headers);
   const responded = { status, responseHeaders: recordResponseHeaders(headers) };
-  try {
-    text = await readBody(response, options.maxResponseBytes ?? 10 * 1024 * 1024, options.where);
-  } catch (error) {
+  if (outcome.kind === 'broken_body') {
     const recordedExchange = { ...base, ...responded, durationMs: elapsed() };
-    if (error instanceof ConnectorError) throw error.with({ exchange: recordedExchange });
-    throw networkError(error, request.url, options, recordedExchange, exchange);
-  } finally {
-    exchange.finish();
+    if (outcome.tooLarge) {
+      throw new ConnectorError(
+        'invalid_output',
+        `${options.where}: the response is larger than ${maxResponseBytes} bytes`,
+        { status, exchange: recordedExchange },
+      );
+    }
+    throw networkError(outcome, request.url, options, recordedExchange);
   }
+  const text = outcome.text;
   const limit = options.recordedBodyBytes ?? 16 * 1024;
   const recorded = truncateUtf8(redact(text), limit);
   const wire: WireExchange = {
@@ -157,8 +222,48 @@ const AGENTS = {
   'https:': new https.Agent({ keepAlive: true }),
 };
 
-/** Why an exchange was cut short by us rather than by the network. */
-type Abandoned = 'timeout' | 'deadline';
+class ResponseTooLarge extends Error {}
+
+/** The transport of this thread's own sockets: `node:http`/`node:https` with keep-alive agents. */
+export async function nodeHttpTransport(
+  request: WireRequest,
+  signal: AbortSignal,
+): Promise<WireOutcome> {
+  const exchange = new NodeExchange(request, signal);
+  let response: IncomingMessage;
+  try {
+    response = await exchange.response;
+  } catch (error) {
+    exchange.finish();
+    return { kind: 'no_response', ...failureOf(error, exchange.abandoned) };
+  }
+  const status = response.statusCode ?? 0;
+  const headers = response.headers;
+  try {
+    const text = await readBody(response, request.maxResponseBytes);
+    return { kind: 'response', status, headers, text };
+  } catch (error) {
+    return {
+      kind: 'broken_body',
+      status,
+      headers,
+      ...(error instanceof ResponseTooLarge ? { tooLarge: true } : {}),
+      ...failureOf(error, exchange.abandoned),
+    };
+  } finally {
+    exchange.finish();
+  }
+}
+
+function failureOf(error: unknown, abandoned: Abandoned | undefined): WireFailure {
+  const code = errorCode(error);
+  return {
+    ...(abandoned ? { abandoned } : {}),
+    ...(error instanceof Error && error.name === 'AbortError' ? { aborted: true } : {}),
+    ...(code === undefined ? {} : { code }),
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
 
 /** One request in flight, with its own timer and the step's deadline wired to it. */
 class NodeExchange {
@@ -166,11 +271,12 @@ class NodeExchange {
   abandoned: Abandoned | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly onDeadline: () => void;
-  private readonly signal: AbortSignal;
   private request: http.ClientRequest | undefined;
 
-  constructor(request: HttpRequest, options: HttpExchangeOptions) {
-    this.signal = options.signal;
+  constructor(
+    request: WireRequest,
+    private readonly signal: AbortSignal,
+  ) {
     const cut = (why: Abandoned): void => {
       if (this.abandoned) return;
       this.abandoned = why;
@@ -179,7 +285,7 @@ class NodeExchange {
       this.request?.destroy(error);
     };
     this.onDeadline = () => cut('deadline');
-    this.timer = setTimeout(() => cut('timeout'), options.timeoutMs);
+    this.timer = setTimeout(() => cut('timeout'), request.timeoutMs);
     this.response = new Promise<IncomingMessage>((resolve, reject) => {
       if (this.signal.aborted) {
         this.abandoned = 'deadline';
@@ -189,7 +295,7 @@ class NodeExchange {
         return;
       }
       this.signal.addEventListener('abort', this.onDeadline, { once: true });
-      const url = request.url;
+      const url = new URL(request.url);
       const client = url.protocol === 'https:' ? https : http;
       const agent = AGENTS[url.protocol as keyof typeof AGENTS];
       if (!agent) {
@@ -249,22 +355,14 @@ function recordResponseHeaders(headers: ResponseHeaders): Record<string, string>
   return recorded;
 }
 
-async function readBody(
-  response: IncomingMessage,
-  maxBytes: number,
-  where: string,
-): Promise<string> {
+async function readBody(response: IncomingMessage, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of response as AsyncIterable<Buffer>) {
     size += chunk.byteLength;
     if (size > maxBytes) {
       response.destroy();
-      throw new ConnectorError(
-        'invalid_output',
-        `${where}: the response is larger than ${maxBytes} bytes`,
-        { status: response.statusCode ?? 0 },
-      );
+      throw new ResponseTooLarge();
     }
     chunks.push(chunk);
   }
@@ -293,19 +391,18 @@ const MAYBE_APPLIED = ' (the request may have been applied, so it is not repeate
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function networkError(
-  error: unknown,
+  failure: WireFailure,
   url: URL,
   options: HttpExchangeOptions,
   exchange: WireExchange,
-  inFlight: { abandoned: Abandoned | undefined },
 ): ConnectorError {
   const redact = (text: string): string => options.redactor.redact(text);
   const origin = redact(url.origin);
-  if (inFlight.abandoned !== undefined || (error instanceof Error && error.name === 'AbortError')) {
+  if (failure.abandoned !== undefined || failure.aborted) {
     const why =
-      inFlight.abandoned === 'deadline' || options.signal.aborted
+      failure.abandoned === 'deadline' || options.signal.aborted
         ? 'the step deadline passed before the response'
-        : inFlight.abandoned === 'timeout'
+        : failure.abandoned === 'timeout'
           ? `no response within ${options.timeoutMs} ms`
           : 'the request was aborted';
     return new ConnectorError(
@@ -314,9 +411,9 @@ function networkError(
       { retryable: options.safeToRepeat, exchange },
     );
   }
-  const code = errorCode(error);
+  const code = failure.code;
   const notSent = code !== undefined && NOT_SENT.has(code);
-  const reason = redact(code ?? (error instanceof Error ? error.message : String(error)));
+  const reason = redact(code ?? failure.message);
   return new ConnectorError(
     'unavailable',
     `${options.where}: cannot reach ${origin} (${reason})${notSent || options.safeToRepeat ? '' : MAYBE_APPLIED}`,

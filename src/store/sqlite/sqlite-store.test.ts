@@ -10,7 +10,7 @@ import { sealEvidence } from '../../core/evidence.js';
 import { verifyAuditLog } from '../../pipeline/audit-verification.js';
 import { at, describeStoreContract, makeAlert, makeCase } from '../store.contract.js';
 import { MIGRATIONS } from './migrations.js';
-import { SqliteStore } from './sqlite-store.js';
+import { DUE_RUNS_QUERY, SqliteStore } from './sqlite-store.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'warden-sqlite-'));
@@ -73,6 +73,15 @@ describe('SqliteStore', () => {
     openStore();
     const mode = withRawDb((db) => db.pragma('journal_mode', { simple: true }) as string);
     expect(mode.toLowerCase()).toBe('wal');
+  });
+
+  it('finds due runs through the index of active runs, not by reading every run', () => {
+    openStore();
+    const plan = withRawDb(
+      (db) =>
+        db.prepare(`EXPLAIN QUERY PLAN ${DUE_RUNS_QUERY}`).all(at(1), 10) as { detail: string }[],
+    );
+    expect(plan.map((step) => step.detail).join('; ')).toContain('USING INDEX playbook_runs_due');
   });
 
   it('records each migration once and does not re-run them on reopen; data survives', async () => {

@@ -248,6 +248,16 @@ function decodeCursor(text: string): Cursor {
 }
 
 /**
+ * Runs the executor should advance now. The first term repeats the partial
+ * index's condition word for word, so that SQLite reads that index (the
+ * active runs) instead of scanning every run ever made on each poll.
+ */
+export const DUE_RUNS_QUERY = `SELECT id FROM playbook_runs
+  WHERE status IN ('queued', 'running', 'waiting')
+    AND (status IN ('queued', 'running') OR (status = 'waiting' AND wake_at <= ?))
+  ORDER BY updated_at, id LIMIT ?`;
+
+/**
  * The embedded store: one SQLite file in WAL mode. Writes go through one
  * connection, one transaction at a time (a promise chain serialises them);
  * reads use a second connection so they never see uncommitted work. With the
@@ -536,16 +546,7 @@ export class SqliteStore implements Store {
   }
 
   dueRunIds(now: string, limit: number): Promise<string[]> {
-    return this.read(
-      () =>
-        this.statement(
-          `SELECT id FROM playbook_runs WHERE status IN ('queued', 'running')
-             OR (status = 'waiting' AND wake_at <= ?)
-           ORDER BY updated_at, id LIMIT ?`,
-        )
-          .pluck()
-          .all(now, limit) as string[],
-    );
+    return this.read(() => this.statement(DUE_RUNS_QUERY).pluck().all(now, limit) as string[]);
   }
 
   listRunEvents(runId: string): Promise<RunEventRecord[]> {
