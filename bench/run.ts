@@ -225,6 +225,7 @@ interface SingleRun {
   p50: number;
   p99: number;
   failed: number;
+  cpuPerAlert: BatchedRun['cpuPerAlert'];
 }
 
 function cannon(
@@ -261,12 +262,14 @@ async function singleRun(kind: Kind, seed: number): Promise<SingleRun> {
       campaigns: ACTIVE_CASES,
     });
     await cannon(server.url, generator, 2);
+    const cpuBefore = server.cpu();
     const r = await cannon(server.url, generator, settings.singleSeconds);
     return {
       requestsPerSecond: r['2xx'] / r.duration,
       p50: r.latency.p50,
       p99: r.latency.p99,
       failed: r.non2xx + r.errors + r.timeouts,
+      cpuPerAlert: cpuPerAlert(cpuBefore, server.cpu(), r['2xx']),
     };
   });
 }
@@ -414,7 +417,8 @@ async function main(): Promise<void> {
         single[kind].push(r);
         log(
           `  run ${run} ${kind.padEnd(8)} ${int(r.requestsPerSecond)} req/s, ` +
-            `p50 ${r.p50} ms, p99 ${r.p99} ms${r.failed ? `, ${r.failed} FAILED` : ''}`,
+            `p50 ${r.p50} ms, p99 ${r.p99} ms${r.failed ? `, ${r.failed} FAILED` : ''}; server CPU ` +
+            `${int(r.cpuPerAlert.total)} µs/request (main thread ${int(r.cpuPerAlert.main)})`,
         );
       }
     }

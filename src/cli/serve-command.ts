@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { loadSecretSource, SECRETS_FILE } from '../connectors/secrets.js';
 import { startDemoServices } from '../demo/demo-services.js';
 import { startPullSources } from '../sources/pull/pull-sources.js';
@@ -33,6 +34,7 @@ export function registerServeCommand(program: Command): void {
         host?: string;
         demoServices?: true | string;
       }) => {
+        keepHeapsSmall();
         const demo = options.demoServices
           ? await startDemoServices({
               port:
@@ -88,4 +90,16 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', stop);
       },
     );
+}
+
+/**
+ * A long-running server's V8 heaps, the main thread's and the writer
+ * thread's, may grow to twice what they hold before a full collection,
+ * instead of V8's default of up to four times when it thinks collections
+ * costly. Under batched ingest that kept the process near 390 MB resident
+ * instead of 550 MB, for a few percent more CPU in collections. Set before
+ * the writer thread starts; it changes only how often V8 collects.
+ */
+function keepHeapsSmall(): void {
+  setFlagsFromString('--heap-growing-percent=100');
 }
