@@ -12,6 +12,7 @@ import type { JsonValue, Playbook } from '../playbooks/playbook.js';
 import { loadPlaybooks, parsePlaybook } from '../playbooks/playbook-loader.js';
 import { normalizePayload } from '../sources/source-registry.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { StoreTransaction } from '../store/store.js';
 import { AlertPreparer } from './alert-preparer.js';
 import { ApprovalWorkflow } from './approval-workflow.js';
 import { verifyAuditLog } from './audit-verification.js';
@@ -501,6 +502,93 @@ describe('PlaybookExecutor', () => {
     expect(reads).toEqual([]);
     // One commit for the alert and its case, one for the case step and the finish together.
     expect(commits).toBe(2);
+    await executor.stop();
+  });
+
+  it('retries each run alone after a shared commit fails, recording and sending nothing twice', async () => {
+    const blocker = parsePlaybook(
+      [
+        'id: blocker',
+        'version: 1',
+        'title: Block',
+        'owner: o',
+        'trigger: { types: [inference_spike] }',
+        'steps:',
+        '  - id: block',
+        '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
+        '  - id: note',
+        "    case: { note: 'blocked ${{ alert.observables.ips[0] }}' }",
+        '',
+      ].join('\n'),
+      'playbooks/blocker.yaml',
+    );
+    const router: PlaybookRouter = {
+      routes: [{ match: { type: ['inference_spike'] }, playbook: 'blocker' }],
+    };
+    const connectors = new FakeConnectors();
+    const { store, executor, ingest } = open([blocker], router, connectors);
+    const first = await ingest(spikePayload);
+    const second = await ingest({
+      ...spikePayload,
+      observables: { ips: ['198.51.100.9'], model: { id: 'fraud-detection' } },
+    });
+    expect(second?.caseId).not.toBe(first?.caseId);
+
+    // The first transaction that records the end of two runs fails once,
+    // after the first run's case step and events went in: the group committer
+    // rolls it back and retries each run's work alone.
+    let failures = 0;
+    const staged = store.stagedTransaction.bind(store);
+    store.stagedTransaction = ((work: (tx: StoreTransaction) => Promise<unknown>) =>
+      staged((tx) => {
+        const ended = new Set<string>();
+        const flaky = new Proxy(tx, {
+          get(target, name) {
+            if (name === 'appendRunEvents') {
+              return (
+                runId: string,
+                events: Parameters<StoreTransaction['appendRunEvents']>[1],
+              ) => {
+                if (events.some((e) => e.kind === 'run_finished')) {
+                  ended.add(runId);
+                  if (ended.size > 1 && failures === 0) {
+                    failures += 1;
+                    throw new Error('disk I/O error');
+                  }
+                }
+                return target.appendRunEvents(runId, events);
+              };
+            }
+            const value = Reflect.get(target, name) as unknown;
+            return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+          },
+        });
+        return work(flaky);
+      })) as typeof store.stagedTransaction;
+
+    executor.start();
+    executor.wake();
+    await executor.idle();
+    expect(failures).toBe(1);
+
+    expect(
+      connectors.calls
+        .map(
+          (c) => `${c.connector}.${c.action} ${String(c.input && (c.input as { ip: string }).ip)}`,
+        )
+        .sort(),
+    ).toEqual(['network.deny 198.51.100.9', 'network.deny 203.0.113.7']);
+    for (const outcome of [first, second]) {
+      const [run] = await store.listRunsForCase(outcome?.caseId ?? '');
+      expect(run?.status).toBe('succeeded');
+      const events = await store.listRunEvents(run?.id ?? '');
+      const steps = events.filter((e) => e.kind === 'step_succeeded').map((e) => e.stepId);
+      expect(steps).toEqual(['block', 'note']);
+      expect(events.filter((e) => e.kind === 'run_finished')).toHaveLength(1);
+      const timeline = await store.listTimeline(outcome?.caseId ?? '');
+      expect(timeline.filter((t) => t.message.startsWith('blocked '))).toHaveLength(1);
+    }
+    expect(await verifyAuditLog(store)).toMatchObject({ ok: true });
     await executor.stop();
   });
 });
