@@ -50,32 +50,65 @@ const FIELDS = {
 /** Labels Splunk searches commonly use beyond the OCSF ones. */
 const SEVERITY_ALIASES: Readonly<Record<string, SeverityId>> = { info: 1, warning: 3 };
 
-/** A result field's values: Splunk sends a multivalue field as an array of strings. */
-function valuesOf(result: JsonObject, names: readonly string[]): string[] {
-  return names.flatMap((name) => {
-    const value = result[name];
-    const items: unknown[] = Array.isArray(value) ? value : [value];
-    return items
-      .map((item) => (typeof item === 'number' && Number.isFinite(item) ? String(item) : item))
-      .filter((item): item is string => textAt(item) !== undefined)
-      .map((item) => item.trim());
-  });
+/** A result field's usable value (text, or a number as text), trimmed. */
+function usable(item: unknown): string | undefined {
+  if (typeof item === 'number') return Number.isFinite(item) ? String(item) : undefined;
+  return textAt(item)?.trim();
 }
 
-function firstValue(result: JsonObject, names: readonly string[]): string | undefined {
-  return valuesOf(result, names)[0];
+/**
+ * The result fields' values in name order: Splunk sends a multivalue field
+ * as an array of strings. Plain loops: this runs a dozen times per alert.
+ */
+function valuesOf(result: JsonObject, names: readonly string[]): string[] {
+  const values: string[] = [];
+  for (const name of names) {
+    const value = result[name];
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        const text = usable(item);
+        if (text !== undefined) values.push(text);
+      }
+    } else {
+      const text = usable(value);
+      if (text !== undefined) values.push(text);
+    }
+  }
+  return values;
+}
+
+/** The first value `accept` takes, read in the order of `valuesOf`. */
+function firstValue<T = string>(
+  result: JsonObject,
+  names: readonly string[],
+  accept: (text: string) => T | undefined = (text) => text as T,
+): T | undefined {
+  for (const name of names) {
+    const value = result[name];
+    const items: readonly unknown[] = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      const text = usable(item);
+      const accepted = text === undefined ? undefined : accept(text);
+      if (accepted !== undefined) return accepted;
+    }
+  }
+  return undefined;
 }
 
 function readSeverity(result: JsonObject): SeverityId {
-  for (const value of valuesOf(result, FIELDS.severity)) {
-    const id = severityIdFromLabel(value) ?? SEVERITY_ALIASES[value.toLowerCase()];
-    if (id !== undefined) return id;
-  }
-  return DEFAULT_SEVERITY;
+  return (
+    firstValue(
+      result,
+      FIELDS.severity,
+      (value) => severityIdFromLabel(value) ?? SEVERITY_ALIASES[value.toLowerCase()],
+    ) ?? DEFAULT_SEVERITY
+  );
 }
 
 function readType(result: JsonObject, searchName: string, atlasIds: readonly string[]): AlertType {
-  const named = valuesOf(result, FIELDS.type).find(isAlertType);
+  const named = firstValue(result, FIELDS.type, (value) =>
+    isAlertType(value) ? value : undefined,
+  );
   return (
     named ??
     alertTypeFromAtlasTechniques(atlasIds) ??
@@ -85,11 +118,10 @@ function readType(result: JsonObject, searchName: string, atlasIds: readonly str
 }
 
 function readTimes(result: JsonObject): { firstSeen: string; lastSeen: string } {
-  const instantOf = (names: readonly string[]): number | undefined =>
-    valuesOf(result, names)
-      .map(epochMsOf)
-      .find((ms) => ms !== undefined);
-  return seenTimes(instantOf(FIELDS.firstTime), instantOf(FIELDS.lastTime));
+  return seenTimes(
+    firstValue(result, FIELDS.firstTime, epochMsOf),
+    firstValue(result, FIELDS.lastTime, epochMsOf),
+  );
 }
 
 function readObservables(result: JsonObject): AlertObservables {
