@@ -150,6 +150,15 @@ describe('the HTTP relay', () => {
     ).toMatchObject({ kind: 'no_response', code: 'ECONNREFUSED' });
   });
 
+  it('answers a transport that throws as a failed exchange instead of leaving the caller waiting', async () => {
+    const channel = new MessageChannel();
+    channels.push(channel);
+    serveHttpRelay(channel.port1, () => Promise.reject(new Error('transport bug')));
+    expect(
+      await relayedHttpTransport(channel.port2)(request('/echo'), new AbortController().signal),
+    ).toEqual({ kind: 'no_response', message: 'Error: transport bug' });
+  });
+
   it('fails waiting and later requests when the sending side has gone', async () => {
     const channel = new MessageChannel();
     serveHttpRelay(channel.port1);

@@ -35,10 +35,13 @@ export function serveHttpRelay(
     }
     const controller = new AbortController();
     inFlight.set(message.id, controller);
-    void transport(message.request, controller.signal).then((outcome) => {
-      inFlight.delete(message.id);
-      port.postMessage({ id: message.id, outcome } satisfies FromHttpRelay);
-    });
+    void transport(message.request, controller.signal)
+      // Transports answer failures as outcomes; a throw is a bug, reported the same way.
+      .catch((error: unknown): WireOutcome => ({ kind: 'no_response', message: String(error) }))
+      .then((outcome) => {
+        inFlight.delete(message.id);
+        port.postMessage({ id: message.id, outcome } satisfies FromHttpRelay);
+      });
   });
   // The other thread is gone: nobody waits for these answers.
   port.on('close', () => {
