@@ -80,6 +80,27 @@ const spikePayload = {
   observables: { ips: ['203.0.113.7'], model: { id: 'customer-churn' } },
 };
 
+/** Blocks the alert's first address, then notes it on the case. */
+const blocker = parsePlaybook(
+  [
+    'id: blocker',
+    'version: 1',
+    'title: Block',
+    'owner: o',
+    'trigger: { types: [inference_spike] }',
+    'steps:',
+    '  - id: block',
+    '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
+    '  - id: note',
+    '    case: { note: "blocked ${{ steps.block.output }}" }',
+    '',
+  ].join('\n'),
+  'playbooks/blocker.yaml',
+);
+const blockerRouter: PlaybookRouter = {
+  routes: [{ match: { type: ['inference_spike'] }, playbook: 'blocker' }],
+};
+
 describe('PlaybookExecutor', () => {
   let dir: string;
   let stores: SqliteStore[];
@@ -232,26 +253,6 @@ describe('PlaybookExecutor', () => {
   });
 
   describe('after a crash between sending an action and recording its result', () => {
-    const blocker = parsePlaybook(
-      [
-        'id: blocker',
-        'version: 1',
-        'title: Block',
-        'owner: o',
-        'trigger: { types: [inference_spike] }',
-        'steps:',
-        '  - id: block',
-        '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
-        '  - id: note',
-        '    case: { note: "blocked ${{ steps.block.output }}" }',
-        '',
-      ].join('\n'),
-      'playbooks/blocker.yaml',
-    );
-    const router: PlaybookRouter = {
-      routes: [{ match: { type: ['inference_spike'] }, playbook: 'blocker' }],
-    };
-
     /** Runs until the act call is in flight, then abandons that executor as a crash would. */
     async function crashMidCall(): Promise<string> {
       let sent!: () => void;
@@ -262,7 +263,7 @@ describe('PlaybookExecutor', () => {
           return new Promise(() => undefined);
         },
       });
-      const first = open([blocker], router, hanging);
+      const first = open([blocker], blockerRouter, hanging);
       const outcome = await first.ingest(spikePayload);
       first.executor.start();
       await inFlight;
@@ -278,7 +279,7 @@ describe('PlaybookExecutor', () => {
       it(`reconciles (${answer}) instead of repeating the call blindly`, async () => {
         const runId = await crashMidCall();
         const connectors = new FakeConnectors({}, answer);
-        const second = open([blocker], router, connectors);
+        const second = open([blocker], blockerRouter, connectors);
         await second.executor.idle();
 
         const run = await second.store.getRun(runId);
@@ -506,27 +507,8 @@ describe('PlaybookExecutor', () => {
   });
 
   it('retries each run alone after a shared commit fails, recording and sending nothing twice', async () => {
-    const blocker = parsePlaybook(
-      [
-        'id: blocker',
-        'version: 1',
-        'title: Block',
-        'owner: o',
-        'trigger: { types: [inference_spike] }',
-        'steps:',
-        '  - id: block',
-        '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
-        '  - id: note',
-        "    case: { note: 'blocked ${{ alert.observables.ips[0] }}' }",
-        '',
-      ].join('\n'),
-      'playbooks/blocker.yaml',
-    );
-    const router: PlaybookRouter = {
-      routes: [{ match: { type: ['inference_spike'] }, playbook: 'blocker' }],
-    };
     const connectors = new FakeConnectors();
-    const { store, executor, ingest } = open([blocker], router, connectors);
+    const { store, executor, ingest } = open([blocker], blockerRouter, connectors);
     const first = await ingest(spikePayload);
     const second = await ingest({
       ...spikePayload,
