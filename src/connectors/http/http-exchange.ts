@@ -149,7 +149,7 @@ export type HttpTransport = (request: WireRequest, signal: AbortSignal) => Promi
  * This thread's transport. The playbook engine's writer thread swaps in one
  * that relays to the main thread (see `http-relay.ts`), which has the idle CPU.
  */
-let transport: HttpTransport = (request, signal) => nodeHttpTransport(request, signal);
+let transport: HttpTransport = nodeHttpTransport;
 
 export function useHttpTransport(next: HttpTransport): void {
   transport = next;
