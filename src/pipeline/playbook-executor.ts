@@ -1,10 +1,10 @@
-import { cloneJson } from '../core/json-clone.js';
 import type { AlertFacts, NormalizedAlert } from '../core/alert.js';
 import type { Case, CaseChange, TimelineEntry } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
 import { WardenError } from '../core/errors.js';
 import { sealEvidence, type StoredEvidence } from '../core/evidence.js';
 import { uuidv7 } from '../core/ids.js';
+import { cloneJson } from '../core/json-clone.js';
 import type { PlaybookRouter } from '../core/playbook-router.js';
 import { applyCaseStep } from '../playbooks/case-step.js';
 import type { JsonValue, Playbook } from '../playbooks/playbook.js';

@@ -1,4 +1,3 @@
-import { cloneJson } from '../core/json-clone.js';
 import type { Role } from '../core/access.js';
 import type { NormalizedAlert, SeverityLabel } from '../core/alert.js';
 import type { Case, CasePhase, ClosureReason } from '../core/case.js';
@@ -9,6 +8,7 @@ import {
   type ContainmentPolicy,
 } from '../core/containment-policy.js';
 import { WardenError } from '../core/errors.js';
+import { cloneJson } from '../core/json-clone.js';
 import { pendingStepResults } from './expressions.js';
 import {
   END,

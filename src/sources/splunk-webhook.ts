@@ -57,23 +57,30 @@ function usable(item: unknown): string | undefined {
 }
 
 /**
- * The result fields' values in name order: Splunk sends a multivalue field
- * as an array of strings. Plain loops: this runs a dozen times per alert.
+ * Visits the result fields' usable values in name order, until `visit`
+ * returns true: Splunk sends a multivalue field as an array of strings.
+ * Plain loops: this runs a dozen times per alert.
  */
-function valuesOf(result: JsonObject, names: readonly string[]): string[] {
-  const values: string[] = [];
+function eachValue(
+  result: JsonObject,
+  names: readonly string[],
+  visit: (text: string) => boolean | void,
+): void {
   for (const name of names) {
     const value = result[name];
-    if (Array.isArray(value)) {
-      for (const item of value) {
-        const text = usable(item);
-        if (text !== undefined) values.push(text);
-      }
-    } else {
-      const text = usable(value);
-      if (text !== undefined) values.push(text);
+    const items: readonly unknown[] = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      const text = usable(item);
+      if (text !== undefined && visit(text) === true) return;
     }
   }
+}
+
+function valuesOf(result: JsonObject, names: readonly string[]): string[] {
+  const values: string[] = [];
+  eachValue(result, names, (text) => {
+    values.push(text);
+  });
   return values;
 }
 
@@ -83,16 +90,9 @@ function firstValue<T = string>(
   names: readonly string[],
   accept: (text: string) => T | undefined = (text) => text as T,
 ): T | undefined {
-  for (const name of names) {
-    const value = result[name];
-    const items: readonly unknown[] = Array.isArray(value) ? value : [value];
-    for (const item of items) {
-      const text = usable(item);
-      const accepted = text === undefined ? undefined : accept(text);
-      if (accepted !== undefined) return accepted;
-    }
-  }
-  return undefined;
+  let found: T | undefined;
+  eachValue(result, names, (text) => (found = accept(text)) !== undefined);
+  return found;
 }
 
 function readSeverity(result: JsonObject): SeverityId {
