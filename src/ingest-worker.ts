@@ -1,7 +1,6 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { useHttpTransport } from './connectors/http/http-exchange.js';
 import { relayedHttpTransport } from './connectors/http/http-relay.js';
-import type { AlertFacts, EncodedAlert } from './core/alert.js';
 import type { PipelineSettings } from './core/settings.js';
 import { loadWardenConfig } from './config/warden-config.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
@@ -10,6 +9,7 @@ import {
   serializeError,
   type FromIngestWorker,
   type ToIngestWorker,
+  unpackAlertTexts,
 } from './pipeline/threaded-ingest.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -67,13 +67,8 @@ port.on('message', (message: ToIngestWorker) => {
       .finally(() => post({ kind: 'closed' }));
     return;
   }
-  const { id, docs, raws } = message;
-  const alerts: EncodedAlert[] = docs.map((doc, i) => ({
-    alert: JSON.parse(doc) as AlertFacts,
-    doc,
-    raw: raws[i] as string,
-  }));
-  pipeline.submit(alerts).then(
+  const { id } = message;
+  pipeline.submit(unpackAlertTexts(message)).then(
     (outcomes) => post({ kind: 'committed', id, outcomes }),
     (error: unknown) => post({ kind: 'failed', id, error: serializeError(error) }),
   );

@@ -171,6 +171,7 @@ export type AlertFacts = Omit<NormalizedAlert, 'raw'>;
  * costly part of storing an alert, and it can happen away from the writer.
  */
 export interface EncodedAlert {
+  /** May be parsed from `doc` on each read (an alert handed across threads): read it once. */
   alert: AlertFacts;
   /**
    * JSON of `alert`. Case id, count and last-seen change after the alert is
@@ -188,4 +189,25 @@ export function encodeAlert(alert: NormalizedAlert, rawText?: string): EncodedAl
     doc: JSON.stringify(facts),
     raw: rawText ?? JSON.stringify(raw) ?? 'null',
   };
+}
+
+class TextOnlyAlert implements EncodedAlert {
+  constructor(
+    readonly doc: string,
+    readonly raw: string,
+  ) {}
+
+  get alert(): AlertFacts {
+    return JSON.parse(this.doc) as AlertFacts;
+  }
+}
+
+/**
+ * An encoded alert that keeps only its text and parses `doc` on each read of
+ * `alert`, so the parsed object lives only while someone works on it, not
+ * while the alert waits for its commit (the garbage collector copies what
+ * lives long, and parsing is cheaper than that).
+ */
+export function textOnlyAlert(doc: string, raw: string): EncodedAlert {
+  return new TextOnlyAlert(doc, raw);
 }

@@ -180,6 +180,7 @@ export class IngestPipeline implements IngestQueue {
     };
 
     for (const { encoded } of batch) {
+      // Read once: a queued alert may hold only its text and parse it on each read.
       const alert: AlertFacts = encoded.alert;
       const repeatOf = await tx.findDedupCandidate(
         alert.dedupKey,
@@ -239,13 +240,13 @@ export class IngestPipeline implements IngestQueue {
           now,
         });
         target = touch(opened, true);
-        target.openedBy = encoded;
+        target.openedBy = { alert, doc: encoded.doc, raw: encoded.raw };
       }
       target.linkedAlertIds.push(alert.id);
       for (const key of keys) batchKeys.set(key, target.value.id);
       for (const key of freshKeys) target.newKeys.add(key);
       alert.caseId = target.value.id;
-      await tx.insertAlert(encoded);
+      await tx.insertAlert({ alert, doc: encoded.doc, raw: encoded.raw });
       outcomes.push({
         id: alert.id,
         status: 'new',

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyObservables, encodeAlert, type NormalizedAlert } from '../core/alert.js';
 import { WardenError } from '../core/errors.js';
 import type { BatchCommitInfo } from './ingest-queue.js';
-import { ThreadedIngest } from './threaded-ingest.js';
+import { ThreadedIngest, packAlertTexts, unpackAlertTexts } from './threaded-ingest.js';
 
 /**
  * The protocol side of ThreadedIngest, against stand-in writer threads (the
@@ -34,7 +34,13 @@ const ECHO_WRITER = `
 const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (m) => {
   if (m.kind === 'close') { parentPort.postMessage({ kind: 'closed' }); return; }
-  const outcomes = m.docs.map((doc, i) => ({ id: JSON.parse(doc).id, status: 'new', caseId: m.raws[i], caseNumber: null }));
+  const outcomes = [];
+  for (let i = 0, at = 0; i < m.ends.length; i += 2) {
+    const doc = m.text.slice(at, m.ends[i]);
+    const raw = m.text.slice(m.ends[i], m.ends[i + 1]);
+    at = m.ends[i + 1];
+    outcomes.push({ id: JSON.parse(doc).id, status: 'new', caseId: raw, caseNumber: null });
+  }
   parentPort.postMessage({ kind: 'batch', info: { alerts: outcomes.length, duplicates: 0, casesOpened: 0, ms: 1 } });
   parentPort.postMessage({ kind: 'committed', id: m.id, outcomes });
 });`;
@@ -52,6 +58,25 @@ parentPort.on('message', (m) => {
 });`;
 
 const evalWorker = (source: string) => () => new Worker(source, { eval: true });
+
+describe('packAlertTexts / unpackAlertTexts', () => {
+  it('carries each alert’s document and raw text unchanged, whatever characters they hold', () => {
+    const pretty = JSON.stringify({ note: 'line one\nline two', emoji: '🛡️', quote: '"' }, null, 2);
+    const alerts = [
+      { ...encodeAlert(alert('a1')), raw: pretty },
+      encodeAlert(alert('a2')),
+      { ...encodeAlert(alert('a3')), raw: '' },
+    ];
+    const packed = packAlertTexts(alerts);
+    expect(packed.ends).toHaveLength(6);
+    const unpacked = unpackAlertTexts(packed);
+    expect(unpacked.map((a) => [a.doc, a.raw])).toEqual(alerts.map((a) => [a.doc, a.raw]));
+    expect(unpacked.map((a) => a.alert)).toEqual(alerts.map((a) => a.alert));
+    // Parsed anew on each read: whoever reads it owns the object.
+    expect(unpacked[0]?.alert).not.toBe(unpacked[0]?.alert);
+    expect(unpackAlertTexts(packAlertTexts([]))).toEqual([]);
+  });
+});
 
 describe('ThreadedIngest', () => {
   it('sends alerts as JSON text and resolves with the writer’s outcomes, reporting its batches', async () => {

@@ -7,13 +7,17 @@ export const NDJSON_TYPES = [
   'application/x-jsonlines',
 ] as const;
 
-/** One alert payload from a request body; `error` when that element alone could not be parsed. */
+/** One alert payload from a request body. */
 export interface BodyItem {
   index: number;
-  payload?: unknown;
-  /** The text of the payload, when the body had it on its own (an NDJSON line, parsed or not). */
+  /** The text of the payload, when the body had it on its own (an NDJSON line). */
   text?: string;
-  error?: WardenError;
+  /**
+   * The payload, parsed on each call (NDJSON lines are parsed one at a time,
+   * so a large body's payloads are never all alive at once); throws a
+   * `WardenError` when this element alone cannot be parsed.
+   */
+  read(): unknown;
 }
 
 export function parseJsonText(text: string, where = 'request body'): unknown {
@@ -32,33 +36,36 @@ export function parseJsonText(text: string, where = 'request body'): unknown {
 export function itemsOfJson(parsed: unknown): BodyItem[] {
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) throw new WardenError('empty_body', 'request body is an empty array');
-    return parsed.map((payload: unknown, index) => ({ index, payload }));
+    return parsed.map((payload: unknown, index) => ({ index, read: () => payload }));
   }
-  return [{ index: 0, payload: parsed }];
+  return [{ index: 0, read: () => parsed }];
+}
+
+function ndjsonItem(index: number, lineNumber: number, text: string): BodyItem {
+  return {
+    index,
+    text,
+    read() {
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw new WardenError(
+          'malformed_json',
+          `line ${lineNumber} is not valid JSON: ${(error as Error).message}`,
+          { field: `[${index}]` },
+        );
+      }
+    },
+  };
 }
 
 /** NDJSON: one alert per non-blank line; a bad line is reported by its index, not fatal. */
 export function itemsOfNdjson(text: string): BodyItem[] {
   const items: BodyItem[] = [];
-  let index = 0;
   let lineNumber = 0;
   for (const line of text.split('\n')) {
     lineNumber += 1;
-    if (line.trim() === '') continue;
-    try {
-      items.push({ index, payload: JSON.parse(line), text: line });
-    } catch (error) {
-      items.push({
-        index,
-        text: line,
-        error: new WardenError(
-          'malformed_json',
-          `line ${lineNumber} is not valid JSON: ${(error as Error).message}`,
-          { field: `[${index}]` },
-        ),
-      });
-    }
-    index += 1;
+    if (line.trim() !== '') items.push(ndjsonItem(items.length, lineNumber, line));
   }
   if (items.length === 0) throw new WardenError('empty_body', 'request body has no alerts');
   return items;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { inScope } from '../../core/access.js';
 import { WardenError, type ErrorCode } from '../../core/errors.js';
-import type { EncodedAlert } from '../../core/alert.js';
+import { textOnlyAlert, type EncodedAlert } from '../../core/alert.js';
 import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
 import type { DeadLetterDraft, DeadLetterWorkflow } from '../../pipeline/dead-letter-workflow.js';
 import type { IngestOutcome, IngestQueue } from '../../pipeline/ingest-queue.js';
@@ -40,6 +40,13 @@ const DEAD_LETTER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'invalid_field',
   'malformed_json',
 ]);
+
+/**
+ * A large body's alerts go to the writer in chunks of this many as they are
+ * prepared: the writer starts on the first while this thread prepares the
+ * rest, and no more than a chunk of prepared text waits here at a time.
+ */
+const SUBMIT_CHUNK = 100;
 
 interface Rejection {
   index: number;
@@ -91,7 +98,12 @@ function submitBody(
 ): Submitted {
   // The content-type parsers hand JSON over parsed and NDJSON as text.
   const items: BodyItem[] = typeof body === 'string' ? itemsOfNdjson(body) : itemsOfJson(body);
-  const prepared: EncodedAlert[] = [];
+  let prepared: EncodedAlert[] = [];
+  const submissions: Promise<IngestOutcome[]>[] = [];
+  const submitPrepared = (): void => {
+    if (prepared.length > 0) submissions.push(deps.ingest.submit(prepared));
+    prepared = [];
+  };
   const origins: Origin[] = [];
   const rejected: Rejection[] = [];
   const ignored: Ignored[] = [];
@@ -117,13 +129,14 @@ function submitBody(
     }
   };
   for (const item of items) {
-    const itemText = (): string => item.text ?? JSON.stringify(item.payload);
+    let payload: unknown;
+    const itemText = (): string => item.text ?? JSON.stringify(payload);
     let format: SourceFormat;
     let parts: unknown[];
     try {
-      if (item.error) throw item.error;
-      format = sourceFormatFor(item.payload, sourceName);
-      parts = payloadParts(format, item.payload);
+      payload = item.read();
+      format = sourceFormatFor(payload, sourceName);
+      parts = payloadParts(format, payload);
     } catch (error) {
       reject(error, { index: item.index }, itemText);
       continue;
@@ -138,27 +151,32 @@ function submitBody(
     }
     parts.forEach((part, n) => {
       // A part that is the payload itself is a one-alert payload: no part number.
-      const whole = part === item.payload;
+      const whole = part === payload;
       const origin: Origin = whole ? { index: item.index } : { index: item.index, part: n };
       const partText = (): string => (whole ? itemText() : JSON.stringify(part));
       try {
-        prepared.push(
-          deps.preparer.prepare(
-            normalizePart(format, part, context),
-            whole ? item.text : JSON.stringify(part),
-          ),
+        const { doc, raw } = deps.preparer.prepare(
+          normalizePart(format, part, context),
+          whole ? item.text : JSON.stringify(part),
         );
+        // The writer thread needs only the text; the parsed alert dies here.
+        prepared.push(textOnlyAlert(doc, raw));
+        if (prepared.length >= SUBMIT_CHUNK) submitPrepared();
         origins.push(origin);
       } catch (error) {
         reject(error, origin, partText);
       }
     });
   }
+  submitPrepared();
   if (rejected.length > 0)
     deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
   if (ignored.length > 0) deps.metrics.alertsIngested.inc({ outcome: 'ignored' }, ignored.length);
   return {
-    outcomes: prepared.length > 0 ? deps.ingest.submit(prepared) : undefined,
+    outcomes:
+      submissions.length > 0
+        ? Promise.all(submissions).then((chunks) => chunks.flat())
+        : undefined,
     origins,
     rejected,
     ignored,
