@@ -45,9 +45,9 @@ function ndjsonItem(index: number, lineNumber: number, text: string): BodyItem {
   return {
     index,
     text,
-    read() {
+    read(): unknown {
       try {
-        return JSON.parse(text);
+        return JSON.parse(text) as unknown;
       } catch (error) {
         throw new WardenError(
           'malformed_json',
