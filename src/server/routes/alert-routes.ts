@@ -174,9 +174,7 @@ function submitBody(
   if (ignored.length > 0) deps.metrics.alertsIngested.inc({ outcome: 'ignored' }, ignored.length);
   return {
     outcomes:
-      submissions.length > 0
-        ? Promise.all(submissions).then((chunks) => chunks.flat())
-        : undefined,
+      submissions.length > 0 ? Promise.all(submissions).then((chunks) => chunks.flat()) : undefined,
     origins,
     rejected,
     ignored,
