@@ -8,6 +8,7 @@ import { loadPlaybookEngine, openPlaybookEngine } from './playbook-engine.js';
 import {
   serializeError,
   type FromIngestWorker,
+  type PartResult,
   type ToIngestWorker,
   unpackAlertTexts,
 } from './pipeline/threaded-ingest.js';
@@ -67,9 +68,16 @@ port.on('message', (message: ToIngestWorker) => {
       .finally(() => post({ kind: 'closed' }));
     return;
   }
-  const { id } = message;
-  pipeline.submit(unpackAlertTexts(message)).then(
-    (outcomes) => post({ kind: 'committed', id, outcomes }),
-    (error: unknown) => post({ kind: 'failed', id, error: serializeError(error) }),
+  const alerts = unpackAlertTexts(message);
+  let at = 0;
+  // Each submission succeeds or fails on its own; the answer goes back in one message.
+  const results = message.parts.map((count) =>
+    pipeline.submit(alerts.slice(at, (at += count))).then(
+      (outcomes): PartResult => ({ outcomes }),
+      (error: unknown): PartResult => ({ error: serializeError(error) }),
+    ),
+  );
+  void Promise.all(results).then((settled) =>
+    post({ kind: 'settled', id: message.id, results: settled }),
   );
 });

@@ -29,7 +29,10 @@ function alert(id: string): NormalizedAlert {
   };
 }
 
-/** A writer thread that answers every submission from the alerts' own JSON. */
+/**
+ * A writer thread that answers every submission from the alerts' own JSON,
+ * failing the submissions whose first alert's id starts with "fail".
+ */
 const ECHO_WRITER = `
 const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (m) => {
@@ -41,8 +44,15 @@ parentPort.on('message', (m) => {
     at = m.ends[i + 1];
     outcomes.push({ id: JSON.parse(doc).id, status: 'new', caseId: raw, caseNumber: null });
   }
-  parentPort.postMessage({ kind: 'batch', info: { alerts: outcomes.length, duplicates: 0, casesOpened: 0, ms: 1 } });
-  parentPort.postMessage({ kind: 'committed', id: m.id, outcomes });
+  const results = [];
+  for (const count of m.parts) {
+    const part = outcomes.splice(0, count);
+    results.push(part[0].id.startsWith('fail')
+      ? { error: { message: 'refused ' + part[0].id, code: 'invalid_field', status: 422 } }
+      : { outcomes: part });
+  }
+  parentPort.postMessage({ kind: 'batch', info: { alerts: m.ends.length / 2, duplicates: 0, casesOpened: 0, ms: 1, messages: m.parts.length } });
+  parentPort.postMessage({ kind: 'settled', id: m.id, results });
 });`;
 
 /** A writer thread that dies on its first submission. */
@@ -54,7 +64,8 @@ const FAILING_WRITER = `
 const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (m) => {
   if (m.kind === 'close') { parentPort.postMessage({ kind: 'closed' }); return; }
-  parentPort.postMessage({ kind: 'failed', id: m.id, error: { message: 'database is locked', code: 'store_unavailable', status: 503, retryable: true } });
+  const error = { message: 'database is locked', code: 'store_unavailable', status: 503, retryable: true };
+  parentPort.postMessage({ kind: 'settled', id: m.id, results: m.parts.map(() => ({ error })) });
 });`;
 
 const evalWorker = (source: string) => () => new Worker(source, { eval: true });
@@ -90,8 +101,37 @@ describe('ThreadedIngest', () => {
       { id: 'a1', status: 'new', caseId: '{"id":"a1"}', caseNumber: null },
       { id: 'a2', status: 'new', caseId: '{"id":"a2"}', caseNumber: null },
     ]);
-    expect(batches).toEqual([{ alerts: 2, duplicates: 0, casesOpened: 0, ms: 1 }]);
+    expect(batches).toEqual([{ alerts: 2, duplicates: 0, casesOpened: 0, ms: 1, messages: 1 }]);
     expect(await ingest.submit([])).toEqual([]);
+    await ingest.close();
+  });
+
+  it('sends the submissions of one turn as one message, and settles each on its own', async () => {
+    const batches: (BatchCommitInfo & { messages?: number })[] = [];
+    const ingest = new ThreadedIngest({
+      spawn: evalWorker(ECHO_WRITER),
+      observer: { batchCommitted: (info) => batches.push(info) },
+    });
+    const [first, refused, last] = await Promise.allSettled([
+      ingest.submit([encodeAlert(alert('b1')), encodeAlert(alert('b2'))]),
+      ingest.submit([encodeAlert(alert('fail-1'))]),
+      ingest.submit([encodeAlert(alert('b3'))]),
+    ]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: [{ id: 'b1' }, { id: 'b2' }] });
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'invalid_field', message: 'refused fail-1' },
+    });
+    expect(last).toMatchObject({ status: 'fulfilled', value: [{ id: 'b3' }] });
+    expect(batches).toEqual([{ alerts: 4, duplicates: 0, casesOpened: 0, ms: 1, messages: 3 }]);
+
+    // A hundred alerts go at once, without waiting for the turn to end.
+    batches.length = 0;
+    const many = Array.from({ length: 100 }, (_, i) => encodeAlert(alert(`m${i}`)));
+    const sent = ingest.submit(many);
+    const after = ingest.submit([encodeAlert(alert('after'))]);
+    await Promise.all([sent, after]);
+    expect(batches.map((b) => b.alerts)).toEqual([100, 1]);
     await ingest.close();
   });
 

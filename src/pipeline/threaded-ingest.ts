@@ -22,8 +22,15 @@ export interface AlertTexts {
   ends: number[];
 }
 
-/** Messages to the writer thread. */
-export type ToIngestWorker = ({ kind: 'submit'; id: number } & AlertTexts) | { kind: 'close' };
+/**
+ * Messages to the writer thread. The submissions made during one turn of the
+ * event loop travel together: `parts` counts each one's alerts, in order.
+ */
+export type ToIngestWorker =
+  ({ kind: 'submit'; id: number; parts: number[] } & AlertTexts) | { kind: 'close' };
+
+/** How one submission of a message ended. */
+export type PartResult = { outcomes: IngestOutcome[] } | { error: SerializedError };
 
 export function packAlertTexts(alerts: readonly EncodedAlert[]): AlertTexts {
   const pieces: string[] = [];
@@ -60,8 +67,7 @@ export interface SerializedError {
 
 /** Messages from the writer thread. */
 export type FromIngestWorker =
-  | { kind: 'committed'; id: number; outcomes: IngestOutcome[] }
-  | { kind: 'failed'; id: number; error: SerializedError }
+  | { kind: 'settled'; id: number; results: PartResult[] }
   | { kind: 'batch'; info: BatchCommitInfo }
   | { kind: 'closed' };
 
@@ -96,6 +102,13 @@ interface Waiting {
   reject: (error: Error) => void;
 }
 
+interface Buffered extends Waiting {
+  alerts: readonly EncodedAlert[];
+}
+
+/** Buffered alerts go to the writer at once from this many, else at the end of the turn. */
+const SEND_AT_ALERTS = 100;
+
 /**
  * An ingest queue whose store writes run on a worker thread, so the request
  * thread keeps parsing and normalising while the writer commits (the WAL's
@@ -109,7 +122,10 @@ interface Waiting {
  */
 export class ThreadedIngest implements IngestQueue {
   private worker: Worker | undefined;
-  private readonly waiting = new Map<number, Waiting>();
+  /** Each message's submissions, in order, until the writer settles them. */
+  private readonly waiting = new Map<number, Waiting[]>();
+  private buffered: Buffered[] = [];
+  private bufferedAlerts = 0;
   private nextId = 1;
   private closing: Promise<void> | undefined;
 
@@ -129,12 +145,17 @@ export class ThreadedIngest implements IngestQueue {
 
   private onMessage(message: FromIngestWorker): void {
     switch (message.kind) {
-      case 'committed':
-        this.settle(message.id)?.resolve(message.outcomes);
+      case 'settled': {
+        const parts = this.waiting.get(message.id) ?? [];
+        this.waiting.delete(message.id);
+        message.results.forEach((result, i) => {
+          const part = parts[i];
+          if (!part) return;
+          if ('error' in result) part.reject(deserializeError(result.error));
+          else part.resolve(result.outcomes);
+        });
         break;
-      case 'failed':
-        this.settle(message.id)?.reject(deserializeError(message.error));
-        break;
+      }
       case 'batch':
         this.options.observer?.batchCommitted(message.info);
         break;
@@ -143,16 +164,10 @@ export class ThreadedIngest implements IngestQueue {
     }
   }
 
-  private settle(id: number): Waiting | undefined {
-    const waiting = this.waiting.get(id);
-    this.waiting.delete(id);
-    return waiting;
-  }
-
   private onExit(worker: Worker, cause: Error): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
-    for (const waiting of this.waiting.values()) {
+    for (const waiting of [...this.waiting.values()].flat()) {
       waiting.reject(
         new WardenError('store_unavailable', 'the ingest writer stopped; retry the request', {
           cause,
@@ -167,17 +182,39 @@ export class ThreadedIngest implements IngestQueue {
     if (this.closing) {
       return Promise.reject(new WardenError('store_unavailable', 'Warden is shutting down'));
     }
-    this.worker ??= this.start();
-    const id = this.nextId++;
-    const message: ToIngestWorker = { kind: 'submit', id, ...packAlertTexts(alerts) };
     return new Promise<IngestOutcome[]>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker?.postMessage(message);
+      this.buffered.push({ alerts, resolve, reject });
+      this.bufferedAlerts += alerts.length;
+      // One message per turn, not per request: posting and receiving cost per message.
+      if (this.bufferedAlerts >= SEND_AT_ALERTS) this.send();
+      else if (this.buffered.length === 1) setImmediate(() => this.send());
     });
   }
 
+  private send(): void {
+    if (this.buffered.length === 0) return;
+    const parts = this.buffered;
+    this.buffered = [];
+    this.bufferedAlerts = 0;
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const message: ToIngestWorker = {
+      kind: 'submit',
+      id,
+      parts: parts.map((p) => p.alerts.length),
+      ...packAlertTexts(parts.flatMap((p) => p.alerts)),
+    };
+    this.waiting.set(
+      id,
+      parts.map(({ resolve, reject }) => ({ resolve, reject })),
+    );
+    this.worker.postMessage(message);
+  }
+
   async drain(): Promise<void> {
-    while (this.waiting.size > 0) await new Promise((r) => setTimeout(r, 1));
+    while (this.waiting.size > 0 || this.buffered.length > 0) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   close(): Promise<void> {
