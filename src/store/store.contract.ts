@@ -394,6 +394,27 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(byStatus.items.map((x) => x.id)).toEqual([c.id]);
       });
 
+      it('finds a case by a model it gained in an update retried after a rollback', async () => {
+        const c = makeCase(1);
+        await insertCases(c);
+        // The same object, as a caller that retries its work would hand it over again.
+        const updated: Case = { ...c, modelIds: [...c.modelIds, 'retried-model'] };
+        const boom = new Error('boom');
+        const failed = await rejectionOf(() =>
+          store.transaction(async (tx) => {
+            await tx.updateCase(updated);
+            throw boom;
+          }),
+        );
+        expect(failed).toBe(boom);
+        expect((await store.listCases({ model: 'retried-model' }, { limit: 10 })).items).toEqual(
+          [],
+        );
+        await store.transaction((tx) => tx.updateCase(updated));
+        const byModel = await store.listCases({ model: 'retried-model' }, { limit: 10 });
+        expect(byModel.items.map((x) => x.id)).toEqual([c.id]);
+      });
+
       it('hands out increasing, unique case numbers across transactions', async () => {
         const first = await store.transaction(async (tx) => [
           await tx.nextCaseNumber(),

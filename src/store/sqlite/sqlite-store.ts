@@ -831,19 +831,40 @@ class SqliteTransaction implements StoreTransaction {
    * callers mutate the objects they are handed.
    */
   private readonly caseCache = new Map<string, Case>();
+  /**
+   * The `case_models` rows this connection has written for a case object, so
+   * an update inserts only a model the case did not have. Forgotten with the
+   * case cache: a rollback undoes rows the memo would otherwise vouch for.
+   */
+  private modelsWritten = new WeakMap<Case, Set<string>>();
   private dataVersion = -1;
 
   begin(): void {
     this.auditHead = undefined;
     this.discardCounters();
     const version = this.s.dataVersion.get() as number;
-    if (version !== this.dataVersion) this.caseCache.clear();
+    if (version !== this.dataVersion) this.forgetCases();
     this.dataVersion = version;
   }
 
   rolledBack(): void {
     this.discardCounters();
+    this.forgetCases();
+  }
+
+  private forgetCases(): void {
     this.caseCache.clear();
+    this.modelsWritten = new WeakMap();
+  }
+
+  private writeCaseModels(c: Case): void {
+    let written = this.modelsWritten.get(c);
+    if (!written) this.modelsWritten.set(c, (written = new Set()));
+    for (const model of c.modelIds) {
+      if (written.has(model)) continue;
+      this.s.caseModel.run(model, c.id);
+      written.add(model);
+    }
   }
 
   private remember(c: Case): void {
@@ -943,7 +964,7 @@ class SqliteTransaction implements StoreTransaction {
   insertCase(c: Case): Promise<void> {
     this.s.insertCase.run(this.caseParams(c));
     this.remember(c);
-    for (const model of c.modelIds) this.s.caseModel.run(model, c.id);
+    this.writeCaseModels(c);
     return Promise.resolve();
   }
 
@@ -951,7 +972,7 @@ class SqliteTransaction implements StoreTransaction {
     const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(c);
     this.s.updateCase.run(params);
     this.remember(c);
-    for (const model of c.modelIds) this.s.caseModel.run(model, c.id);
+    this.writeCaseModels(c);
     return Promise.resolve();
   }
 
