@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { elasticKibanaFormat } from './elastic-kibana.js';
+import { ecsField, elasticKibanaFormat } from './elastic-kibana.js';
 import { describeSourceFormatContract } from './source-format.contract.js';
 import { normalizePayload, normalizePayloads } from './source-registry.js';
 
@@ -116,6 +116,30 @@ describeSourceFormatContract(elasticKibanaFormat, {
     contextBody,
   ],
   empty: [],
+});
+
+describe('ecsField', () => {
+  it('reads a dotted field flattened, nested or mixed at any level', () => {
+    const path = 'kibana.alert.rule.name';
+    expect(ecsField({ [path]: 'flat' }, path)).toBe('flat');
+    expect(ecsField({ kibana: { alert: { rule: { name: 'nested' } } } }, path)).toBe('nested');
+    expect(ecsField({ kibana: { 'alert.rule.name': 'mixed' } }, path)).toBe('mixed');
+    expect(ecsField({ 'kibana.alert': { 'rule.name': 'mixed' } }, path)).toBe('mixed');
+    expect(ecsField({ 'kibana.alert.rule': { name: 'mixed' } }, path)).toBe('mixed');
+  });
+
+  it('prefers the longest head, falls back to a shorter one, and misses cleanly', () => {
+    const path = 'kibana.alert.uuid';
+    expect(
+      ecsField({ 'kibana.alert': { uuid: 'long' }, kibana: { alert: { uuid: 'short' } } }, path),
+    ).toBe('long');
+    expect(
+      ecsField({ 'kibana.alert': { other: 1 }, kibana: { alert: { uuid: 'short' } } }, path),
+    ).toBe('short');
+    expect(ecsField({ kibana: { alert: {} } }, path)).toBeUndefined();
+    expect(ecsField('kibana', path)).toBeUndefined();
+    expect(ecsField({ kibana: 'alert.uuid' }, path)).toBeUndefined();
+  });
 });
 
 describe('Kibana rule action bodies', () => {

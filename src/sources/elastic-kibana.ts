@@ -50,11 +50,11 @@ const ATLAS_ID = /^AML\.T\d{4}(?:\.\d{3})?$/;
 export function ecsField(doc: unknown, path: string): unknown {
   if (!isJsonObject(doc)) return undefined;
   if (Object.hasOwn(doc, path)) return doc[path];
-  const parts = path.split('.');
-  for (let i = parts.length - 1; i >= 1; i -= 1) {
-    const head = parts.slice(0, i).join('.');
+  // Longest head first; runs for every payload format detection tries, so no split and join.
+  for (let dot = path.lastIndexOf('.'); dot > 0; dot = path.lastIndexOf('.', dot - 1)) {
+    const head = path.slice(0, dot);
     if (Object.hasOwn(doc, head)) {
-      const found = ecsField(doc[head], parts.slice(i).join('.'));
+      const found = ecsField(doc[head], path.slice(dot + 1));
       if (found !== undefined) return found;
     }
   }
