@@ -31,7 +31,12 @@ parentPort.on('message', (message) => {
 export class WalCheckpointer {
   private readonly worker: Worker;
 
-  constructor(path: string, intervalMs = 200) {
+  /**
+   * `intervalMs`: a page changed by many commits in one interval (an index
+   * page, a busy case) is copied once, so a longer interval copies less; at
+   * 200 ms the checkpoints wrote 32 KB per ingested alert, at 1 s 25 KB.
+   */
+  constructor(path: string, intervalMs = 1000) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
