@@ -53,8 +53,8 @@ interface TouchedCase {
 const ISO_ZERO = '1970-01-01T00:00:00.000Z';
 const INGEST_ACTOR = 'system:ingest';
 
-function isoMinus(iso: string, ms: number): string {
-  const t = Date.parse(iso) - ms;
+function isoBefore(epochMs: number, ms: number): string {
+  const t = epochMs - ms;
   return t <= 0 ? ISO_ZERO : new Date(t).toISOString();
 }
 
@@ -182,9 +182,10 @@ export class IngestPipeline implements IngestQueue {
     for (const { encoded } of batch) {
       // Read once: a queued alert may hold only its text and parse it on each read.
       const alert: AlertFacts = encoded.alert;
+      const firstSeenMs = Date.parse(alert.firstSeen);
       const repeatOf = await tx.findDedupCandidate(
         alert.dedupKey,
-        isoMinus(alert.firstSeen, this.settings.dedupWindowMs),
+        isoBefore(firstSeenMs, this.settings.dedupWindowMs),
       );
       const repeatCase = repeatOf?.caseId
         ? (touched.get(repeatOf.caseId)?.value ?? (await tx.getCase(repeatOf.caseId)))
@@ -212,7 +213,7 @@ export class IngestPipeline implements IngestQueue {
       }
 
       const keys = correlationKeysOf(alert);
-      const notBefore = isoMinus(alert.firstSeen, this.settings.correlationWindowMs);
+      const notBefore = isoBefore(firstSeenMs, this.settings.correlationWindowMs);
       let target: TouchedCase | undefined;
       for (const key of keys) {
         const caseId = batchKeys.get(key);
