@@ -41,13 +41,6 @@ const DEAD_LETTER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'malformed_json',
 ]);
 
-/**
- * A large body's alerts go to the writer in chunks of this many as they are
- * prepared: the writer starts on the first while this thread prepares the
- * rest, and no more than a chunk of prepared text waits here at a time.
- */
-const SUBMIT_CHUNK = 100;
-
 interface Rejection {
   index: number;
   /** Which alert of a payload that holds several (see `SourceFormat.expand`). */
@@ -98,12 +91,7 @@ function submitBody(
 ): Submitted {
   // The content-type parsers hand JSON over parsed and NDJSON as text.
   const items: BodyItem[] = typeof body === 'string' ? itemsOfNdjson(body) : itemsOfJson(body);
-  let prepared: EncodedAlert[] = [];
-  const submissions: Promise<IngestOutcome[]>[] = [];
-  const submitPrepared = (): void => {
-    if (prepared.length > 0) submissions.push(deps.ingest.submit(prepared));
-    prepared = [];
-  };
+  const prepared: EncodedAlert[] = [];
   const origins: Origin[] = [];
   const rejected: Rejection[] = [];
   const ignored: Ignored[] = [];
@@ -161,20 +149,18 @@ function submitBody(
         );
         // The writer thread needs only the text; the parsed alert dies here.
         prepared.push(textOnlyAlert(doc, raw));
-        if (prepared.length >= SUBMIT_CHUNK) submitPrepared();
         origins.push(origin);
       } catch (error) {
         reject(error, origin, partText);
       }
     });
   }
-  submitPrepared();
   if (rejected.length > 0)
     deps.metrics.alertsIngested.inc({ outcome: 'rejected' }, rejected.length);
   if (ignored.length > 0) deps.metrics.alertsIngested.inc({ outcome: 'ignored' }, ignored.length);
   return {
-    outcomes:
-      submissions.length > 0 ? Promise.all(submissions).then((chunks) => chunks.flat()) : undefined,
+    // One submission, so a body's alerts commit together unless they fill a commit up.
+    outcomes: prepared.length > 0 ? deps.ingest.submit(prepared) : undefined,
     origins,
     rejected,
     ignored,
