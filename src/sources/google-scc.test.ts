@@ -78,9 +78,18 @@ const pushed = envelope(vertexNotification);
 /** Pub/Sub's own docs sample data: "Hello Cloud Pub/Sub! Here is my message!" (not JSON). */
 const notJson = envelope(undefined, 'SGVsbG8gQ2xvdWQgUHViL1N1YiEgSGVyZSBpcyBteSBtZXNzYWdlIQ==');
 const notBase64 = envelope(undefined, 'not base64 at all!');
+/** The same data wrapped at 76 characters, as a MIME encoder (a hand-made test payload) writes it. */
+const wrapped = envelope(
+  undefined,
+  (
+    Buffer.from(JSON.stringify(vertexNotification))
+      .toString('base64')
+      .match(/.{1,76}/g) ?? []
+  ).join('\r\n'),
+);
 
 describeSourceFormatContract(googleSccFormat, {
-  valid: [docsNotification, vertexNotification, pushed, envelope(docsNotification)],
+  valid: [docsNotification, vertexNotification, pushed, envelope(docsNotification), wrapped],
   invalid: [
     notJson,
     notBase64,
