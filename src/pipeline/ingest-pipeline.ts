@@ -212,6 +212,8 @@ export class IngestPipeline implements IngestQueue {
         continue;
       }
 
+      // The parsed alert with its text, for the store and for the case it may open.
+      const parsed: EncodedAlert = { alert, doc: encoded.doc, raw: encoded.raw };
       const keys = correlationKeysOf(alert);
       const notBefore = isoBefore(firstSeenMs, this.settings.correlationWindowMs);
       let target: TouchedCase | undefined;
@@ -241,13 +243,13 @@ export class IngestPipeline implements IngestQueue {
           now,
         });
         target = touch(opened, true);
-        target.openedBy = { alert, doc: encoded.doc, raw: encoded.raw };
+        target.openedBy = parsed;
       }
       target.linkedAlertIds.push(alert.id);
       for (const key of keys) batchKeys.set(key, target.value.id);
       for (const key of freshKeys) target.newKeys.add(key);
       alert.caseId = target.value.id;
-      await tx.insertAlert({ alert, doc: encoded.doc, raw: encoded.raw });
+      await tx.insertAlert(parsed);
       outcomes.push({
         id: alert.id,
         status: 'new',

@@ -204,6 +204,7 @@ export class ThreadedIngest implements IngestQueue {
       parts: parts.map((p) => p.alerts.length),
       ...packAlertTexts(parts.flatMap((p) => p.alerts)),
     };
+    // Kept without the alerts: their text is in the message now.
     this.waiting.set(
       id,
       parts.map(({ resolve, reject }) => ({ resolve, reject })),
