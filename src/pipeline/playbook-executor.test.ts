@@ -457,6 +457,83 @@ describe('PlaybookExecutor', () => {
     await executor.stop();
   });
 
+  it('under load, asks the store for due runs once a few slots are free, not at each run that ends', async () => {
+    const gates: (() => void)[] = [];
+    const connectors = new FakeConnectors({
+      'network.deny': () =>
+        new Promise((resolve) => gates.push(() => resolve({ output: 'rule' }))),
+    });
+    const store = new SqliteStore({ dataDir: dir });
+    stores.push(store);
+    // 16 slots: a wake-up polls once at least 2 are free.
+    const executor = new PlaybookExecutor({
+      store,
+      playbooks: [blocker],
+      router: blockerRouter,
+      policy,
+      connectors,
+      clock,
+      pollMs: 10_000,
+      maxActiveRuns: 16,
+    });
+    const pipeline = new IngestPipeline({
+      store,
+      settings: config.pipeline,
+      clock,
+      caseOpened: (tx, c, alert, raw) => executor.queueRunsForNewCase(tx, c, alert, raw),
+    });
+    const preparer = new AlertPreparer(inventory, clock);
+    const outcomes = await pipeline.submit(
+      Array.from({ length: 20 }, (_, i) =>
+        preparer.prepare(
+          normalizePayload({
+            ...spikePayload,
+            observables: { ips: [`203.0.${i}.7`], model: { id: 'customer-churn' } },
+          }),
+        ),
+      ),
+    );
+    expect(new Set(outcomes.map((o) => o.caseId)).size).toBe(20);
+    let polls = 0;
+    const dueRunIds = store.dueRunIds.bind(store);
+    store.dueRunIds = (...args) => ((polls += 1), dueRunIds(...args));
+    const until = async (what: () => boolean | Promise<boolean>): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      while (!(await what())) {
+        if (Date.now() > deadline) throw new Error('timed out');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const succeeded = async (): Promise<number> => {
+      let n = 0;
+      for (const o of outcomes) {
+        const [run] = await store.listRunsForCase(o.caseId ?? '');
+        if (run?.status === 'succeeded') n += 1;
+      }
+      return n;
+    };
+    executor.start();
+    await until(() => gates.length === 16);
+    const pollsWhenFull = polls;
+
+    gates.shift()?.();
+    await until(async () => (await succeeded()) === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(polls).toBe(pollsWhenFull);
+    expect(connectors.calls).toHaveLength(16);
+
+    gates.shift()?.();
+    await until(() => connectors.calls.length === 18);
+    expect(polls).toBe(pollsWhenFull + 1);
+
+    while (gates.length > 0 || connectors.calls.length < 20) {
+      gates.shift()?.();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until(async () => (await succeeded()) === 20);
+    await executor.stop();
+  });
+
   it('starts a run it queued from what queued it, and commits a case step with the end of the run', async () => {
     const noted = parsePlaybook(
       [

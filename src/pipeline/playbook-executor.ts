@@ -200,6 +200,10 @@ export class PlaybookExecutor {
     return this.clock().toISOString();
   }
 
+  private get maxActiveRuns(): number {
+    return this.options.maxActiveRuns ?? 256;
+  }
+
   // ------------------------------------------------------------------ triggering
 
   /**
@@ -287,9 +291,17 @@ export class PlaybookExecutor {
     this.schedule(0);
   }
 
-  /** Looks for due runs now (new runs were queued, an approval was answered). */
+  /**
+   * Looks for due runs now (new runs were queued, an approval was answered,
+   * a run ended) if there is room for a few: a poll reads the active runs'
+   * ids too, so polling for each single free slot under load would read
+   * hundreds of ids per run started. Short of room, the next timed poll or
+   * the next few runs to end take the due runs.
+   */
   wake(): void {
     if (this.stopped || !this.started) return;
+    const max = this.maxActiveRuns;
+    if (max - this.active.size < Math.max(1, Math.min(16, Math.floor(max / 8)))) return;
     if (this.polling) this.repoll = true;
     else this.schedule(0);
   }
@@ -331,11 +343,11 @@ export class PlaybookExecutor {
     try {
       do {
         this.repoll = false;
-        const room = (this.options.maxActiveRuns ?? 256) - this.active.size;
+        const room = this.maxActiveRuns - this.active.size;
         if (room <= 0) break;
         const due = await this.store.dueRunIds(this.now(), room + this.active.size);
         for (const id of due) {
-          if (this.active.size >= (this.options.maxActiveRuns ?? 256)) break;
+          if (this.active.size >= this.maxActiveRuns) break;
           if (this.active.has(id)) continue;
           const queued = this.queued.get(id);
           this.queued.delete(id);

@@ -702,6 +702,17 @@ function migrate(db: Database.Database): void {
 /** Open cases whose parsed documents the writer keeps. */
 const CASE_CACHE_LIMIT = 5000;
 
+interface CachedCase {
+  c: Case;
+  /**
+   * The `case_models` rows this connection has written for the case, so an
+   * update (even of a copy of the cached object) inserts only a model the
+   * case did not have. Forgotten with the cache: a rollback undoes rows the
+   * memo would otherwise vouch for.
+   */
+  modelsWritten: Set<string>;
+}
+
 /** Statements prepared once; every method runs inside the store's open transaction. */
 class SqliteTransaction implements StoreTransaction {
   private readonly s;
@@ -830,13 +841,7 @@ class SqliteTransaction implements StoreTransaction {
    * another connection (the CLI) has committed since, and on rollback, since
    * callers mutate the objects they are handed.
    */
-  private readonly caseCache = new Map<string, Case>();
-  /**
-   * The `case_models` rows this connection has written for a case object, so
-   * an update inserts only a model the case did not have. Forgotten with the
-   * case cache: a rollback undoes rows the memo would otherwise vouch for.
-   */
-  private modelsWritten = new WeakMap<Case, Set<string>>();
+  private readonly caseCache = new Map<string, CachedCase>();
   private dataVersion = -1;
 
   begin(): void {
@@ -854,12 +859,11 @@ class SqliteTransaction implements StoreTransaction {
 
   private forgetCases(): void {
     this.caseCache.clear();
-    this.modelsWritten = new WeakMap();
   }
 
+  /** Call after `remember(c)`. */
   private writeCaseModels(c: Case): void {
-    let written = this.modelsWritten.get(c);
-    if (!written) this.modelsWritten.set(c, (written = new Set()));
+    const written = this.caseCache.get(c.id)?.modelsWritten ?? new Set<string>();
     for (const model of c.modelIds) {
       if (written.has(model)) continue;
       this.s.caseModel.run(model, c.id);
@@ -867,9 +871,12 @@ class SqliteTransaction implements StoreTransaction {
     }
   }
 
-  private remember(c: Case): void {
+  /** `stored`: `c` was just read from the store, so its models' rows are there. */
+  private remember(c: Case, stored = false): void {
+    const modelsWritten = this.caseCache.get(c.id)?.modelsWritten ?? new Set<string>();
+    if (stored) for (const model of c.modelIds) modelsWritten.add(model);
     this.caseCache.delete(c.id);
-    this.caseCache.set(c.id, c);
+    this.caseCache.set(c.id, { c, modelsWritten });
     if (this.caseCache.size > CASE_CACHE_LIMIT) {
       const oldest = this.caseCache.keys().next().value;
       if (oldest !== undefined) this.caseCache.delete(oldest);
@@ -931,11 +938,11 @@ class SqliteTransaction implements StoreTransaction {
 
   getCase(id: string): Promise<Case | undefined> {
     const cached = this.caseCache.get(id);
-    if (cached) return Promise.resolve(cached);
+    if (cached) return Promise.resolve(cached.c);
     const row = this.s.getCase.get(id) as Row | undefined;
     if (!row) return Promise.resolve(undefined);
     const c = JSON.parse(str(row.doc)) as Case;
-    this.remember(c);
+    this.remember(c, true);
     return Promise.resolve(c);
   }
 
