@@ -460,8 +460,7 @@ describe('PlaybookExecutor', () => {
   it('under load, asks the store for due runs once a few slots are free, not at each run that ends', async () => {
     const gates: (() => void)[] = [];
     const connectors = new FakeConnectors({
-      'network.deny': () =>
-        new Promise((resolve) => gates.push(() => resolve({ output: 'rule' }))),
+      'network.deny': () => new Promise((resolve) => gates.push(() => resolve({ output: 'rule' }))),
     });
     const store = new SqliteStore({ dataDir: dir });
     stores.push(store);
