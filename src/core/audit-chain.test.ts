@@ -64,6 +64,18 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
     expect(canonicalJson([undefined, 1])).toBe('[null,1]');
     expect(canonicalJson(undefined)).toBe('null');
+    // Skipped fields first, in the middle and last, in sorted and unsorted objects.
+    expect(canonicalJson({ a: undefined, b: 1, c: undefined, d: 2, e: undefined })).toBe(
+      '{"b":1,"d":2}',
+    );
+    expect(canonicalJson({ e: undefined, d: 2, c: undefined, b: 1 })).toBe('{"b":1,"d":2}');
+    expect(canonicalJson({ a: undefined })).toBe('{}');
+  });
+
+  it('quotes keys that need escaping, as JSON does', () => {
+    const value = { 'quote"d': 1, 'new\nline': 2, 'é ✓': 3 };
+    expect(JSON.parse(canonicalJson(value))).toEqual(value);
+    expect(canonicalJson(value)).toBe(canonicalJson(value));
   });
 
   it('orders keys by code unit, not locale', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 
 /**
  * The audit log is a hash chain: each entry carries the hash of the one
@@ -21,6 +21,19 @@ export interface AuditEntry extends AuditDraft {
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
+/** Keys as JSON strings: the same few field names are quoted for every entry. */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_KEPT = 4096;
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_KEPT) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
 /** JSON with object keys sorted, so the hash does not depend on key order. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
@@ -34,18 +47,28 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`;
   }
   const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  // Sorting allocates; many objects are built with their keys in order already.
+  for (let i = 1; i < keys.length; i += 1) {
+    if ((keys[i - 1] as string) > (keys[i] as string)) {
+      keys.sort();
+      break;
+    }
+  }
   let out = '{';
-  for (const key of Object.keys(object).sort()) {
+  let first = true;
+  for (const key of keys) {
     const field = object[key];
     if (field === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(field)}`;
+    out += `${first ? '' : ','}${quotedKey(key)}:${canonicalJson(field)}`;
+    first = false;
   }
   return `${out}}`;
 }
 
 export function auditHash(seq: number, prevHash: string, draft: AuditDraft): string {
   const body = canonicalJson({ seq, prevHash, ...draft });
-  return createHash('sha256').update(body).digest('hex');
+  return sha256Hex(body);
 }
 
 export function chainAuditEntry(seq: number, prevHash: string, draft: AuditDraft): AuditEntry {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { AlertDraft } from './alert.js';
+import { sha256Hex } from './sha256.js';
 
 /**
  * The key under which repeats of one alert fold together: the source's own
@@ -26,5 +26,5 @@ export function dedupKeyOf(draft: AlertDraft): string {
     [...o.sessionIds].sort().join(','),
     o.toolCalls.map((t) => t.name).join(','),
   ].join('\u001f');
-  return createHash('sha256').update(identity).digest('hex').slice(0, 40);
+  return sha256Hex(identity).slice(0, 40);
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { WardenError } from './errors.js';
+import { sha256Hex } from './sha256.js';
 
 /**
  * Forensic evidence on a case: an artifact (a connector's request and
@@ -73,10 +73,6 @@ export interface CustodyEvent {
 
 /** Largest artifact kept, in bytes; bigger ones belong in an object store, referenced. */
 export const EVIDENCE_MAX_BYTES = 8 * 1024 * 1024;
-
-export function sha256Hex(content: Uint8Array): string {
-  return createHash('sha256').update(content).digest('hex');
-}
 
 export interface EvidenceDraft {
   readonly id: string;

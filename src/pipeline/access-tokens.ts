@@ -1,14 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Principal, Role } from '../core/access.js';
 import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
+import { sha256Hex } from '../core/sha256.js';
 import type { ApiToken, Store } from '../store/store.js';
 
 export const ADMIN_ENV_TOKEN_ID = 'admin-env';
 export const ADMIN_BOOTSTRAP_TOKEN_ID = 'admin-bootstrap';
 
 export function hashToken(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return sha256Hex(secret);
 }
 
 function newSecret(): string {
