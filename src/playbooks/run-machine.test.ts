@@ -362,4 +362,36 @@ describe('run machine', () => {
     expect(a.state).toEqual(b.state);
     expect(a.command).toEqual(b.command);
   });
+
+  it('leaves every earlier state as it was through approvals, retries and outputs', () => {
+    const pb = playbook(
+      '  - id: intel',
+      '    enrich: { connector: ti, action: lookup, input: {} }',
+      '    retry: { count: 2, backoff: { initial: 1s, max: 3s, factor: 2 } }',
+      '  - id: ask',
+      '    approval: { approvers: [responder], message: m, timeout: 30m }',
+      '  - id: after',
+      '    case: { note: "${{ steps.intel.output.score }}" }',
+    );
+    const answered: StepOutcome = {
+      kind: 'answered',
+      answer: { approved: true, by: { name: 'rita', role: 'responder' } },
+    };
+    const outcomes: StepOutcome[] = [
+      { kind: 'failed', error: { code: 'unavailable', message: 'down', retryable: true } },
+      { kind: 'waited' },
+      { kind: 'succeeded', output: { score: 7, tags: ['a'] } },
+      answered,
+      { kind: 'succeeded' },
+    ];
+    const states: { state: Advance['state']; json: string }[] = [];
+    let advance = startRun(pb, env());
+    for (const outcome of outcomes) {
+      states.push({ state: advance.state, json: JSON.stringify(advance.state) });
+      advance = resumeRun(pb, advance.state, env(), outcome);
+    }
+    expect(advance.command.kind).toBe('finish');
+    expect(advance.state.path).toEqual(['intel', 'ask', 'after']);
+    for (const { state, json } of states) expect(JSON.stringify(state)).toBe(json);
+  });
 });

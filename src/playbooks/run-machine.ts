@@ -8,7 +8,6 @@ import {
   type ContainmentPolicy,
 } from '../core/containment-policy.js';
 import { WardenError } from '../core/errors.js';
-import { cloneJson } from '../core/json-clone.js';
 import { pendingStepResults } from './expressions.js';
 import {
   END,
@@ -251,9 +250,24 @@ export function resumeRun(
   env: RunEnvironment,
   outcome: StepOutcome,
 ): Advance {
-  const state = cloneJson(previous);
-  const stepper = new RunStepper(playbook, state, env, []);
+  const stepper = new RunStepper(playbook, nextState(previous), env, []);
   return stepper.resume(outcome);
+}
+
+/**
+ * A copy of `previous` for the stepper to change, leaving `previous` as it
+ * was. The stepper only sets top-level fields, replaces entries of `steps`
+ * and `approvals` and appends to `path`, so those are copied one level deep
+ * and what lies under them (step outputs, answers, inputs) is shared: a deep
+ * copy of every step's output at every step was most of a run's allocations.
+ */
+function nextState(previous: RunState): RunState {
+  return {
+    ...previous,
+    steps: { ...previous.steps },
+    approvals: { ...previous.approvals },
+    path: [...previous.path],
+  };
 }
 
 class RunStepper {
