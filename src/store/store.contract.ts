@@ -984,7 +984,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
           for (const r of [queued, running, wokenUp, asleep, done, failed]) await tx.insertRun(r);
         });
         expect(await store.dueRunIds(at(10), 10)).toEqual([running.id, wokenUp.id, queued.id]);
-        expect(await store.dueRunIds(at(10), 1)).toHaveLength(1);
+        expect(await store.dueRunIds(at(10), 1)).toEqual([running.id]);
 
         // Waking a waiting run makes it due; waking a finished one does nothing.
         await store.transaction(async (tx) => {
@@ -994,6 +994,24 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const due = await store.dueRunIds(at(10), 10);
         expect(due).toContain(asleep.id);
         expect(due).not.toContain(done.id);
+      });
+
+      it('takes the due runs updated longest ago first, whatever their status, up to the limit', async () => {
+        const runs = [
+          makeRun({ status: 'queued', updatedAt: at(6) }),
+          makeRun({ status: 'waiting', wakeAt: at(9), updatedAt: at(3) }),
+          makeRun({ status: 'queued', updatedAt: at(2) }),
+          makeRun({ status: 'running', updatedAt: at(4) }),
+          makeRun({ status: 'waiting', wakeAt: at(9), updatedAt: at(5) }),
+          makeRun({ status: 'queued', updatedAt: at(7) }),
+          makeRun({ status: 'waiting', wakeAt: at(12), updatedAt: at(1) }),
+        ];
+        await store.transaction(async (tx) => {
+          for (const r of runs) await tx.insertRun(r);
+        });
+        const ids = (...indexes: number[]): string[] => indexes.map((i) => runs[i]?.id ?? '');
+        expect(await store.dueRunIds(at(10), 3)).toEqual(ids(2, 1, 3));
+        expect(await store.dueRunIds(at(10), 10)).toEqual(ids(2, 1, 3, 4, 0, 5));
       });
 
       it('numbers run events across transactions and reads them in order', async () => {

@@ -10,7 +10,7 @@ import { sealEvidence } from '../../core/evidence.js';
 import { verifyAuditLog } from '../../pipeline/audit-verification.js';
 import { at, describeStoreContract, makeAlert, makeCase } from '../store.contract.js';
 import { MIGRATIONS } from './migrations.js';
-import { DUE_RUNS_QUERY, SqliteStore } from './sqlite-store.js';
+import { DUE_WAITING_RUNS_QUERY, READY_RUNS_QUERY, SqliteStore } from './sqlite-store.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'warden-sqlite-'));
@@ -75,13 +75,19 @@ describe('SqliteStore', () => {
     expect(mode.toLowerCase()).toBe('wal');
   });
 
-  it('finds due runs through the index of active runs, not by reading every run', () => {
+  it('finds due runs through the indexes of active runs, not by reading every run', () => {
     openStore();
-    const plan = withRawDb(
-      (db) =>
-        db.prepare(`EXPLAIN QUERY PLAN ${DUE_RUNS_QUERY}`).all(at(1), 10) as { detail: string }[],
-    );
-    expect(plan.map((step) => step.detail).join('; ')).toContain('USING INDEX playbook_runs_due');
+    const plan = (sql: string, ...params: unknown[]): string =>
+      withRawDb((db) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+          .map((step) => step.detail)
+          .join('; '),
+      );
+    // Ready runs in index order: a poll reads `limit` of them, not the whole backlog sorted.
+    const ready = plan(READY_RUNS_QUERY, 'queued', 10);
+    expect(ready).toContain('USING COVERING INDEX playbook_runs_ready');
+    expect(ready).not.toContain('TEMP B-TREE');
+    expect(plan(DUE_WAITING_RUNS_QUERY, at(1), 10)).toContain('USING INDEX playbook_runs_due');
   });
 
   it('records each migration once and does not re-run them on reopen; data survives', async () => {

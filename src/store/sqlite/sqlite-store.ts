@@ -248,14 +248,28 @@ function decodeCursor(text: string): Cursor {
 }
 
 /**
- * Runs the executor should advance now. The first term repeats the partial
- * index's condition word for word, so that SQLite reads that index (the
- * active runs) instead of scanning every run ever made on each poll.
+ * Runs the executor should advance now, in three parts merged by their last
+ * update: queued runs, running ones (left so by a crash), and waiting ones
+ * that are due. The first term of each repeats its partial index's condition
+ * word for word, so that SQLite reads that index (the active runs) instead
+ * of every run ever made. Queued and running runs come from their index in
+ * order, so a poll reads `limit` of them however long the backlog; due
+ * waiting runs (few at a time) are sorted.
  */
-export const DUE_RUNS_QUERY = `SELECT id FROM playbook_runs
-  WHERE status IN ('queued', 'running', 'waiting')
-    AND (status IN ('queued', 'running') OR (status = 'waiting' AND wake_at <= ?))
+export const READY_RUNS_QUERY = `SELECT id, updated_at FROM playbook_runs
+  WHERE status IN ('queued', 'running') AND status = ?
   ORDER BY updated_at, id LIMIT ?`;
+export const DUE_WAITING_RUNS_QUERY = `SELECT id, updated_at FROM playbook_runs
+  WHERE status IN ('queued', 'running', 'waiting') AND status = 'waiting' AND wake_at <= ?
+  ORDER BY updated_at, id LIMIT ?`;
+
+interface DueRow {
+  id: string;
+  updated_at: string;
+}
+
+const byUpdate = (a: DueRow, b: DueRow): number =>
+  a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : a.id < b.id ? -1 : 1;
 
 /**
  * The embedded store: one SQLite file in WAL mode. Writes go through one
@@ -546,7 +560,18 @@ export class SqliteStore implements Store {
   }
 
   dueRunIds(now: string, limit: number): Promise<string[]> {
-    return this.read(() => this.statement(DUE_RUNS_QUERY).pluck().all(now, limit) as string[]);
+    return this.read(() => {
+      const ready = this.statement(READY_RUNS_QUERY);
+      const rows = [
+        ...(ready.all('queued', limit) as DueRow[]),
+        ...(ready.all('running', limit) as DueRow[]),
+        ...(this.statement(DUE_WAITING_RUNS_QUERY).all(now, limit) as DueRow[]),
+      ];
+      return rows
+        .sort(byUpdate)
+        .slice(0, limit)
+        .map((row) => row.id);
+    });
   }
 
   listRunEvents(runId: string): Promise<RunEventRecord[]> {
