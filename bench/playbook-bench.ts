@@ -7,7 +7,8 @@
  *
  * - Throughput: N alerts, each opening its own case (so N runs), posted in
  *   NDJSON batches; runs/s = N / time from the first acknowledgement to the
- *   last action request (ingest and the runs share the writer thread).
+ *   last action request (ingest and the runs share the writer thread). The
+ *   caller measures a warm-up first, on the same server, at other addresses.
  * - Latency: single alerts paced at a fixed rate; for each, the time from the
  *   ingest acknowledgement to its action request reaching the firewall.
  */

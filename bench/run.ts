@@ -11,7 +11,7 @@
  *   BENCH_BATCH_ALERTS=100000  alerts per batched-ingest run
  *   BENCH_SINGLE_SECONDS=10    duration of each single-alert run
  *   BENCH_READ_REQUESTS=300    measured requests per read endpoint
- *   BENCH_PLAYBOOK_RUNS=4000   alerts (= playbook runs) per playbook throughput run
+ *   BENCH_PLAYBOOK_RUNS=4000   alerts (= playbook runs) per playbook throughput run (after 2,000 warm-up runs)
  *   BENCH_SOURCE_ALERTS=200000 max alerts per source-normalisation run (each also stops at 2 s)
  *   BENCH_ONLY=batch,single,read,playbooks,sources   run only these parts
  *   BENCH_CPU_PROF=1           write V8 CPU profiles of the Warden server to a temp dir
@@ -67,6 +67,12 @@ const ACTIVE_CASES = 2000;
 /** Each latency run: this long at the rate, after a warm-up this long at the same rate, not counted. */
 const LATENCY_SECONDS = 5;
 const LATENCY_WARMUP_SECONDS = 2;
+/**
+ * Runs a fresh server does before playbook throughput is measured, as the
+ * latency and single-alert measurements warm up too: a fresh process's
+ * first seconds compile the hot paths, on the same two cores.
+ */
+const PLAYBOOK_WARMUP_RUNS = 2000;
 const settings = {
   runs: envInt('BENCH_RUNS', 3),
   batchAlerts: envInt('BENCH_BATCH_ALERTS', 100_000),
@@ -607,7 +613,8 @@ async function main(): Promise<void> {
     const t = median(playbooks.throughput.map((r) => r.runsPerSecond));
     log(
       `\nPlaybook engine (same machine; median of ${playbooks.throughput.length} runs of ` +
-        `${int(playbooks.throughput[0]?.runs ?? 0)} alerts, each opening a case and so starting a run):\n`,
+        `${int(playbooks.throughput[0]?.runs ?? 0)} alerts, each opening a case and so starting a run, ` +
+        `after ${int(PLAYBOOK_WARMUP_RUNS)} such runs on the same server to warm it up):\n`,
     );
     log(
       markdownTable([
@@ -732,11 +739,19 @@ async function playbookFigures(): Promise<PlaybookFigures> {
         }),
       );
       try {
-        const r = await measureThroughput(server, firewall, TOKEN, settings.playbookRuns, 0);
+        const cold = await measureThroughput(server, firewall, TOKEN, PLAYBOOK_WARMUP_RUNS, 0);
+        const r = await measureThroughput(
+          server,
+          firewall,
+          TOKEN,
+          settings.playbookRuns,
+          PLAYBOOK_WARMUP_RUNS,
+        );
         throughput.push(r);
         log(
           `  run ${run} ${int(r.runsPerSecond)} runs/s (${int(r.runs)} runs in ${r.seconds.toFixed(2)} s); ` +
-            `server CPU ${int(r.cpuPerRun.total)} µs/run (main thread ${int(r.cpuPerRun.main)})`,
+            `server CPU ${int(r.cpuPerRun.total)} µs/run (main thread ${int(r.cpuPerRun.main)}); ` +
+            `warm-up: ${int(cold.runsPerSecond)} runs/s, ${int(cold.cpuPerRun.total)} µs/run`,
         );
       } finally {
         await stopServer(server);

@@ -67,7 +67,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function auditHash(seq: number, prevHash: string, draft: AuditDraft): string {
-  const body = canonicalJson({ seq, prevHash, ...draft });
+  const { at, actor, action, subject, data } = draft;
+  // Built with its keys in order: canonicalJson then has nothing to sort at the top.
+  const body = canonicalJson({ action, actor, at, data, prevHash, seq, subject });
   return sha256Hex(body);
 }
 
