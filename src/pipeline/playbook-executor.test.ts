@@ -252,6 +252,60 @@ describe('PlaybookExecutor', () => {
     expect(await verifyAuditLog(store)).toMatchObject({ ok: true });
   });
 
+  it('announces, after a restart, an approval request a crash kept from being announced, once', async () => {
+    const playbooks = loadPlaybooks(TESTDATA);
+    const router: PlaybookRouter = {
+      routes: [
+        { match: { type: ['inference_spike'] }, playbook: 'inference-spike-external-range' },
+      ],
+    };
+    const intel = () =>
+      Promise.resolve({ output: { malicious: true, score: 92, verdict: 'malicious' } });
+    // The first process stops for good while its announcement is on the wire.
+    const hanging = new FakeConnectors({
+      'threat_intel.lookup_ip': intel,
+      'secops_slack.notify': () => new Promise<never>(() => undefined),
+    });
+    const first = open(playbooks, router, hanging);
+    const outcome = await first.ingest(spikePayload);
+    first.executor.start();
+    const deadline = Date.now() + 5000;
+    while (!hanging.calls.some((c) => c.connector === 'secops_slack')) {
+      if (Date.now() > deadline) throw new Error('the approval was never requested');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const [approval] = (await first.store.listApprovals({ status: ['pending'] }, { limit: 10 }))
+      .items;
+    expect(approval?.caseId).toBe(outcome?.caseId);
+    void first.executor.stop();
+    await first.store.close();
+
+    const restart = async () => {
+      const connectors = new FakeConnectors({ 'threat_intel.lookup_ip': intel });
+      const again = open(playbooks, router, connectors);
+      again.executor.start();
+      await again.executor.idle();
+      await again.executor.stop();
+      await again.store.close();
+      return connectors.calls.filter((c) => c.connector === 'secops_slack');
+    };
+    const announced = await restart();
+    expect(announced).toHaveLength(1);
+    expect(announced[0]?.input).toMatchObject({
+      message: expect.stringContaining(`POST /api/v1/approvals/${approval?.id ?? ''}`) as unknown,
+    });
+    // Announced now, so the next start says nothing.
+    expect(await restart()).toEqual([]);
+
+    const store = open(playbooks, router, new FakeConnectors()).store;
+    const timeline = await store.listTimeline(outcome?.caseId ?? '');
+    expect(timeline.filter((t) => t.message.startsWith('approval request announced'))).toHaveLength(
+      1,
+    );
+    expect(await store.listUnannouncedApprovals()).toEqual([]);
+    expect((await store.getRun(approval?.runId ?? ''))?.status).toBe('waiting');
+  });
+
   describe('after a crash between sending an action and recording its result', () => {
     /** Runs until the act call is in flight, then abandons that executor as a crash would. */
     async function crashMidCall(): Promise<string> {

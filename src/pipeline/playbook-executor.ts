@@ -187,6 +187,13 @@ export class PlaybookExecutor {
    * an entry whose transaction rolled back is never due and goes once stale.
    */
   private readonly queued = new Map<string, QueuedRun>();
+  /** Announcing the approvals a crash left unannounced (see `start`). */
+  private recovering: Promise<void> = Promise.resolve();
+  /**
+   * While `recovering`: approvals this process asked for, which the runs
+   * that asked announce themselves.
+   */
+  private askedHere: Set<string> | undefined;
 
   constructor(options: PlaybookExecutorOptions) {
     this.options = options;
@@ -284,11 +291,20 @@ export class PlaybookExecutor {
 
   // ------------------------------------------------------------------ the loop
 
-  /** Starts looking for due runs (queued, woken, or left running by a crash). */
+  /**
+   * Starts looking for due runs (queued, woken, or left running by a crash),
+   * and announces the approval requests a crash kept from being announced.
+   */
   start(): void {
     this.started = true;
     this.stopped = false;
     this.schedule(0);
+    this.askedHere = new Set();
+    this.recovering = this.announceUnannounced()
+      .catch(() => undefined)
+      .finally(() => {
+        this.askedHere = undefined;
+      });
   }
 
   /**
@@ -311,6 +327,7 @@ export class PlaybookExecutor {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.recovering;
     while (this.active.size > 0 || this.polling) {
       await Promise.allSettled([...this.active.values()]);
       await new Promise((r) => setImmediate(r));
@@ -320,6 +337,7 @@ export class PlaybookExecutor {
 
   /** Resolves when no run has work it can do now (tests, `warden playbook run`). */
   async idle(): Promise<void> {
+    await this.recovering;
     for (;;) {
       await this.poll();
       if (this.active.size === 0) return;
@@ -1068,6 +1086,8 @@ export class PlaybookExecutor {
       answeredAt: null,
       comment: null,
     };
+    // Before the commit: a recovery that lists it must leave it to this run.
+    this.askedHere?.add(id);
     await tx.insertApproval(approval);
     await tx.appendTimeline({
       id: uuidv7(),
@@ -1153,7 +1173,28 @@ export class PlaybookExecutor {
     await this.committer.run(async (tx) => {
       for (const item of evidence) await collectEvidence(tx, item, { runId: run.id });
       for (const entry of timeline) await tx.appendTimeline(entry);
+      await tx.markApprovalAnnounced(approval.id, this.now());
     });
+  }
+
+  /**
+   * Announces the pending approvals whose announcement never went out: an
+   * earlier process stopped between committing the request and recording
+   * its announcement. An announcement cut off after it was sent goes out
+   * again (with the same idempotency key): better twice than never, since
+   * nobody else would tell the approvers.
+   */
+  private async announceUnannounced(): Promise<void> {
+    if ((this.options.policy.announceApprovals ?? []).length === 0) return;
+    for (const approval of await this.store.listUnannouncedApprovals()) {
+      if (this.stopped) return;
+      if (this.askedHere?.has(approval.id)) continue;
+      const [run, c] = await Promise.all([
+        this.store.getRun(approval.runId),
+        this.store.getCase(approval.caseId),
+      ]);
+      if (run && c) await this.announceApproval(run, c, approval);
+    }
   }
 
   private childStepId(state: RunState, stepId: string): string {

@@ -1099,6 +1099,25 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         });
         expect((await store.getApproval(old.id))?.status).toBe('approved');
       });
+
+      it('lists the pending approvals not announced yet, oldest first', async () => {
+        const announced = makeApproval({ requestedAt: at(1) });
+        const later = makeApproval({ requestedAt: at(3) });
+        const earlier = makeApproval({ requestedAt: at(2) });
+        const answered = makeApproval({ requestedAt: at(1) });
+        await store.transaction(async (tx) => {
+          for (const a of [announced, later, earlier, answered]) await tx.insertApproval(a);
+          await tx.markApprovalAnnounced(announced.id, at(1));
+          await tx.updateApproval({ ...answered, status: 'denied', answeredAt: at(2) });
+        });
+        const ids = async () => (await store.listUnannouncedApprovals()).map((a) => a.id);
+        expect(await ids()).toEqual([earlier.id, later.id]);
+        expect(await store.listUnannouncedApprovals()).toContainEqual(earlier);
+        await store.transaction((tx) => tx.markApprovalAnnounced(earlier.id, at(6)));
+        expect(await ids()).toEqual([later.id]);
+        // The announcement is bookkeeping: the approval reads as it did.
+        expect(await store.getApproval(announced.id)).toEqual(announced);
+      });
     });
 
     describe('effects', () => {

@@ -67,6 +67,11 @@ export interface Store {
   getApproval(id: string): Promise<ApprovalRecord | undefined>;
   /** Newest first. */
   listApprovals(filter: ApprovalFilter, page: PageRequest): Promise<Page<ApprovalRecord>>;
+  /**
+   * Pending approvals whose request has not been announced yet (or never
+   * will be: the process stopped in between), oldest first.
+   */
+  listUnannouncedApprovals(): Promise<ApprovalRecord[]>;
   getEffect(idempotencyKey: string): Promise<EffectRecord | undefined>;
   /** Newest received first. */
   listDeadLetters(page: PageRequest): Promise<Page<DeadLetterRecord>>;
@@ -121,6 +126,8 @@ export interface StoreTransaction {
    * `conflict` when it was answered (or timed out) already.
    */
   updateApproval(approval: ApprovalRecord): Promise<void>;
+  /** Records that an approval's request went out to its announcement channels. */
+  markApprovalAnnounced(id: string, at: string): Promise<void>;
   /** Makes a waiting run due at `at` (an approval was answered); no-op for a run not waiting. */
   wakeRun(runId: string, at: string): Promise<void>;
   /** Inserts, or replaces the stored effect with the same idempotency key. */

@@ -241,4 +241,14 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE status IN ('queued', 'running');
     `,
   },
+  {
+    version: 6,
+    name: 'when each approval request was announced',
+    // Approvals asked before this column existed were announced then (or
+    // given up on): only new ones are announced again after a crash.
+    sql: `
+      ALTER TABLE approvals ADD COLUMN announced_at TEXT;
+      UPDATE approvals SET announced_at = requested_at;
+    `,
+  },
 ];

@@ -90,6 +90,25 @@ describe('SqliteStore', () => {
     expect(plan(DUE_WAITING_RUNS_QUERY, at(1), 10)).toContain('USING INDEX playbook_runs_due');
   });
 
+  it('counts approvals asked before announcements were recorded as announced (migration 6)', async () => {
+    withRawDb((db) => {
+      db.exec(`CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const m of MIGRATIONS.filter((m) => m.version < 6)) {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, at(0));
+      }
+      db.prepare(
+        `INSERT INTO approvals (id, run_id, step_id, case_id, business_unit, status, approvers,
+           message, requested_at, deadline) VALUES ('a1', 'r1', 's', 'c1', NULL, 'pending',
+           '["responder"]', 'ok?', ?, ?)`,
+      ).run(at(1), at(9));
+    });
+    const migrated = openStore();
+    expect(await migrated.getApproval('a1')).toMatchObject({ status: 'pending', message: 'ok?' });
+    expect(await migrated.listUnannouncedApprovals()).toEqual([]);
+  });
+
   it('records each migration once and does not re-run them on reopen; data survives', async () => {
     const first = openStore();
     const alert = makeAlert();

@@ -605,6 +605,17 @@ export class SqliteStore implements Store {
     });
   }
 
+  listUnannouncedApprovals(): Promise<ApprovalRecord[]> {
+    return this.read(() =>
+      (
+        this.statement(
+          `SELECT * FROM approvals WHERE status = 'pending' AND announced_at IS NULL
+             ORDER BY requested_at, id`,
+        ).all() as Row[]
+      ).map(approvalFromRow),
+    );
+  }
+
   getEffect(idempotencyKey: string): Promise<EffectRecord | undefined> {
     return this.read(() => {
       const row = this.statement('SELECT * FROM effects WHERE idempotency_key = ?').get(
@@ -804,6 +815,7 @@ class SqliteTransaction implements StoreTransaction {
         answered_role = @answeredRole, answered_at = @answeredAt, comment = @comment
         WHERE id = @id AND status = 'pending'`),
       approvalStatus: db.prepare('SELECT status FROM approvals WHERE id = ?').pluck(),
+      approvalAnnounced: db.prepare('UPDATE approvals SET announced_at = ? WHERE id = ?'),
       wakeRun: db.prepare(
         "UPDATE playbook_runs SET wake_at = ? WHERE id = ? AND status = 'waiting'",
       ),
@@ -1065,6 +1077,11 @@ class SqliteTransaction implements StoreTransaction {
       seq += 1;
       this.s.runEvent.run(runId, seq, e.at, e.kind, e.stepId, JSON.stringify(e.data));
     }
+    return Promise.resolve();
+  }
+
+  markApprovalAnnounced(id: string, at: string): Promise<void> {
+    this.s.approvalAnnounced.run(at, id);
     return Promise.resolve();
   }
 
