@@ -159,6 +159,41 @@ describe('Security Command Center notifications', () => {
     expect(() => normalizePayload(notJson)).toThrow(/gcp-scc/);
   });
 
+  it('reads base64 with any ASCII whitespace in it, and refuses padding in the middle or other characters', () => {
+    const data = Buffer.from(JSON.stringify(vertexNotification)).toString('base64');
+    const spaced = `\t${data.slice(0, 10)} \n${data.slice(10, 40)}\r\n${data.slice(40)}\f\v `;
+    expect(googleSccFormat.normalize(envelope(undefined, spaced)).source.uid).toBe(
+      vertexNotification.finding.name,
+    );
+    const padded = Buffer.from('{"a":1}').toString('base64');
+    expect(padded).toBe('eyJhIjoxfQ==');
+    for (const bad of [
+      `${padded}AAAA`, // data after the padding
+      `${data.slice(0, 20)}=${data.slice(20)}`,
+      `${data}===`,
+      `${data.slice(0, 20)}é${data.slice(20)}`,
+      `${data.slice(0, 20)}-_${data.slice(20)}`, // base64url is not what Pub/Sub sends
+      ' \n ',
+      '',
+    ]) {
+      expect(() => googleSccFormat.normalize(envelope(undefined, bad))).toThrow(/message\.data/);
+    }
+  });
+
+  it('normalises the payload it is given, not one detected before', () => {
+    const other = envelope(docsNotification);
+    expect(googleSccFormat.detect(pushed)).toBe(true);
+    expect(googleSccFormat.normalize(other).source.uid).toBe(docsNotification.finding.name);
+    // The same message object whose data changed after detection is read afresh.
+    const changing = envelope(vertexNotification) as { message: { data: string } };
+    expect(googleSccFormat.detect(changing)).toBe(true);
+    changing.message.data = Buffer.from(JSON.stringify(docsNotification)).toString('base64');
+    expect(googleSccFormat.normalize(changing).source.uid).toBe(docsNotification.finding.name);
+    // Detected, then normalised: the same result as without detection.
+    expect(googleSccFormat.detect(pushed)).toBe(true);
+    expect(googleSccFormat.normalize(pushed)).toEqual(googleSccFormat.normalize(pushed));
+  });
+
   it('maps categories: keywords, then AI-service identity misuse and anomalies', () => {
     expect(classifySccCategory('Exfiltration: BigQuery Data Exfiltration').type).toBe(
       'data_exfiltration',
@@ -175,6 +210,9 @@ describe('Security Command Center notifications', () => {
     });
     expect(classifySccCategory('Anomalous Vertex AI model activity').type).toBe('inference_spike');
     expect(classifySccCategory('OPEN_FIREWALL').type).toBe('other');
+    // Categories are remembered; what a caller does with an answer stays with it.
+    classifySccCategory('Persistence: New AI API Method').atlasIds.push('changed');
+    expect(classifySccCategory('Persistence: New AI API Method').atlasIds).toEqual(['AML.T0040']);
   });
 
   it('reads a Vertex AI model version as the model', () => {
