@@ -44,4 +44,32 @@ describe('epochMsOf', () => {
   it('writes instants back as UTC ISO-8601 with milliseconds', () => {
     expect(isoTime(Date.UTC(2024, 1, 29, 1, 2, 3, 4))).toBe('2024-02-29T01:02:03.004Z');
   });
+
+  it('writes any instant exactly as Date#toISOString does', () => {
+    const edges = [
+      0,
+      1,
+      999,
+      Date.UTC(1999, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2000, 1, 29),
+      Date.UTC(2000, 2, 1),
+      Date.UTC(2100, 1, 28, 12),
+      Date.UTC(2100, 2, 1),
+      Date.UTC(2400, 1, 29),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+      Date.UTC(10000, 0, 1), // six-digit year from here
+      -1,
+      Date.UTC(1969, 6, 20, 20, 17),
+      1.5,
+      8.64e15,
+    ];
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const samples = Array.from({ length: 20_000 }, () => Math.floor(random() * 253402300800000));
+    for (const ms of [...edges, ...samples]) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
+  });
 });
