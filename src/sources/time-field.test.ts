@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { epochMsOf, isoTime } from './time-field.js';
+import { epochMsOf, epochMsOfText, isoTime } from './time-field.js';
 
 describe('epochMsOf', () => {
   it.each([
@@ -43,6 +43,55 @@ describe('epochMsOf', () => {
 
   it('writes instants back as UTC ISO-8601 with milliseconds', () => {
     expect(isoTime(Date.UTC(2024, 1, 29, 1, 2, 3, 4))).toBe('2024-02-29T01:02:03.004Z');
+  });
+
+  it('reads the common UTC form on its fast path exactly as the general reader does', () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * n);
+    };
+    const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+    const texts: string[] = [
+      '2024-02-29T23:59:59.999Z',
+      '2023-02-29T00:00:00Z', // no such day
+      '2100-02-29T00:00:00Z',
+      '2000-02-29T00:00:00Z',
+      '2026-11-31T00:00:00Z',
+      '2026-11-30T24:00:00Z',
+      '2026-11-30T23:60:00Z',
+      '2026-11-30T23:59:60Z',
+      '0999-01-01T00:00:00Z',
+      '0050-01-01T00:00:00Z',
+      '2026-01-01T00:00:00.Z',
+      '2026-01-01T00:00:00.1234567890Z',
+      '2026-01-01T00:00:00+00:00',
+      '2026-01-01 00:00:00z',
+      '2026-01-01t00:00:00.5z',
+      '2026-1-01T00:00:00Z',
+      '2026-01-01T00:00:0aZ',
+    ];
+    const alphabet = '0123456789-:.TtZz +x';
+    for (let i = 0; i < 20_000; i += 1) {
+      const fraction = random(3) === 0 ? '' : `.${pad(random(1e9), 9).slice(0, 1 + random(9))}`;
+      const text =
+        `${pad(900 + random(9200), 4)}-${pad(random(14), 2)}-${pad(random(33), 2)}` +
+        `${'Tt '[random(3)]}${pad(random(25), 2)}:${pad(random(61), 2)}:${pad(random(61), 2)}` +
+        `${fraction}${'Zz'[random(2)]}`;
+      texts.push(text);
+      // And one character changed at random.
+      const at = random(text.length);
+      texts.push(text.slice(0, at) + alphabet[random(alphabet.length)] + text.slice(at + 1));
+    }
+    let accepted = 0;
+    for (const text of texts) {
+      const expected = epochMsOfText(text.trim());
+      expect([text, epochMsOf(text)]).toEqual([text, expected]);
+      if (expected !== undefined) accepted += 1;
+    }
+    // Both kinds were tried.
+    expect(accepted).toBeGreaterThan(5000);
+    expect(texts.length - accepted).toBeGreaterThan(5000);
   });
 
   it('writes any instant exactly as Date#toISOString does', () => {

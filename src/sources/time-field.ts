@@ -33,6 +33,68 @@ export function epochMsOf(value: unknown): number | undefined {
   if (typeof value === 'number') return fromEpochNumber(value);
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
+  return utcDateTimeMs(text) ?? epochMsOfText(text);
+}
+
+/** The number the `count` characters of `text` from `at` spell, or -1 when one is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i += 1) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (years 1000–9999), the form nearly every
+ * source sends, read without regular expressions or `Date.parse`; undefined
+ * for anything else, which `epochMsOfText` then reads (and may still accept).
+ */
+function utcDateTimeMs(text: string): number | undefined {
+  const length = text.length;
+  if (length < 20 || length > 30) return undefined;
+  const zone = text.charCodeAt(length - 1);
+  if (zone !== 90 && zone !== 122) return undefined; // Z z
+  const separator = text.charCodeAt(10);
+  if (separator !== 84 && separator !== 116 && separator !== 32) return undefined; // T t space
+  if (
+    text.charCodeAt(4) !== 45 ||
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(13) !== 58 ||
+    text.charCodeAt(16) !== 58
+  ) {
+    return undefined;
+  }
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hours = digitsAt(text, 11, 2);
+  const minutes = digitsAt(text, 14, 2);
+  const seconds = digitsAt(text, 17, 2);
+  if (year < 1000 || month < 1 || month > 12 || day < 1) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
+  if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59 || seconds < 0 || seconds > 59) {
+    return undefined;
+  }
+  let ms = 0;
+  if (length > 20) {
+    // A fraction of one digit or more; milliseconds are its first three, as Date.parse reads them.
+    if (text.charCodeAt(19) !== 46 || length === 21) return undefined;
+    const fraction = digitsAt(text, 20, length - 21);
+    if (fraction < 0) return undefined;
+    const digits = length - 21;
+    ms = digits >= 3 ? Math.floor(fraction / 10 ** (digits - 3)) : fraction * 10 ** (3 - digits);
+  }
+  return Date.UTC(year, month - 1, day, hours, minutes, seconds, ms);
+}
+
+/** `epochMsOf` of a trimmed string: ISO-8601 in all its forms, or an epoch number as text. */
+export function epochMsOfText(text: string): number | undefined {
   // Some tools (Splunk `_time`) send epoch numbers as strings.
   if (NUMERIC.test(text)) return fromEpochNumber(Number(text));
   if (!ISO_8601.test(text) || !isCalendarDate(text)) return undefined;
