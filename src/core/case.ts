@@ -63,6 +63,11 @@ export interface Case {
   severityId: SeverityId;
   severity: SeverityLabel;
   severityReason: string;
+  /**
+   * Who chose the severity when not the policy (a playbook's `case` step):
+   * alerts linked later then leave it as chosen instead of recomputing it.
+   */
+  severitySetBy?: string;
   tier: ModelTier | null;
   businessUnit: string | null;
   modelIds: string[];
@@ -154,6 +159,7 @@ const minTier = (a: ModelTier | null, b: ModelTier | undefined): ModelTier | nul
   b === undefined ? a : a === null ? b : (Math.min(a, b) as ModelTier);
 
 function rescore(c: Case): void {
+  if (c.severitySetBy !== undefined) return;
   const { severityId, reason } = caseSeverityOf({
     maxAlertSeverity: c.maxAlertSeverityId,
     alertTypes: c.alertTypes,

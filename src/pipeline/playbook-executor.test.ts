@@ -587,6 +587,48 @@ describe('PlaybookExecutor', () => {
     await executor.stop();
   });
 
+  it('keeps a severity a playbook set when later alerts join the case', async () => {
+    const downgrade = parsePlaybook(
+      [
+        'id: downgrade',
+        'version: 1',
+        'title: Known load test',
+        'owner: o',
+        'trigger: { types: [inference_spike] }',
+        'steps:',
+        '  - id: low',
+        "    case: { severity: Low, note: 'scheduled load test' }",
+        '',
+      ].join('\n'),
+      'playbooks/downgrade.yaml',
+    );
+    const { store, executor, ingest } = open([downgrade], { routes: [] }, new FakeConnectors());
+    const first = await ingest(spikePayload);
+    await executor.idle();
+    expect(await store.getCase(first?.caseId ?? '')).toMatchObject({
+      severity: 'Low',
+      severityReason: 'set by playbook',
+      severitySetBy: 'playbook',
+    });
+
+    // A worse alert from the same range on the same model joins the case.
+    const second = await ingest({
+      ...spikePayload,
+      title: 'Request volume 900% above baseline',
+      severity: 'critical',
+      observables: { ips: ['203.0.113.9'], model: { id: 'customer-churn' } },
+    });
+    expect(second?.caseId).toBe(first?.caseId);
+    const c = await store.getCase(first?.caseId ?? '');
+    expect(c).toMatchObject({ severity: 'Low', severityId: 2, alertCount: 2 });
+    expect(c?.maxAlertSeverityId).toBe(5);
+    const changes = (await store.listTimeline(c?.id ?? '')).filter(
+      (t) => t.kind === 'severity_changed',
+    );
+    expect(changes.map((t) => t.message)).toEqual([expect.stringContaining('(set by playbook)')]);
+    await executor.stop();
+  });
+
   it('starts a run it queued from what queued it, and commits a case step with the end of the run', async () => {
     const noted = parsePlaybook(
       [

@@ -29,6 +29,7 @@ export function applyCaseStep(c: Case, update: CaseCommandUpdate, now: string): 
       c.severityId = id;
       c.severity = update.severity;
       c.severityReason = 'set by playbook';
+      c.severitySetBy = 'playbook';
       c.updatedAt = now;
     }
   }

@@ -113,6 +113,7 @@ const CASE_SHAPE = object<Case>({
   severityId: num,
   severity: text,
   severityReason: text,
+  severitySetBy: text,
   tier: num,
   businessUnit: text,
   modelIds: texts,

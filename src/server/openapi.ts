@@ -659,6 +659,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
             phase: { enum: [...CASE_PHASES] },
             severityId: { type: 'integer', minimum: 0, maximum: 6 },
             severity: { enum: [...SEVERITY_LABELS] },
+            severityReason: { type: 'string' },
+            severitySetBy: {
+              type: 'string',
+              description:
+                'Present when a playbook chose the severity: alerts linked later keep it',
+            },
             tier: { type: ['integer', 'null'] },
             businessUnit: { type: ['string', 'null'] },
             modelIds: { type: 'array', items: { type: 'string' } },
