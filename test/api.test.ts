@@ -5,7 +5,10 @@ import { bearer, spikeAlert, startHarness, type Harness } from './support/warden
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ retailViewer: { role: 'viewer', units: ['retail-banking'] } });
+  h = await startHarness({
+    retailViewer: { role: 'viewer', units: ['retail-banking'] },
+    retailAnalyst: { role: 'analyst', units: ['retail-banking'] },
+  });
 });
 afterAll(async () => {
   await h.close();
@@ -533,6 +536,41 @@ describe('cases', () => {
 });
 
 describe('tokens, health, metrics, openapi, unknown routes', () => {
+  it('a business-unit scoped token ingests only alerts about its units’ models', async () => {
+    const before = await counts();
+    const ours = spikeAlert('198.18.7.1');
+    const theirs = spikeAlert('198.18.8.1', {
+      observables: { ips: ['198.18.8.1'], model: { id: 'support-chatbot' } },
+    });
+    const nobody = spikeAlert('198.18.9.1', {
+      observables: { ips: ['198.18.9.1'], model: { id: 'not-in-the-inventory' } },
+    });
+    const response = await post('/api/v1/alerts', [ours, theirs, nobody], h.tokens.retailAnalyst);
+    expect(response.statusCode).toBe(202);
+    const body = response.json<IngestBody & { results: { error?: { message: string } }[] }>();
+    expect(body).toMatchObject({ accepted: 1, new: 1, rejected: 2 });
+    expect(body.results.map((r) => [r.index, r.status, r.error?.code])).toEqual([
+      [0, 'new', undefined],
+      [1, 'rejected', 'forbidden'],
+      [2, 'rejected', 'forbidden'],
+    ]);
+    expect(body.results[1]?.error?.message).toContain('business unit "customer-experience"');
+    expect(body.results[2]?.error?.message).toContain('names no model of the inventory');
+    expect((await counts()).alerts).toBe(before.alerts + 1);
+
+    // Its one case is one it can see; a lone alert of another unit is refused whole.
+    const caseId = body.results[0]?.caseId ?? '';
+    const mine = await h.app.inject({
+      url: `/api/v1/cases/${caseId}`,
+      headers: bearer(h.tokens.retailAnalyst),
+    });
+    expect(mine.statusCode).toBe(200);
+    expectProblem(await post('/api/v1/alerts', theirs, h.tokens.retailAnalyst), 403, 'forbidden');
+    // An unscoped token ingests all three.
+    const all = await post('/api/v1/alerts', [theirs, nobody], h.tokens.analyst);
+    expect(all.json<IngestBody>()).toMatchObject({ accepted: 2, rejected: 0 });
+  });
+
   it('an admin creates a scoped token over the API; non-admins cannot', async () => {
     const created = await post(
       '/api/v1/tokens',

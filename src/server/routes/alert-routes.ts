@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { inScope } from '../../core/access.js';
+import { inScope, type Principal } from '../../core/access.js';
 import { WardenError, type ErrorCode } from '../../core/errors.js';
 import { textOnlyAlert, type EncodedAlert } from '../../core/alert.js';
 import type { AlertPreparer } from '../../pipeline/alert-preparer.js';
@@ -88,6 +88,7 @@ function submitBody(
   sourceName: string | undefined,
   context: SourceContext,
   deps: AlertRouteDeps,
+  principal: Principal,
 ): Submitted {
   // The content-type parsers hand JSON over parsed and NDJSON as text.
   const items: BodyItem[] = typeof body === 'string' ? itemsOfNdjson(body) : itemsOfJson(body);
@@ -143,10 +144,11 @@ function submitBody(
       const origin: Origin = whole ? { index: item.index } : { index: item.index, part: n };
       const partText = (): string => (whole ? itemText() : JSON.stringify(part));
       try {
-        const { doc, raw } = deps.preparer.prepare(
+        const { alert, doc, raw } = deps.preparer.prepare(
           normalizePart(format, part, context),
           whole ? item.text : JSON.stringify(part),
         );
+        checkIngestScope(principal, alert.enrichment.businessUnit);
         // The writer thread needs only the text; the parsed alert dies here.
         prepared.push(textOnlyAlert(doc, raw));
         origins.push(origin);
@@ -169,17 +171,35 @@ function submitBody(
   };
 }
 
+/**
+ * A token scoped to business units ingests only alerts about their models:
+ * an alert opens or joins a case, and may start a playbook that acts on the
+ * model, in the unit the inventory gives it, which the token could not
+ * otherwise touch. An alert no model of the inventory matches has no unit,
+ * so it is for unscoped tokens too.
+ */
+function checkIngestScope(principal: Principal, unit: string | undefined): void {
+  if (inScope(principal, unit)) return;
+  const units = (principal.units ?? []).join(', ');
+  throw new WardenError(
+    'forbidden',
+    unit === undefined
+      ? `the alert names no model of the inventory, so it belongs to no business unit, and this token may ingest only alerts of its units (${units})`
+      : `the alert is about a model of business unit "${unit}", and this token may ingest only alerts of its units (${units})`,
+  );
+}
+
 export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
   app.post<{ Querystring: Record<string, unknown> & { source?: string } }>(
     '/api/v1/alerts',
     async (request, reply) => {
-      principalWith(request, 'alerts:ingest');
+      const principal = principalWith(request, 'alerts:ingest');
       const sourceName = request.query.source;
       if (sourceName !== undefined) findSourceFormat(sourceName);
       // One context for the whole body: a batch comes from one sender's call.
       const context = sourceContextOfRequest(request.query, request.headers);
 
-      const submitted = submitBody(request.body, sourceName, context, deps);
+      const submitted = submitBody(request.body, sourceName, context, deps, principal);
       // The dead letters commit on this thread while the alerts commit on the writer's.
       const [outcomes, deadLetterIds] = await Promise.all([
         submitted.outcomes ?? Promise.resolve([]),
