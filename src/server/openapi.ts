@@ -74,7 +74,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Ingest alerts',
           description:
-            'One alert payload, a JSON array of them, or NDJSON (one per line). The format is detected, or named with `?source=`. `?model=`, `?session=`, `?user=` (or the `X-Warden-Model`, `X-Warden-Session`, `X-Warden-User` headers) add the sender context to verdicts that lack it. Answers after the alerts are durably stored. A bad alert in a batch is reported by its index; the others are stored.',
+            'One alert payload, a JSON array of them, or NDJSON (one per line). The format is detected, or named with `?source=`. `?model=`, `?session=`, `?user=` (or the `X-Warden-Model`, `X-Warden-Session`, `X-Warden-User` headers) add the sender context to verdicts that lack it. Answers after the alerts are durably stored. A bad alert in a batch is reported by its index; the others are stored. A token scoped to business units may ingest only alerts about models of those units (others are refused with `forbidden`).',
           parameters: [
             { name: 'source', in: 'query', schema: { type: 'string', enum: sourceFormatNames() } },
             ...contextParams,
