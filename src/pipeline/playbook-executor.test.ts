@@ -80,23 +80,30 @@ const spikePayload = {
   observables: { ips: ['203.0.113.7'], model: { id: 'customer-churn' } },
 };
 
+/** A playbook file of `steps` (YAML lines) triggered by `types`, as the tests here write them. */
+function testPlaybook(id: string, title: string, steps: string[], types = 'inference_spike') {
+  return parsePlaybook(
+    [
+      `id: ${id}`,
+      'version: 1',
+      `title: ${title}`,
+      'owner: o',
+      `trigger: { types: [${types}] }`,
+      'steps:',
+      ...steps,
+      '',
+    ].join('\n'),
+    `playbooks/${id}.yaml`,
+  );
+}
+
 /** Blocks the alert's first address, then notes it on the case. */
-const blocker = parsePlaybook(
-  [
-    'id: blocker',
-    'version: 1',
-    'title: Block',
-    'owner: o',
-    'trigger: { types: [inference_spike] }',
-    'steps:',
-    '  - id: block',
-    '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
-    '  - id: note',
-    '    case: { note: "blocked ${{ steps.block.output }}" }',
-    '',
-  ].join('\n'),
-  'playbooks/blocker.yaml',
-);
+const blocker = testPlaybook('blocker', 'Block', [
+  '  - id: block',
+  '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
+  '  - id: note',
+  '    case: { note: "blocked ${{ steps.block.output }}" }',
+]);
 const blockerRouter: PlaybookRouter = {
   routes: [{ match: { type: ['inference_spike'] }, playbook: 'blocker' }],
 };
@@ -352,21 +359,11 @@ describe('PlaybookExecutor', () => {
   });
 
   it('retries a failing enrichment after its backoff, on the clock, and survives a restart while waiting', async () => {
-    const playbook = parsePlaybook(
-      [
-        'id: retrier',
-        'version: 1',
-        'title: Retry',
-        'owner: o',
-        'trigger: { types: [inference_spike] }',
-        'steps:',
-        '  - id: intel',
-        '    enrich: { connector: ti, action: lookup, input: {} }',
-        '    retry: { count: 2, backoff: { initial: 10s, factor: 3 } }',
-        '',
-      ].join('\n'),
-      'playbooks/retrier.yaml',
-    );
+    const playbook = testPlaybook('retrier', 'Retry', [
+      '  - id: intel',
+      '    enrich: { connector: ti, action: lookup, input: {} }',
+      '    retry: { count: 2, backoff: { initial: 10s, factor: 3 } }',
+    ]);
     const router: PlaybookRouter = {
       routes: [{ match: { type: ['inference_spike'] }, playbook: 'retrier' }],
     };
@@ -400,26 +397,16 @@ describe('PlaybookExecutor', () => {
   });
 
   it('times an approval out on the clock: escalates once, then denies, and the run follows on_error', async () => {
-    const playbook = parsePlaybook(
-      [
-        'id: asker',
-        'version: 1',
-        'title: Ask',
-        'owner: o',
-        'trigger: { types: [inference_spike] }',
-        'steps:',
-        '  - id: ask',
-        '    approval: { approvers: [responder], message: ok?, timeout: 10m, on_timeout: escalate, escalate_to: [admin] }',
-        '    on_error: { goto: fallback }',
-        '  - id: approved',
-        '    case: { note: approved }',
-        '    goto: end',
-        '  - id: fallback',
-        '    case: { note: "not approved: ${{ steps.ask.error.code }}" }',
-        '',
-      ].join('\n'),
-      'playbooks/asker.yaml',
-    );
+    const playbook = testPlaybook('asker', 'Ask', [
+      '  - id: ask',
+      '    approval: { approvers: [responder], message: ok?, timeout: 10m, on_timeout: escalate, escalate_to: [admin] }',
+      '    on_error: { goto: fallback }',
+      '  - id: approved',
+      '    case: { note: approved }',
+      '    goto: end',
+      '  - id: fallback',
+      '    case: { note: "not approved: ${{ steps.ask.error.code }}" }',
+    ]);
     const router: PlaybookRouter = {
       routes: [{ match: { type: ['inference_spike'] }, playbook: 'asker' }],
     };
@@ -454,33 +441,15 @@ describe('PlaybookExecutor', () => {
   });
 
   it('a slow connector holds up only the runs that call it', async () => {
-    const slow = parsePlaybook(
-      [
-        'id: slow',
-        'version: 1',
-        'title: Slow',
-        'owner: o',
-        'trigger: { types: [inference_spike] }',
-        'steps:',
-        '  - id: wait_for_it',
-        '    enrich: { connector: tarpit, action: lookup, input: {} }',
-        '',
-      ].join('\n'),
-      'playbooks/slow.yaml',
-    );
-    const quick = parsePlaybook(
-      [
-        'id: quick',
-        'version: 1',
-        'title: Quick',
-        'owner: o',
-        'trigger: { types: [prompt_injection] }',
-        'steps:',
-        '  - id: note',
-        '    case: { note: done }',
-        '',
-      ].join('\n'),
-      'playbooks/quick.yaml',
+    const slow = testPlaybook('slow', 'Slow', [
+      '  - id: wait_for_it',
+      '    enrich: { connector: tarpit, action: lookup, input: {} }',
+    ]);
+    const quick = testPlaybook(
+      'quick',
+      'Quick',
+      ['  - id: note', '    case: { note: done }'],
+      'prompt_injection',
     );
     const connectors = new FakeConnectors({
       'tarpit.lookup': () =>
@@ -588,20 +557,10 @@ describe('PlaybookExecutor', () => {
   });
 
   it('keeps a severity a playbook set when later alerts join the case', async () => {
-    const downgrade = parsePlaybook(
-      [
-        'id: downgrade',
-        'version: 1',
-        'title: Known load test',
-        'owner: o',
-        'trigger: { types: [inference_spike] }',
-        'steps:',
-        '  - id: low',
-        "    case: { severity: Low, note: 'scheduled load test' }",
-        '',
-      ].join('\n'),
-      'playbooks/downgrade.yaml',
-    );
+    const downgrade = testPlaybook('downgrade', 'Known load test', [
+      '  - id: low',
+      "    case: { severity: Low, note: 'scheduled load test' }",
+    ]);
     const { store, executor, ingest } = open([downgrade], { routes: [] }, new FakeConnectors());
     const first = await ingest(spikePayload);
     await executor.idle();
@@ -630,20 +589,10 @@ describe('PlaybookExecutor', () => {
   });
 
   it('starts a run it queued from what queued it, and commits a case step with the end of the run', async () => {
-    const noted = parsePlaybook(
-      [
-        'id: noted',
-        'version: 1',
-        'title: Noted',
-        'owner: o',
-        'trigger: { types: [inference_spike] }',
-        'steps:',
-        '  - id: note',
-        "    case: { phase: containment, note: 'seen ${{ alert.raw.title }}' }",
-        '',
-      ].join('\n'),
-      'playbooks/noted.yaml',
-    );
+    const noted = testPlaybook('noted', 'Noted', [
+      '  - id: note',
+      "    case: { phase: containment, note: 'seen ${{ alert.raw.title }}' }",
+    ]);
     const { store, executor, ingest } = open([noted], { routes: [] }, new FakeConnectors());
     executor.start();
     const reads: string[] = [];
