@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { epochMsOf, epochMsOfText, isoTime } from './time-field.js';
 
+/** Repeatable pseudo-random integers below `n`, so a failure can be replayed. */
+function seededRandom(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return Math.floor((state / 2147483648) * n);
+  };
+}
+
 describe('epochMsOf', () => {
   it.each([
     ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
@@ -46,11 +55,7 @@ describe('epochMsOf', () => {
   });
 
   it('reads the common UTC form on its fast path exactly as the general reader does', () => {
-    let seed = 7;
-    const random = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return Math.floor((seed / 2147483648) * n);
-    };
+    const random = seededRandom(7);
     const pad = (n: number, width: number): string => String(n).padStart(width, '0');
     const texts: string[] = [
       '2024-02-29T23:59:59.999Z',
@@ -112,12 +117,8 @@ describe('epochMsOf', () => {
       1.5,
       8.64e15,
     ];
-    let seed = 42;
-    const random = (): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
-    const samples = Array.from({ length: 20_000 }, () => Math.floor(random() * 253402300800000));
+    const random = seededRandom(42);
+    const samples = Array.from({ length: 20_000 }, () => random(253402300800000));
     for (const ms of [...edges, ...samples]) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
     expect(() => isoTime(Number.NaN)).toThrow(RangeError);
   });
