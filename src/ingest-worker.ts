@@ -38,6 +38,7 @@ if (data.httpRelay) useHttpTransport(relayedHttpTransport(data.httpRelay));
 const store = new SqliteStore({
   dataDir: data.dataDir,
   checkpoints: false,
+  defersCaseWrites: true,
   ...(data.synchronous ? { synchronous: data.synchronous } : {}),
 });
 const post = (message: FromIngestWorker): void => port.postMessage(message);

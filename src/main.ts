@@ -80,6 +80,8 @@ export function openWarden(options: WardenOptions): Warden {
   const store = new SqliteStore({
     dataDir: options.dataDir,
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    // Only the connection that ingests (this one, or the writer thread's).
+    defersCaseWrites: options.ingestThread === false,
   });
   const metrics = new WardenMetrics(store);
   let executor: PlaybookExecutor | undefined;

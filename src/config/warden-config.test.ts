@@ -74,7 +74,11 @@ describe('loadWardenConfig on examples/demo', () => {
       port: 8080,
       bodyLimitBytes: 10 * 1024 * 1024,
     });
-    expect(config.pipeline).toEqual({ dedupWindowMs: 3_600_000, correlationWindowMs: 86_400_000 });
+    expect(config.pipeline).toEqual({
+      dedupWindowMs: 3_600_000,
+      correlationWindowMs: 86_400_000,
+      caseWriteIntervalMs: 1000,
+    });
     expect(config.ingest).toEqual({ deadLetter: false });
   });
 
@@ -180,7 +184,21 @@ describe('loadWardenConfig on broken config directories', () => {
     expect(config.pipeline).toEqual({
       dedupWindowMs: 90_000,
       correlationWindowMs: DEFAULT_PIPELINE_SETTINGS.correlationWindowMs,
+      caseWriteIntervalMs: DEFAULT_PIPELINE_SETTINGS.caseWriteIntervalMs,
     });
+  });
+
+  it('reads pipeline.case_write_interval, where 0 writes every case with every commit', () => {
+    const read = (text: string) =>
+      loadWardenConfig(configDir({ 'inventory.yaml': VALID_INVENTORY, 'warden.yaml': text }))
+        .pipeline.caseWriteIntervalMs;
+    expect(read('pipeline:\n  case_write_interval: 250ms\n')).toBe(250);
+    expect(read('pipeline:\n  case_write_interval: 2s\n')).toBe(2000);
+    expect(read('pipeline:\n  case_write_interval: 0\n')).toBe(0);
+    expect(read('pipeline:\n  case_write_interval: 0s\n')).toBe(0);
+    expect(() => read('pipeline:\n  case_write_interval: soon\n')).toThrow(
+      'pipeline.case_write_interval must be a duration',
+    );
   });
 
   it('reads ingest.dead_letter, off by default', () => {

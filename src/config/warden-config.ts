@@ -240,9 +240,16 @@ function unique(entries: Fields[], key: string): void {
 // ---------------------------------------------------------------------------
 // warden.yaml
 
+/** A duration, or 0 to turn off what it delays. */
+function durationOrZero(text: string | number, field: string): number {
+  return text === 0 || (typeof text === 'string' && /^\s*0+\s*[a-z]*\s*$/i.test(text))
+    ? 0
+    : parseDuration(text, field);
+}
+
 const SETTINGS_KEYS = ['server', 'pipeline', 'ingest'] as const;
 const SERVER_KEYS = ['host', 'port', 'body_limit'] as const;
-const PIPELINE_KEYS = ['dedup_window', 'correlation_window'] as const;
+const PIPELINE_KEYS = ['dedup_window', 'correlation_window', 'case_write_interval'] as const;
 const INGEST_KEYS = ['dead_letter'] as const;
 
 function readSettings(file: YamlFile): {
@@ -268,6 +275,9 @@ function readSettings(file: YamlFile): {
       correlationWindowMs:
         pipeline.withUnits('correlation_window', parseDuration) ??
         DEFAULT_PIPELINE_SETTINGS.correlationWindowMs,
+      caseWriteIntervalMs:
+        pipeline.withUnits('case_write_interval', durationOrZero) ??
+        DEFAULT_PIPELINE_SETTINGS.caseWriteIntervalMs,
     },
     ingest: {
       deadLetter: readBoolean(ingest, 'dead_letter') ?? DEFAULT_INGEST_SETTINGS.deadLetter,

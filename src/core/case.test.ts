@@ -13,7 +13,9 @@ import {
   linkAlertToCase,
   openCaseFor,
   recordRepeatOnCase,
+  rebuildCaseFromAlerts,
   reopenCase,
+  withWorkflowOf,
   type Case,
   type ClosureReason,
 } from './case.js';
@@ -572,3 +574,76 @@ function closeCaseAnd(c: Case): Case {
   closeCase(c, 'duplicate', null, NOW);
   return c;
 }
+
+describe('withWorkflowOf', () => {
+  it('keeps the workflow fields of the stored case and the alert fields of the current one', () => {
+    const stored = open();
+    closeCase(stored, 'false_positive', 'scanner', LATER);
+    stored.assignee = 'dana';
+    stored.phase = 'containment';
+    const current = open();
+    linkAlertToCase(current, alert({ severityId: 5 }, { users: ['mallory'] }), ['k2'], NOW);
+    const merged = withWorkflowOf(current, stored);
+    expect(merged).toMatchObject({
+      status: 'closed',
+      closureReason: 'false_positive',
+      closureNote: 'scanner',
+      closedAt: LATER,
+      assignee: 'dana',
+      phase: 'containment',
+      updatedAt: LATER,
+      alertCount: 2,
+      maxAlertSeverityId: 5,
+      correlationKeys: ['k1', 'k2'],
+    });
+    expect(merged.observables.users).toEqual(['mallory']);
+    expect(merged.severityId).toBe(current.severityId);
+  });
+
+  it('keeps a severity a playbook set on the stored case; otherwise the policy decides', () => {
+    const stored = open();
+    Object.assign(stored, {
+      severityId: 1,
+      severity: 'Informational',
+      severityReason: 'set by playbook',
+      severitySetBy: 'playbook',
+    });
+    const current = open();
+    linkAlertToCase(current, alert({ severityId: 5 }), ['k1'], NOW);
+    expect(withWorkflowOf(current, stored)).toMatchObject({
+      severityId: 1,
+      severitySetBy: 'playbook',
+    });
+    const policy = withWorkflowOf(current, open());
+    expect(policy.severitySetBy).toBeUndefined();
+    expect(policy.severityId).toBe(5);
+  });
+});
+
+describe('rebuildCaseFromAlerts', () => {
+  it('rebuilds what linking did from the written case, even when given alerts it already had', () => {
+    const first = alert();
+    const second = alert(
+      { severityId: 5, lastSeen: '2026-03-01T12:09:00.000Z' },
+      { users: ['eve'] },
+    );
+    const third = alert({}, { ips: ['198.51.100.4'] });
+    const written = open(first);
+    const live = structuredClone(written);
+    linkAlertToCase(live, second, ['k2'], NOW);
+    recordRepeatOnCase(live, 4, '2026-03-01T12:30:00.000Z', NOW);
+    linkAlertToCase(live, third, ['k3'], LATER);
+    const rebuilt = rebuildCaseFromAlerts(
+      written,
+      [first, second, third].map((a, i) => ({ alert: a, keys: [`k${i + 1}`] })),
+      {
+        alertCount: 3,
+        eventCount: live.eventCount,
+        firstSeen: '2026-03-01T12:00:00.000Z',
+        lastSeen: '2026-03-01T12:30:00.000Z',
+      },
+    );
+    expect(rebuilt).toEqual({ ...live, updatedAt: rebuilt.updatedAt });
+    expect(written.alertCount).toBe(1);
+  });
+});

@@ -406,3 +406,105 @@ export function reopenCase(c: Case, note: string | null, now: string): CaseChang
     data: { previousReason: previous, note },
   };
 }
+
+/**
+ * Who changes each field of a case: alerts joining it (`alerts`), or the
+ * people and playbooks working it (`workflow`); `severity` is the policy's
+ * unless a playbook set it. The ingest pipeline may hold the alert side of a
+ * busy case in memory for a moment before writing it; when someone else
+ * wrote the case meanwhile, `withWorkflowOf` keeps both sides. Every field
+ * must be listed, so a new one cannot be forgotten here.
+ */
+const CASE_FIELD_SIDES: Readonly<
+  Record<keyof Case, 'identity' | 'alerts' | 'workflow' | 'severity'>
+> = {
+  id: 'identity',
+  number: 'identity',
+  createdAt: 'identity',
+  title: 'alerts',
+  tier: 'alerts',
+  businessUnit: 'alerts',
+  modelIds: 'alerts',
+  owner: 'alerts',
+  alertTypes: 'alerts',
+  atlasTechniques: 'alerts',
+  observables: 'alerts',
+  blastRadius: 'alerts',
+  allowlisted: 'alerts',
+  allAllowlisted: 'alerts',
+  alertCount: 'alerts',
+  eventCount: 'alerts',
+  maxAlertSeverityId: 'alerts',
+  firstSeen: 'alerts',
+  lastSeen: 'alerts',
+  correlationKeys: 'alerts',
+  status: 'workflow',
+  phase: 'workflow',
+  assignee: 'workflow',
+  closedAt: 'workflow',
+  closureReason: 'workflow',
+  closureNote: 'workflow',
+  updatedAt: 'workflow',
+  severityId: 'severity',
+  severity: 'severity',
+  severityReason: 'severity',
+  severitySetBy: 'severity',
+};
+
+const WORKFLOW_FIELDS = (Object.keys(CASE_FIELD_SIDES) as (keyof Case)[]).filter(
+  (k) => CASE_FIELD_SIDES[k] === 'workflow',
+);
+
+/**
+ * `current` (a case as alerts changed it, not yet written) with the workflow
+ * fields of `stored` (the case as someone else wrote it meanwhile): status,
+ * phase, assignee, closure, and a severity a playbook set. The severity is
+ * the policy's again otherwise.
+ */
+export function withWorkflowOf(current: Case, stored: Case): Case {
+  const merged: Record<string, unknown> = { ...current };
+  for (const key of WORKFLOW_FIELDS) merged[key] = stored[key];
+  const c = merged as unknown as Case;
+  if (current.updatedAt > c.updatedAt) c.updatedAt = current.updatedAt;
+  delete c.severitySetBy;
+  if (stored.severitySetBy !== undefined) {
+    c.severitySetBy = stored.severitySetBy;
+    c.severityId = stored.severityId;
+    c.severity = stored.severity;
+    c.severityReason = stored.severityReason;
+  } else {
+    rescore(c);
+  }
+  return c;
+}
+
+/** What the stored alerts of a case add up to. */
+export interface CaseAlertTotals {
+  alertCount: number;
+  eventCount: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/**
+ * A case rebuilt from its last written state and the alerts linked to it
+ * since (after a crash or a rolled-back transaction lost what was held in
+ * memory). Linking an alert twice changes nothing but the counts, which come
+ * from `totals`, so `alerts` may include some the written case already had.
+ */
+export function rebuildCaseFromAlerts(
+  written: Case,
+  alerts: Iterable<{ alert: AlertFacts; keys: readonly string[] }>,
+  totals: CaseAlertTotals,
+): Case {
+  const c = structuredClone(written);
+  for (const { alert, keys } of alerts) {
+    const updatedAt = c.updatedAt > alert.receivedAt ? c.updatedAt : alert.receivedAt;
+    linkAlertToCase(c, alert, keys, updatedAt);
+  }
+  c.alertCount = totals.alertCount;
+  c.eventCount = totals.eventCount;
+  if (totals.firstSeen < c.firstSeen) c.firstSeen = totals.firstSeen;
+  if (totals.lastSeen > c.lastSeen) c.lastSeen = totals.lastSeen;
+  return c;
+}

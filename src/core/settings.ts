@@ -11,9 +11,18 @@ export interface PipelineSettings {
    * @default 86_400_000 (24 hours)
    */
   correlationWindowMs: number;
+  /**
+   * While alerts keep arriving, a case they join has its row (and timeline)
+   * rewritten at most this often; the alerts themselves are stored and
+   * linked at once, and the case is written as soon as ingest goes quiet.
+   * 0 writes every case with each commit.
+   * @default 1000
+   */
+  caseWriteIntervalMs: number;
 }
 
 export const DEFAULT_PIPELINE_SETTINGS: Readonly<PipelineSettings> = Object.freeze({
   dedupWindowMs: 60 * 60 * 1000,
   correlationWindowMs: 24 * 60 * 60 * 1000,
+  caseWriteIntervalMs: 1000,
 });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../core/access.js';
 import { emptyObservables, type AlertDraft, type AlertObservables } from '../core/alert.js';
-import type { Case } from '../core/case.js';
+import { linkAlertToCase, type Case } from '../core/case.js';
+import { correlationKeysOf } from '../core/correlation.js';
 import { InventoryIndex } from '../core/inventory.js';
 import type { PipelineSettings } from '../core/settings.js';
 import { HeldSync, settle, track } from '../store/sqlite/held-sync.test-support.js';
@@ -22,7 +23,11 @@ import {
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const SETTINGS: PipelineSettings = { dedupWindowMs: HOUR, correlationWindowMs: 24 * HOUR };
+const SETTINGS: PipelineSettings = {
+  dedupWindowMs: HOUR,
+  correlationWindowMs: 24 * HOUR,
+  caseWriteIntervalMs: 1000,
+};
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 
 /** ISO time `minutes` after the test epoch. */
@@ -112,7 +117,11 @@ class FailingStore extends SqliteStore {
   }
 }
 
-describe('IngestPipeline', () => {
+// Every test runs with case rows written at each commit, and held back while alerts keep coming.
+describe.each([
+  ['written with each commit', false],
+  ['held back under load', true],
+])('IngestPipeline (case rows %s)', (_mode, defersCaseWrites) => {
   let dir: string;
   let store: SqliteStore;
   let now: Date;
@@ -120,7 +129,7 @@ describe('IngestPipeline', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'warden-ingest-'));
-    store = new SqliteStore({ dataDir: dir });
+    store = new SqliteStore({ dataDir: dir, defersCaseWrites });
     now = new Date(T0 + 5 * MINUTE);
   });
 
@@ -477,7 +486,7 @@ describe('IngestPipeline', () => {
       );
       expect(settled.every((s) => s.status === 'rejected')).toBe(true);
 
-      store = new SqliteStore({ dataDir: dir });
+      store = new SqliteStore({ dataDir: dir, defersCaseWrites });
       expect(await store.counts()).toEqual({ alerts: 0, events: 0, cases: 0, openCases: 0 });
       expect(await store.recordedAuditCount()).toBe(0);
     });
@@ -488,7 +497,7 @@ describe('IngestPipeline', () => {
       beforeEach(async () => {
         await store.close();
         held = new HeldSync();
-        store = new SqliteStore({ dataDir: dir, syncWal: held.sync });
+        store = new SqliteStore({ dataDir: dir, syncWal: held.sync, defersCaseWrites });
       });
 
       afterEach(() => {
@@ -565,7 +574,7 @@ describe('IngestPipeline', () => {
 
     it('rolls a failed batch back, rejects each of its submits with the error, then recovers', async () => {
       await store.close();
-      const failing = new FailingStore({ dataDir: dir });
+      const failing = new FailingStore({ dataDir: dir, defersCaseWrites });
       store = failing;
       const p = pipeline();
       const settled = await Promise.allSettled(
@@ -586,6 +595,126 @@ describe('IngestPipeline', () => {
       expect(later?.caseNumber).toBe(1);
       expect(await store.counts()).toMatchObject({ alerts: 1, cases: 1 });
       expect((await verifyAuditLog(store)).ok).toBe(true);
+    });
+  });
+});
+
+describe('IngestPipeline: case rows held back while alerts keep coming', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const now = new Date(T0 + 5 * MINUTE);
+  const preparer = new AlertPreparer(inventory, () => now);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-held-back-'));
+    store = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Alerts from one user on one model: one case; each from a new address. */
+  const burst = (n: number, from = 0): AlertDraft[] =>
+    Array.from({ length: n }, (_, i) =>
+      draft({ title: `probe ${from + i}` }, { users: ['mallory'], ips: [`203.0.113.${from + i}`] }),
+    );
+
+  /** The case row's alert count each time a commit's callers hear (the reader connection). */
+  function rowCounts(rows: number[]): IngestObserver {
+    return {
+      batchCommitted: () => {
+        void store.listCases({}, { limit: 1 }).then((page) => {
+          rows.push(page.items[0]?.alertCount ?? 0);
+        });
+      },
+    };
+  }
+
+  it('writes the case once ingest goes quiet, with one timeline entry for what was held back', async () => {
+    const rows: number[] = [];
+    const p = new IngestPipeline({
+      store,
+      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
+      clock: () => now,
+      maxBatch: 2,
+      observer: rowCounts(rows),
+    });
+    // Submitted at once: the pipeline commits them two by two, back to back.
+    await Promise.all(burst(10).map((d) => p.submit([preparer.prepare(d)])));
+    await p.drain();
+    await new Promise((r) => setTimeout(r, 20));
+    // The case opened with the first commit; later commits held its row back.
+    expect(rows[0]).toBe(2);
+    expect(Math.min(...rows.slice(1, -1))).toBe(2);
+    const [c] = (await store.listCases({}, { limit: 5 })).items;
+    expect(c).toMatchObject({ alertCount: 10, eventCount: 10 });
+    expect(c?.observables.ips).toHaveLength(10);
+    const linked = (await store.listTimeline(c?.id ?? '')).filter(
+      (e) => e.kind === 'alerts_linked',
+    );
+    expect(linked.reduce((sum, e) => sum + (e.data.linked as number), 0)).toBe(9);
+    expect(linked.length).toBeLessThan(5);
+    expect(await store.transaction((tx) => tx.writeUnwrittenCases())).toEqual([]);
+  });
+
+  it('writes held-back cases at least once per interval while alerts keep coming', async () => {
+    const rows: number[] = [];
+    const p = new IngestPipeline({
+      store,
+      settings: { ...SETTINGS, caseWriteIntervalMs: 1 },
+      clock: () => now,
+      maxBatch: 1,
+      observer: rowCounts(rows),
+    });
+    // Each commit takes longer than 1 ms, so rows are written along the way.
+    await Promise.all(burst(12).map((d) => p.submit([preparer.prepare(d)])));
+    await p.drain();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(Math.max(...rows.slice(0, -1))).toBeGreaterThan(2);
+    expect((await store.listCases({}, { limit: 1 })).items[0]?.alertCount).toBe(12);
+  });
+
+  it('answers a caller that waits for each ack with the case as its alerts left it', async () => {
+    const p = new IngestPipeline({ store, settings: SETTINGS, clock: () => now });
+    for (const [i, d] of burst(4).entries()) {
+      const [outcome] = await p.submit([preparer.prepare(d)]);
+      expect((await store.getCase(outcome?.caseId ?? ''))?.alertCount).toBe(i + 1);
+    }
+  });
+
+  it('writes what a crash left unwritten when the next pipeline starts, and says so on the timeline', async () => {
+    const first = new IngestPipeline({
+      store,
+      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
+      clock: () => now,
+    });
+    const [opened] = await first.submit([preparer.prepare(burst(1)[0] as AlertDraft)]);
+    const caseId = opened?.caseId ?? '';
+    // The ingest connection leaves the case unwritten, then goes away without writing it.
+    await store.transaction(async (tx) => {
+      const c = (await tx.getCase(caseId)) as Case;
+      const more = preparer.prepare(burst(1, 50)[0] as AlertDraft);
+      linkAlertToCase(c, more.alert, correlationKeysOf(more.alert), now.toISOString());
+      more.alert.caseId = caseId;
+      await tx.insertAlert(more);
+      await tx.deferCaseUpdate(c);
+    });
+    await store.close();
+
+    store = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
+    expect((await store.getCase(caseId))?.alertCount).toBe(1);
+    const restarted = new IngestPipeline({ store, settings: SETTINGS, clock: () => now });
+    await restarted.drain();
+    const c = await store.getCase(caseId);
+    expect(c).toMatchObject({ alertCount: 2, eventCount: 2 });
+    expect(c?.observables.ips).toEqual(['203.0.113.0', '203.0.113.50']);
+    const timeline = await store.listTimeline(caseId);
+    expect(timeline.at(-1)).toMatchObject({
+      kind: 'alerts_linked',
+      message: '1 alert linked',
+      data: { linked: 1, repeats: 0 },
     });
   });
 });

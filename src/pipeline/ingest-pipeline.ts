@@ -3,7 +3,7 @@ import { linkAlertToCase, openCaseFor, recordRepeatOnCase, type Case } from '../
 import { correlationKeysOf } from '../core/correlation.js';
 import { uuidv7 } from '../core/ids.js';
 import type { PipelineSettings } from '../core/settings.js';
-import type { Store, StoreTransaction } from '../store/store.js';
+import type { Store, StoreTransaction, WrittenCase } from '../store/store.js';
 import { waitBriefly } from './group-committer.js';
 import type { IngestObserver, IngestOutcome, IngestQueue } from './ingest-queue.js';
 
@@ -50,6 +50,27 @@ interface TouchedCase {
   severityBefore: number | null;
 }
 
+/** What alerts did to a case since its row was last written, for its timeline. */
+interface UnwrittenSummary {
+  /** A few of the linked alerts' ids. */
+  alertIds: string[];
+  linked: number;
+  repeats: number;
+  severityBefore: number;
+}
+
+function combine(earlier: UnwrittenSummary, later: UnwrittenSummary): UnwrittenSummary {
+  return {
+    alertIds: [...earlier.alertIds, ...later.alertIds].slice(0, 5),
+    linked: earlier.linked + later.linked,
+    repeats: earlier.repeats + later.repeats,
+    severityBefore: earlier.severityBefore,
+  };
+}
+
+/** Cases held unwritten at once, at most: more are written with the next commit. */
+const MAX_UNWRITTEN_CASES = 4096;
+
 const ISO_ZERO = '1970-01-01T00:00:00.000Z';
 const INGEST_ACTOR = 'system:ingest';
 
@@ -76,6 +97,14 @@ export class IngestPipeline implements IngestQueue {
   private flushing = false;
   /** Settles once the callers of every batch taken so far have been told, in order. */
   private settled: Promise<void> = Promise.resolve();
+  /** Cases alerts changed whose rows wait (see `PipelineSettings.caseWriteIntervalMs`). */
+  private unwritten = new Map<string, UnwrittenSummary>();
+  /** When the oldest unwritten change was made (performance.now()). */
+  private unwrittenSince = 0;
+  /** A crash may have left cases unwritten: the first quiet moment writes them. */
+  private mayHaveUnwritten: boolean;
+  /** Lets the last batch's callers hear once the cases it held back are written. */
+  private releaseLastBatch: (() => void) | undefined;
 
   constructor(options: IngestPipelineOptions) {
     this.store = options.store;
@@ -84,6 +113,12 @@ export class IngestPipeline implements IngestQueue {
     this.observer = options.observer;
     this.maxBatch = options.maxBatch ?? 2000;
     this.caseOpened = options.caseOpened;
+    this.mayHaveUnwritten = this.defers();
+    if (this.mayHaveUnwritten) this.scheduleFlush();
+  }
+
+  private defers(): boolean {
+    return this.store.defersCaseWrites && this.settings.caseWriteIntervalMs > 0;
   }
 
   submit(alerts: readonly EncodedAlert[]): Promise<IngestOutcome[]> {
@@ -117,46 +152,116 @@ export class IngestPipeline implements IngestQueue {
   }
 
   private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const started = performance.now();
-      const { committed, durable } = this.store.stagedTransaction((tx) =>
-        this.commitBatch(tx, batch),
-      );
-      // Callers hear once the batch is durable, after those of earlier batches.
-      const outcome = durable.then(
-        (result) => () => {
-          batch.forEach((p, i) => p.resolve(result.outcomes[i] as IngestOutcome));
-          this.observer?.batchCommitted({
-            alerts: batch.length,
-            duplicates: result.duplicates,
-            casesOpened: result.casesOpened,
-            ms: performance.now() - started,
-          });
-        },
-        (error: unknown) => () => {
-          for (const p of batch) p.reject(error);
-        },
-      );
-      this.settled = Promise.all([this.settled, outcome]).then(([, tell]) => {
-        try {
-          tell();
-        } catch {
-          // An observer's error: the callers have their outcomes already.
-        }
-      });
-      // The next batch may start once this one has committed; a quick sync is waited for.
-      await committed.catch(() => undefined);
-      await waitBriefly(durable);
-      if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    for (;;) {
+      while (this.queue.length > 0) {
+        // Taking the next batch while the last one's cases wait: they may wait on.
+        this.releaseLastBatch?.();
+        const batch = this.queue.splice(0, this.maxBatch);
+        const started = performance.now();
+        const { committed, durable } = this.store.stagedTransaction((tx) =>
+          this.commitBatch(tx, batch),
+        );
+        let release: (() => void) | undefined;
+        const released = this.defers()
+          ? new Promise<void>((resolve) => (release = resolve))
+          : undefined;
+        this.releaseLastBatch = release;
+        // Callers hear once the batch is durable, after those of earlier batches.
+        const outcome = durable.then(
+          (result) => () => {
+            batch.forEach((p, i) => p.resolve(result.outcomes[i] as IngestOutcome));
+            this.observer?.batchCommitted({
+              alerts: batch.length,
+              duplicates: result.duplicates,
+              casesOpened: result.casesOpened,
+              ms: performance.now() - started,
+            });
+          },
+          (error: unknown) => () => {
+            for (const p of batch) p.reject(error);
+          },
+        );
+        this.settled = Promise.all([this.settled, outcome, released]).then(([, tell]) => {
+          try {
+            tell();
+          } catch {
+            // An observer's error: the callers have their outcomes already.
+          }
+        });
+        // The next batch may start once this one has committed; a quick sync is waited for.
+        const result = await committed.catch(() => undefined);
+        if (result) this.heldBack(result.unwritten);
+        await waitBriefly(durable);
+        // Let alerts sent meanwhile arrive before deciding ingest has gone quiet.
+        await new Promise((r) => setImmediate(r));
+      }
+      // Quiet: write the cases held back, then let the last batch's callers hear.
+      if (this.unwritten.size > 0 || this.mayHaveUnwritten) {
+        this.mayHaveUnwritten = false;
+        const { committed } = this.store.stagedTransaction((tx) => this.writeHeldBack(tx));
+        const written = await committed.then(
+          () => true,
+          () => false,
+        );
+        if (written) this.unwritten = new Map();
+        else this.mayHaveUnwritten = true;
+      }
+      this.releaseLastBatch?.();
+      this.releaseLastBatch = undefined;
+      if (this.queue.length === 0) break;
     }
     this.flushing = false;
+  }
+
+  /** After a commit: what it held back joins what earlier ones did; `undefined` when it wrote them all. */
+  private heldBack(unwritten: Map<string, UnwrittenSummary> | undefined): void {
+    if (!unwritten) {
+      this.unwritten = new Map();
+      return;
+    }
+    if (this.unwritten.size === 0 && unwritten.size > 0) this.unwrittenSince = performance.now();
+    for (const [id, summary] of unwritten) {
+      const earlier = this.unwritten.get(id);
+      this.unwritten.set(id, earlier ? combine(earlier, summary) : summary);
+    }
+  }
+
+  /** Writes every case held back, with its timeline entries. */
+  private async writeHeldBack(
+    tx: StoreTransaction,
+    summaries: Map<string, UnwrittenSummary> = this.unwritten,
+  ): Promise<void> {
+    const now = this.clock().toISOString();
+    const written = await tx.writeUnwrittenCases();
+    const byId = new Map<string, WrittenCase>(written.map((w) => [w.case.id, w]));
+    for (const [id, summary] of summaries) {
+      // A playbook may have written the case meanwhile: its timeline still needs the entry.
+      const c = byId.get(id)?.case ?? (await tx.getCase(id));
+      byId.delete(id);
+      if (c) await this.recordLinks(tx, c, now, summary);
+    }
+    // Left unwritten by a crash or a rolled-back commit: what the row said is all there is to compare.
+    for (const { case: c, before } of byId.values()) {
+      const linked = Math.max(0, c.alertCount - before.alertCount);
+      await this.recordLinks(tx, c, now, {
+        alertIds: [],
+        linked,
+        repeats: Math.max(0, c.eventCount - before.eventCount - linked),
+        severityBefore: before.severityId,
+      });
+    }
   }
 
   private async commitBatch(
     tx: StoreTransaction,
     batch: Pending[],
-  ): Promise<{ outcomes: IngestOutcome[]; duplicates: number; casesOpened: number }> {
+  ): Promise<{
+    outcomes: IngestOutcome[];
+    duplicates: number;
+    casesOpened: number;
+    /** What this commit held back; undefined when it wrote every case. */
+    unwritten: Map<string, UnwrittenSummary> | undefined;
+  }> {
     const now = this.clock().toISOString();
     const touched = new Map<string, TouchedCase>();
     const batchKeys = new Map<string, string>();
@@ -260,6 +365,7 @@ export class IngestPipeline implements IngestQueue {
 
     let casesOpened = 0;
     const audited: Record<string, unknown>[] = [];
+    const unwritten = this.holdBack(touched) ? new Map<string, UnwrittenSummary>() : undefined;
     for (const t of touched.values()) {
       const c = t.value;
       const summary: Record<string, unknown> = { caseId: c.id, number: c.number };
@@ -276,41 +382,38 @@ export class IngestPipeline implements IngestQueue {
         if (this.caseOpened && t.openedBy) {
           await this.caseOpened(tx, c, t.openedBy.alert, t.openedBy.raw);
         }
+      } else if (unwritten) {
+        await tx.deferCaseUpdate(c);
       } else {
         await tx.updateCase(c);
       }
       if (t.newKeys.size > 0) await tx.addCorrelationKeys(c.id, [...t.newKeys]);
       const linked = t.isNew ? t.linkedAlertIds.slice(1) : t.linkedAlertIds;
+      const links: UnwrittenSummary = {
+        // A few ids to click through; the case lists all its alerts.
+        alertIds: linked.slice(0, 5),
+        linked: linked.length,
+        repeats: t.repeats,
+        severityBefore: t.severityBefore ?? c.severityId,
+      };
+      if (unwritten && !t.isNew) {
+        unwritten.set(c.id, links);
+      } else {
+        const earlier = this.unwritten.get(c.id);
+        await this.recordLinks(tx, c, now, earlier ? combine(earlier, links) : links);
+      }
       if (linked.length > 0 || t.repeats > 0) {
-        const parts = [
-          linked.length > 0 ? `${linked.length} alert${linked.length === 1 ? '' : 's'} linked` : '',
-          t.repeats > 0 ? `${t.repeats} repeat${t.repeats === 1 ? '' : 's'} folded` : '',
-        ].filter(Boolean);
-        await this.record(tx, c, now, 'alerts_linked', parts.join(', '), {
-          // A few ids to click through; the case lists all its alerts.
-          alertIds: linked.slice(0, 5),
-          linked: linked.length,
-          repeats: t.repeats,
-        });
         summary.linked = linked.length;
         summary.repeats = t.repeats;
       }
       if (t.severityBefore !== null && t.severityBefore !== c.severityId) {
-        await this.record(
-          tx,
-          c,
-          now,
-          'severity_changed',
-          `severity ${t.severityBefore} → ${c.severityId}`,
-          {
-            from: t.severityBefore,
-            to: c.severityId,
-            reason: c.severityReason,
-          },
-        );
         summary.severity = { from: t.severityBefore, to: c.severityId };
       }
       audited.push(summary);
+    }
+    if (!unwritten && this.unwritten.size > 0) {
+      const rest = new Map([...this.unwritten].filter(([id]) => !touched.has(id)));
+      await this.writeHeldBack(tx, rest);
     }
     // One audit entry per commit names every case it changed and how: hashing
     // an entry per case would cost more than the rest of the commit.
@@ -323,7 +426,48 @@ export class IngestPipeline implements IngestQueue {
         data: { alerts: outcomes.length - duplicates, repeats: duplicates, cases: audited },
       });
     }
-    return { outcomes, duplicates, casesOpened };
+    return { outcomes, duplicates, casesOpened, unwritten };
+  }
+
+  /**
+   * Whether this commit may leave the rows of the cases its alerts joined
+   * unwritten: not when they have waited long enough, or too many wait.
+   */
+  private holdBack(touched: Map<string, TouchedCase>): boolean {
+    if (!this.defers()) return false;
+    if (this.unwritten.size === 0) return true;
+    if (performance.now() - this.unwrittenSince >= this.settings.caseWriteIntervalMs) return false;
+    return this.unwritten.size + touched.size <= MAX_UNWRITTEN_CASES;
+  }
+
+  /** A case's timeline entries for alerts linked and repeats folded, and the severity they moved. */
+  private async recordLinks(
+    tx: StoreTransaction,
+    c: Case,
+    at: string,
+    links: UnwrittenSummary,
+  ): Promise<void> {
+    if (links.linked > 0 || links.repeats > 0) {
+      const parts = [
+        links.linked > 0 ? `${links.linked} alert${links.linked === 1 ? '' : 's'} linked` : '',
+        links.repeats > 0 ? `${links.repeats} repeat${links.repeats === 1 ? '' : 's'} folded` : '',
+      ].filter(Boolean);
+      await this.record(tx, c, at, 'alerts_linked', parts.join(', '), {
+        alertIds: links.alertIds,
+        linked: links.linked,
+        repeats: links.repeats,
+      });
+    }
+    if (links.severityBefore !== c.severityId) {
+      await this.record(
+        tx,
+        c,
+        at,
+        'severity_changed',
+        `severity ${links.severityBefore} → ${c.severityId}`,
+        { from: links.severityBefore, to: c.severityId, reason: c.severityReason },
+      );
+    }
   }
 
   /** A case's timeline entry (the commit's audit entry covers it). */

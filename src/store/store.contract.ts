@@ -6,7 +6,7 @@ import {
   auditHash,
   type AuditDraft,
 } from '../core/audit-chain.js';
-import { openCaseFor, type Case, type TimelineEntry } from '../core/case.js';
+import { linkAlertToCase, openCaseFor, type Case, type TimelineEntry } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { WardenError } from '../core/errors.js';
 import { evidenceSummary, sealEvidence } from '../core/evidence.js';
@@ -424,6 +424,102 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(first[0]).toBeGreaterThanOrEqual(1);
         expect(first).toEqual([first[0], (first[0] ?? 0) + 1]);
         expect(second).toBe((first[0] ?? 0) + 2);
+      });
+    });
+
+    describe('unwritten cases (deferCaseUpdate)', () => {
+      /** A case opened by one stored alert, its keys indexed. */
+      async function openedCase(number: number, opener = makeAlert()): Promise<Case> {
+        const c = openCaseFor(opener, correlationKeysOf(opener), {
+          id: uuidv7(),
+          number,
+          now: at(0),
+        });
+        await store.transaction(async (tx) => {
+          await tx.insertAlert(encodeAlert({ ...opener, caseId: c.id }));
+          await tx.insertCase(c);
+          await tx.addCorrelationKeys(c.id, c.correlationKeys);
+        });
+        return structuredClone(c);
+      }
+
+      /** Links a new alert to the case in a transaction that defers the case's row. */
+      async function linkDeferred(caseId: string, alert: NormalizedAlert): Promise<Case> {
+        return store.transaction(async (tx) => {
+          const c = (await tx.getCase(caseId)) as Case;
+          linkAlertToCase(c, alert, correlationKeysOf(alert), alert.receivedAt);
+          await tx.insertAlert(encodeAlert({ ...alert, caseId }));
+          await tx.deferCaseUpdate(c);
+          return structuredClone(c);
+        });
+      }
+
+      const later = (minutes: number, ip: string): NormalizedAlert => {
+        const alert = makeAlert({ lastSeen: at(minutes), receivedAt: at(minutes), severityId: 5 });
+        alert.observables.ips = [ip];
+        alert.observables.users = [`user-${minutes}`];
+        return alert;
+      };
+
+      it('serves the deferred case on its connection; readers see the row as last written until it is written', async () => {
+        if (!store.defersCaseWrites) return;
+        const c = await openedCase(1);
+        const linked = await linkDeferred(c.id, later(5, '203.0.113.9'));
+        expect(linked.alertCount).toBe(2);
+        expect((await store.getCase(c.id))?.alertCount).toBe(1);
+        const seen = await store.transaction(async (tx) => structuredClone(await tx.getCase(c.id)));
+        expect(seen).toEqual(linked);
+
+        const written = await store.transaction((tx) => tx.writeUnwrittenCases());
+        expect(written.map((w) => [w.case.id, w.before])).toEqual([
+          [c.id, { alertCount: 1, eventCount: 1, severityId: c.severityId }],
+        ]);
+        expect(await store.getCase(c.id)).toEqual(linked);
+        expect(await store.transaction((tx) => tx.writeUnwrittenCases())).toEqual([]);
+      });
+
+      it('updateCase writes a deferred case, so nothing is left to write', async () => {
+        if (!store.defersCaseWrites) return;
+        const c = await openedCase(1);
+        await linkDeferred(c.id, later(5, '203.0.113.9'));
+        await store.transaction(async (tx) => {
+          const current = (await tx.getCase(c.id)) as Case;
+          current.assignee = 'dana';
+          await tx.updateCase(current);
+        });
+        expect(await store.getCase(c.id)).toMatchObject({ alertCount: 2, assignee: 'dana' });
+        expect(await store.transaction((tx) => tx.writeUnwrittenCases())).toEqual([]);
+      });
+
+      it('a rolled-back transaction leaves the deferred case as the last commit left it', async () => {
+        if (!store.defersCaseWrites) return;
+        const c = await openedCase(1);
+        const committed = await linkDeferred(c.id, later(5, '203.0.113.9'));
+        await expect(
+          store.transaction(async (tx) => {
+            const current = (await tx.getCase(c.id)) as Case;
+            const alert = later(9, '198.51.100.1');
+            linkAlertToCase(current, alert, correlationKeysOf(alert), alert.receivedAt);
+            await tx.insertAlert(encodeAlert({ ...alert, caseId: c.id }));
+            await tx.deferCaseUpdate(current);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        const [written] = await store.transaction((tx) => tx.writeUnwrittenCases());
+        expect(written?.case).toEqual({ ...committed, updatedAt: written?.case.updatedAt });
+        expect(written?.case.observables.ips).not.toContain('198.51.100.1');
+        expect(written?.case.alertCount).toBe(2);
+      });
+
+      it('finds an open case by its deferred last-seen, which the row does not have yet', async () => {
+        if (!store.defersCaseWrites) return;
+        const c = await openedCase(1);
+        await linkDeferred(c.id, later(120, '203.0.113.9'));
+        const found = await store.transaction(async (tx) =>
+          tx.findOpenCaseByKeys(c.correlationKeys, at(100)),
+        );
+        expect(found?.id).toBe(c.id);
+        expect(found?.alertCount).toBe(2);
       });
     });
 

@@ -15,6 +15,8 @@ import type { ModelTier } from '../core/inventory.js';
  */
 export interface Store {
   readonly backend: string;
+  /** `StoreTransaction.deferCaseUpdate` is offered: this store's connection ingests. */
+  readonly defersCaseWrites: boolean;
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /**
    * `transaction`, in two steps, for callers that pipeline their writes:
@@ -87,6 +89,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A case `writeUnwrittenCases` wrote, and what its row said before. */
+export interface WrittenCase {
+  case: Case;
+  before: Pick<Case, 'alertCount' | 'eventCount' | 'severityId'>;
+}
+
 /** See `Store.stagedTransaction`. */
 export interface StagedTransaction<T> {
   committed: Promise<T>;
@@ -104,7 +112,20 @@ export interface StoreTransaction {
   getCase(id: string): Promise<Case | undefined>;
   nextCaseNumber(): Promise<number>;
   insertCase(c: Case): Promise<void>;
+  /** Writes the case's row (a case `deferCaseUpdate` left unwritten too). */
   updateCase(c: Case): Promise<void>;
+  /**
+   * Keeps `c`, changed by alerts linked to it, as the case's current state
+   * without writing its row yet: `getCase` and `findOpenCaseByKeys` on this
+   * connection see it from now on, other connections read the row as last
+   * written. The row is written by the next `updateCase` or
+   * `writeUnwrittenCases`. The store records durably that the case lags, and
+   * rebuilds it from its alerts after a crash or a rolled-back transaction.
+   * Only a store that ingests offers it (see `Store.defersCaseWrites`).
+   */
+  deferCaseUpdate(c: Case): Promise<void>;
+  /** Writes every case `deferCaseUpdate` left unwritten (also ones a crash left so). */
+  writeUnwrittenCases(): Promise<WrittenCase[]>;
   addCorrelationKeys(caseId: string, keys: readonly string[]): Promise<void>;
   /** A closed case stops absorbing alerts. */
   removeCorrelationKeys(caseId: string): Promise<void>;

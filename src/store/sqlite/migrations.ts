@@ -251,4 +251,16 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE approvals SET announced_at = requested_at;
     `,
   },
+  {
+    version: 7,
+    name: 'cases whose row lags the alerts linked to them',
+    // Alerts linked to a case after its row was last written have rowids
+    // above since_alert: enough to rebuild the case after a crash.
+    sql: `
+      CREATE TABLE unwritten_cases (
+        case_id TEXT PRIMARY KEY,
+        since_alert INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

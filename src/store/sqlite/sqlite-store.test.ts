@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeAlert } from '../../core/alert.js';
+import { emptyObservables, encodeAlert } from '../../core/alert.js';
+import { closeCase, linkAlertToCase, openCaseFor, reopenCase, type Case } from '../../core/case.js';
+import { correlationKeysOf } from '../../core/correlation.js';
+import { uuidv7 } from '../../core/ids.js';
 import { auditHash, type AuditDraft, type AuditEntry } from '../../core/audit-chain.js';
 import { WardenError } from '../../core/errors.js';
 import { sealEvidence } from '../../core/evidence.js';
@@ -18,7 +21,7 @@ function tempDir(): string {
 
 describeStoreContract('sqlite', () => {
   const dir = tempDir();
-  const store = new SqliteStore({ dataDir: dir });
+  const store = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
   return Promise.resolve({
     store,
     cleanup: async () => {
@@ -46,8 +49,8 @@ describe('SqliteStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function openStore(): SqliteStore {
-    store = new SqliteStore({ dataDir: dir });
+  function openStore(defersCaseWrites = false): SqliteStore {
+    store = new SqliteStore({ dataDir: dir, defersCaseWrites });
     return store;
   }
 
@@ -308,6 +311,139 @@ describe('SqliteStore', () => {
         entries: 4,
         problems: [{ kind: 'truncated', expectedCount: 5, actualCount: 4 }],
       });
+    });
+  });
+
+  describe('cases left unwritten (deferCaseUpdate) across connections and restarts', () => {
+    /** The ingesting connection: a case opened by one alert, then a second alert linked without writing the row. */
+    async function deferredCase(ingest: SqliteStore): Promise<Case> {
+      const opener = makeAlert();
+      const c = openCaseFor(opener, correlationKeysOf(opener), {
+        id: uuidv7(),
+        number: 1,
+        now: at(0),
+      });
+      await ingest.transaction(async (tx) => {
+        await tx.insertAlert(encodeAlert({ ...opener, caseId: c.id }));
+        await tx.insertCase(c);
+        await tx.addCorrelationKeys(c.id, c.correlationKeys);
+      });
+      const second = makeAlert({ lastSeen: at(7), receivedAt: at(7), severityId: 5, count: 3 });
+      second.observables.ips = ['203.0.113.9'];
+      second.observables.users = ['mallory'];
+      return ingest.transaction(async (tx) => {
+        const current = (await tx.getCase(c.id)) as Case;
+        linkAlertToCase(current, second, correlationKeysOf(second), second.receivedAt);
+        await tx.insertAlert(encodeAlert({ ...second, caseId: c.id }));
+        await tx.addCorrelationKeys(c.id, correlationKeysOf(second));
+        await tx.deferCaseUpdate(current);
+        return structuredClone(current);
+      });
+    }
+
+    it('rebuilds a case a crash left unwritten from its row and its alerts', async () => {
+      const ingest = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
+      const projected = await deferredCase(ingest);
+      // A crash: the connection goes away without writing the case.
+      await ingest.close();
+      expect(
+        withRawDb((db) => db.prepare('SELECT count(*) AS n FROM unwritten_cases').get()),
+      ).toEqual({ n: 1 });
+
+      const restarted = openStore(true);
+      expect((await restarted.getCase(projected.id))?.alertCount).toBe(1);
+      const [written] = await restarted.transaction((tx) => tx.writeUnwrittenCases());
+      expect(written?.before).toEqual({ alertCount: 1, eventCount: 1, severityId: 4 });
+      expect(written?.case).toEqual(projected);
+      expect(await restarted.getCase(projected.id)).toEqual(projected);
+      expect(
+        withRawDb((db) => db.prepare('SELECT count(*) AS n FROM unwritten_cases').get()),
+      ).toEqual({ n: 0 });
+    });
+
+    it('a connection that does not ingest reads the row and leaves the mark alone', async () => {
+      const ingest = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
+      const projected = await deferredCase(ingest);
+      await ingest.close();
+      const reader = openStore();
+      const seen = await reader.transaction(async (tx) =>
+        structuredClone(await tx.getCase(projected.id)),
+      );
+      expect(seen?.alertCount).toBe(1);
+      expect(await reader.transaction((tx) => tx.writeUnwrittenCases())).toEqual([]);
+      await expect(reader.transaction((tx) => tx.deferCaseUpdate(seen as Case))).rejects.toThrow(
+        /does not ingest/,
+      );
+      expect(
+        withRawDb((db) => db.prepare('SELECT count(*) AS n FROM unwritten_cases').get()),
+      ).toEqual({ n: 1 });
+    });
+
+    it('keeps what another connection changed meanwhile (an analyst closed the case) and the alerts it did not know', async () => {
+      const ingest = openStore(true);
+      const projected = await deferredCase(ingest);
+      const api = new SqliteStore({ dataDir: dir, checkpoints: false });
+      try {
+        await api.transaction(async (tx) => {
+          const stale = (await tx.getCase(projected.id)) as Case;
+          expect(stale.alertCount).toBe(1);
+          closeCase(stale, 'false_positive', 'scanner', at(9));
+          stale.assignee = 'dana';
+          await tx.updateCase(stale);
+          await tx.removeCorrelationKeys(stale.id);
+        });
+      } finally {
+        await api.close();
+      }
+      const merged = await ingest.transaction(async (tx) =>
+        structuredClone(await tx.getCase(projected.id)),
+      );
+      expect(merged).toMatchObject({
+        status: 'closed',
+        closureReason: 'false_positive',
+        assignee: 'dana',
+        alertCount: 2,
+        eventCount: 4,
+        observables: { users: ['mallory'] },
+      });
+      // Closed: it no longer takes alerts.
+      const found = await ingest.transaction((tx) =>
+        tx.findOpenCaseByKeys(projected.correlationKeys, at(0)),
+      );
+      expect(found).toBeUndefined();
+      await ingest.transaction((tx) => tx.writeUnwrittenCases());
+      expect(await ingest.getCase(projected.id)).toMatchObject({ status: 'closed', alertCount: 2 });
+    });
+
+    it('restores every key of a case another connection reopened while its row lagged', async () => {
+      const ingest = openStore(true);
+      const projected = await deferredCase(ingest);
+      await ingest.transaction(async (tx) => {
+        const c = (await tx.getCase(projected.id)) as Case;
+        closeCase(c, 'benign', null, at(8));
+        await tx.updateCase(c);
+        await tx.removeCorrelationKeys(c.id);
+        // The next alert's work leaves the (closed) case unwritten again.
+        await tx.deferCaseUpdate(c);
+      });
+      const api = new SqliteStore({ dataDir: dir, checkpoints: false });
+      try {
+        await api.transaction(async (tx) => {
+          const stale = (await tx.getCase(projected.id)) as Case;
+          reopenCase(stale, null, at(9));
+          // The API restores the keys its copy of the case knows.
+          stale.correlationKeys = stale.correlationKeys.slice(0, 1);
+          await tx.updateCase(stale);
+          await tx.addCorrelationKeys(stale.id, stale.correlationKeys);
+        });
+      } finally {
+        await api.close();
+      }
+      const user = correlationKeysOf(
+        makeAlert({ observables: { ...emptyObservables(), users: ['mallory'] } }),
+      );
+      const found = await ingest.transaction((tx) => tx.findOpenCaseByKeys(user, at(0)));
+      expect(found?.id).toBe(projected.id);
     });
   });
 });

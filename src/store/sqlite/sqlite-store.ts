@@ -1,14 +1,21 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EncodedAlert, NormalizedAlert } from '../../core/alert.js';
+import type { AlertFacts, EncodedAlert, NormalizedAlert } from '../../core/alert.js';
 import {
   AUDIT_GENESIS_HASH,
   chainAuditEntry,
   type AuditDraft,
   type AuditEntry,
 } from '../../core/audit-chain.js';
-import type { Case, TimelineEntry } from '../../core/case.js';
+import {
+  rebuildCaseFromAlerts,
+  withWorkflowOf,
+  type Case,
+  type CaseAlertTotals,
+  type TimelineEntry,
+} from '../../core/case.js';
+import { correlationKeysOf } from '../../core/correlation.js';
 import type { Role } from '../../core/access.js';
 import { WardenError } from '../../core/errors.js';
 import type {
@@ -41,6 +48,7 @@ import type {
   StoreCounts,
   StoreTransaction,
   TimelinePage,
+  WrittenCase,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
@@ -67,6 +75,14 @@ export interface SqliteStoreOptions {
    * @default true
    */
   checkpoints?: boolean;
+  /**
+   * This connection ingests, so it may hold cases that alerts changed in
+   * memory before writing them (`StoreTransaction.deferCaseUpdate`), and
+   * rebuilds the ones a crash left unwritten. One connection per database
+   * file may, the one that ingests; others read such cases as last written.
+   * @default false
+   */
+  defersCaseWrites?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -281,6 +297,7 @@ const byUpdate = (a: DueRow, b: DueRow): number =>
  */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite';
+  readonly defersCaseWrites: boolean;
   readonly path: string;
   private readonly writer: Database.Database;
   private readonly reader: Database.Database;
@@ -311,7 +328,8 @@ export class SqliteStore implements Store {
     this.checkpointer = options.checkpoints === false ? undefined : new WalCheckpointer(this.path);
     this.reader = new Database(this.path, { readonly: true });
     this.reader.pragma('busy_timeout = 5000');
-    this.tx = new SqliteTransaction(this.writer);
+    this.defersCaseWrites = options.defersCaseWrites ?? false;
+    this.tx = new SqliteTransaction(this.writer, this.defersCaseWrites);
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
@@ -740,6 +758,10 @@ const CASE_CACHE_LIMIT = 5000;
 
 interface CachedCase {
   c: Case;
+  /** The row's document as this connection last wrote or read it. */
+  text: string;
+  /** What the row says (`c` may have changed since). */
+  written: WrittenCase['before'];
   /**
    * The `case_models` rows this connection has written for the case, so an
    * update (even of a copy of the cached object) inserts only a model the
@@ -749,11 +771,26 @@ interface CachedCase {
   modelsWritten: Set<string>;
 }
 
+function writtenFigures(c: Case): WrittenCase['before'] {
+  return { alertCount: c.alertCount, eventCount: c.eventCount, severityId: c.severityId };
+}
+
+/** A case whose row lags what alerts did to it (see `deferCaseUpdate`). */
+interface UnwrittenCase {
+  /** Alerts with a higher rowid may be missing from the row. */
+  sinceAlert: number;
+  /** The case as alerts changed it; absent until rebuilt from the row and its alerts. */
+  cached?: CachedCase;
+}
+
 /** Statements prepared once; every method runs inside the store's open transaction. */
 class SqliteTransaction implements StoreTransaction {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly defersCaseWrites: boolean,
+  ) {
     this.s = {
       dedup: db.prepare(
         'SELECT id, case_id, last_seen, count FROM alerts WHERE dedup_key = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT 1',
@@ -766,11 +803,25 @@ class SqliteTransaction implements StoreTransaction {
       foldRepeat: db.prepare(
         'UPDATE alerts SET count = count + ?, last_seen = max(last_seen, ?) WHERE id = ?',
       ),
+      // The row's last_seen and updated_at lag for an unwritten case: those are compared in memory.
       caseByKeys: (n: number) =>
-        db.prepare(`SELECT c.id FROM cases c WHERE c.id IN (
+        db.prepare(`SELECT c.id, c.last_seen, c.updated_at FROM cases c WHERE c.id IN (
           SELECT case_id FROM correlation_keys WHERE key IN (${Array.from({ length: n }, () => '?').join(',')}))
-          AND c.status != 'closed' AND c.last_seen >= ? ORDER BY c.updated_at DESC LIMIT 1`),
-      getCase: db.prepare('SELECT doc FROM cases WHERE id = ?'),
+          AND c.status != 'closed'`),
+      getCase: db.prepare('SELECT doc FROM cases WHERE id = ?').pluck(),
+      unwrittenCases: db.prepare('SELECT case_id, since_alert FROM unwritten_cases'),
+      markUnwritten: db.prepare(
+        'INSERT OR IGNORE INTO unwritten_cases (case_id, since_alert) VALUES (?, ?)',
+      ),
+      markWritten: db.prepare('DELETE FROM unwritten_cases WHERE case_id = ?'),
+      markAllWritten: db.prepare('DELETE FROM unwritten_cases'),
+      lastAlertRowid: db.prepare('SELECT coalesce(max(rowid), 0) FROM alerts').pluck(),
+      alertsOfCaseSince: db.prepare(
+        'SELECT doc, count, last_seen FROM alerts WHERE case_id = ? AND rowid > ? ORDER BY rowid',
+      ),
+      caseAlertTotals:
+        db.prepare(`SELECT count(*) AS alertCount, coalesce(sum(count), 0) AS eventCount,
+        min(first_seen) AS firstSeen, max(last_seen) AS lastSeen FROM alerts WHERE case_id = ?`),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       nextNumber: db.prepare(
         "UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value",
@@ -879,28 +930,100 @@ class SqliteTransaction implements StoreTransaction {
    * callers mutate the objects they are handed.
    */
   private readonly caseCache = new Map<string, CachedCase>();
+  /**
+   * Cases whose rows lag: never dropped like the cache, since they hold
+   * what only the alerts know until the row is written (or rebuilt).
+   */
+  private readonly unwritten = new Map<string, UnwrittenCase>();
   private dataVersion = -1;
+  /** The alerts' highest rowid before this transaction inserted any (once known). */
+  private alertRowidAtBegin: number | undefined;
 
   begin(): void {
     this.auditHead = undefined;
+    this.alertRowidAtBegin = undefined;
     this.discardCounters();
     const version = this.s.dataVersion.get() as number;
-    if (version !== this.dataVersion) this.forgetCases();
+    if (version !== this.dataVersion) {
+      if (this.dataVersion === -1) this.loadUnwritten();
+      else this.adoptOtherWrites();
+      this.forgetCases();
+    }
     this.dataVersion = version;
   }
 
   rolledBack(): void {
     this.discardCounters();
     this.forgetCases();
+    // What the rolled-back work did to unwritten cases is in their objects:
+    // rebuild them from what is stored.
+    this.loadUnwritten();
   }
 
   private forgetCases(): void {
     this.caseCache.clear();
   }
 
+  private loadUnwritten(): void {
+    this.unwritten.clear();
+    if (!this.defersCaseWrites) return;
+    for (const row of this.s.unwrittenCases.all() as Row[]) {
+      this.unwritten.set(str(row.case_id), { sinceAlert: row.since_alert as number });
+    }
+  }
+
+  /**
+   * Another connection committed: where it rewrote an unwritten case (an
+   * analyst closed or assigned it), keep its workflow fields and this
+   * connection's alert fields.
+   */
+  private adoptOtherWrites(): void {
+    for (const [id, entry] of this.unwritten) {
+      const cached = entry.cached;
+      if (!cached) continue;
+      const text = this.s.getCase.get(id) as string | undefined;
+      if (text === undefined) {
+        this.unwritten.delete(id);
+        this.s.markWritten.run(id);
+        continue;
+      }
+      if (text === cached.text) continue;
+      const stored = JSON.parse(text) as Case;
+      const merged = withWorkflowOf(cached.c, stored);
+      // Reopened meanwhile: the reopen restored only the keys its (older) row knew.
+      if (cached.c.status === 'closed' && merged.status !== 'closed') {
+        for (const key of merged.correlationKeys) this.s.addKey.run(key, id);
+      }
+      entry.cached = { ...cached, c: merged, text, written: writtenFigures(stored) };
+    }
+  }
+
+  /** The case as the unwritten entry knows it, rebuilt from the row and its alerts when needed. */
+  private unwrittenCase(id: string, entry: UnwrittenCase): CachedCase | undefined {
+    if (entry.cached) return entry.cached;
+    const text = this.s.getCase.get(id) as string | undefined;
+    if (text === undefined) {
+      this.unwritten.delete(id);
+      this.s.markWritten.run(id);
+      return undefined;
+    }
+    const written = JSON.parse(text) as Case;
+    const alerts = (this.s.alertsOfCaseSince.all(id, entry.sinceAlert) as Row[]).map((row) => {
+      const alert = JSON.parse(str(row.doc)) as AlertFacts;
+      alert.count = row.count as number;
+      alert.lastSeen = str(row.last_seen);
+      return { alert, keys: correlationKeysOf(alert) };
+    });
+    const totals = this.s.caseAlertTotals.get(id) as CaseAlertTotals;
+    const c = totals.alertCount > 0 ? rebuildCaseFromAlerts(written, alerts, totals) : written;
+    const modelsWritten = new Set(written.modelIds);
+    entry.cached = { c, text, written: writtenFigures(written), modelsWritten };
+    return entry.cached;
+  }
+
   /** Call after `remember(c)`. */
-  private writeCaseModels(c: Case): void {
-    const written = this.caseCache.get(c.id)?.modelsWritten ?? new Set<string>();
+  private writeCaseModels(c: Case, cached: CachedCase | undefined): void {
+    const written = cached?.modelsWritten ?? new Set<string>();
     for (const model of c.modelIds) {
       if (written.has(model)) continue;
       this.s.caseModel.run(model, c.id);
@@ -908,16 +1031,22 @@ class SqliteTransaction implements StoreTransaction {
     }
   }
 
-  /** `stored`: `c` was just read from the store, so its models' rows are there. */
-  private remember(c: Case, stored = false): void {
-    const modelsWritten = this.caseCache.get(c.id)?.modelsWritten ?? new Set<string>();
+  /**
+   * `text`: the row's document as just written or read. `stored`: `c` was
+   * just read from the store, so its models' rows are there.
+   */
+  private remember(c: Case, text: string, stored = false): CachedCase {
+    const previous = this.caseCache.get(c.id) ?? this.unwritten.get(c.id)?.cached;
+    const modelsWritten = previous?.modelsWritten ?? new Set<string>();
     if (stored) for (const model of c.modelIds) modelsWritten.add(model);
+    const cached: CachedCase = { c, text, written: writtenFigures(c), modelsWritten };
     this.caseCache.delete(c.id);
-    this.caseCache.set(c.id, { c, modelsWritten });
+    this.caseCache.set(c.id, cached);
     if (this.caseCache.size > CASE_CACHE_LIMIT) {
       const oldest = this.caseCache.keys().next().value;
       if (oldest !== undefined) this.caseCache.delete(oldest);
     }
+    return cached;
   }
 
   /** Totals change once per transaction, not once per alert. */
@@ -937,7 +1066,7 @@ class SqliteTransaction implements StoreTransaction {
   insertAlert({ alert, doc, raw }: EncodedAlert): Promise<void> {
     this.pendingAlerts += 1;
     this.pendingEvents += alert.count;
-    this.s.insertAlert.run({
+    const { lastInsertRowid } = this.s.insertAlert.run({
       id: alert.id,
       dedupKey: alert.dedupKey,
       caseId: alert.caseId ?? null,
@@ -953,6 +1082,7 @@ class SqliteTransaction implements StoreTransaction {
       doc,
       raw,
     });
+    this.alertRowidAtBegin ??= Number(lastInsertRowid) - 1;
     return Promise.resolve();
   }
 
@@ -969,18 +1099,40 @@ class SqliteTransaction implements StoreTransaction {
       statement = this.s.caseByKeys(keys.length);
       this.caseByKeysStatements.set(keys.length, statement);
     }
-    const row = statement.get(...keys, notBefore) as Row | undefined;
-    return row ? this.getCase(str(row.id)) : Promise.resolve(undefined);
+    let best: { c: Case; updatedAt: string } | undefined;
+    for (const row of statement.all(...keys) as Row[]) {
+      const id = str(row.id);
+      const entry = this.unwritten.get(id);
+      const lagging = entry ? this.unwrittenCase(id, entry)?.c : undefined;
+      const lastSeen = lagging ? lagging.lastSeen : str(row.last_seen);
+      const updatedAt = lagging ? lagging.updatedAt : str(row.updated_at);
+      if (lastSeen < notBefore || (lagging && lagging.status === 'closed')) continue;
+      if (
+        best &&
+        (updatedAt < best.updatedAt || (updatedAt === best.updatedAt && id < best.c.id))
+      ) {
+        continue;
+      }
+      const c = lagging ?? this.cachedOrStored(id);
+      if (c) best = { c, updatedAt };
+    }
+    return Promise.resolve(best?.c);
   }
 
   getCase(id: string): Promise<Case | undefined> {
+    const entry = this.unwritten.get(id);
+    if (entry) return Promise.resolve(this.unwrittenCase(id, entry)?.c);
+    return Promise.resolve(this.cachedOrStored(id));
+  }
+
+  private cachedOrStored(id: string): Case | undefined {
     const cached = this.caseCache.get(id);
-    if (cached) return Promise.resolve(cached.c);
-    const row = this.s.getCase.get(id) as Row | undefined;
-    if (!row) return Promise.resolve(undefined);
-    const c = JSON.parse(str(row.doc)) as Case;
-    this.remember(c, true);
-    return Promise.resolve(c);
+    if (cached) return cached.c;
+    const text = this.s.getCase.get(id) as string | undefined;
+    if (text === undefined) return undefined;
+    const c = JSON.parse(text) as Case;
+    this.remember(c, text, true);
+    return c;
   }
 
   nextCaseNumber(): Promise<number> {
@@ -1006,18 +1158,64 @@ class SqliteTransaction implements StoreTransaction {
   }
 
   insertCase(c: Case): Promise<void> {
-    this.s.insertCase.run(this.caseParams(c));
-    this.remember(c);
-    this.writeCaseModels(c);
+    const params = this.caseParams(c);
+    this.s.insertCase.run(params);
+    this.writeCaseModels(c, this.remember(c, params.doc as string));
     return Promise.resolve();
   }
 
   updateCase(c: Case): Promise<void> {
     const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(c);
     this.s.updateCase.run(params);
-    this.remember(c);
-    this.writeCaseModels(c);
+    this.writeCaseModels(c, this.remember(c, params.doc as string));
+    if (this.unwritten.delete(c.id)) this.s.markWritten.run(c.id);
     return Promise.resolve();
+  }
+
+  deferCaseUpdate(c: Case): Promise<void> {
+    if (!this.defersCaseWrites) {
+      throw new Error('this store connection does not ingest: it cannot defer case writes');
+    }
+    let entry = this.unwritten.get(c.id);
+    if (!entry) {
+      const cached = this.caseCache.get(c.id);
+      const text = cached?.text ?? (this.s.getCase.get(c.id) as string | undefined);
+      if (text === undefined) throw new WardenError('not_found', `case ${c.id} does not exist`);
+      this.alertRowidAtBegin ??= this.s.lastAlertRowid.get() as number;
+      entry = { sinceAlert: this.alertRowidAtBegin };
+      // Only the alerts this transaction linked can be missing from the row.
+      this.s.markUnwritten.run(c.id, entry.sinceAlert);
+      entry.cached = cached ?? {
+        c,
+        text,
+        written: writtenFigures(JSON.parse(text) as Case),
+        modelsWritten: new Set(),
+      };
+      this.caseCache.delete(c.id);
+      this.unwritten.set(c.id, entry);
+    }
+    const cached = entry.cached as CachedCase;
+    cached.c = c;
+    this.writeCaseModels(c, cached);
+    return Promise.resolve();
+  }
+
+  writeUnwrittenCases(): Promise<WrittenCase[]> {
+    const written: WrittenCase[] = [];
+    if (this.unwritten.size === 0) return Promise.resolve(written);
+    for (const [id, entry] of [...this.unwritten]) {
+      const cached = this.unwrittenCase(id, entry);
+      if (!cached) continue;
+      const before = cached.written;
+      const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(cached.c);
+      this.s.updateCase.run(params);
+      this.unwritten.delete(id);
+      this.remember(cached.c, params.doc as string);
+      written.push({ case: cached.c, before });
+    }
+    this.s.markAllWritten.run();
+    this.unwritten.clear();
+    return Promise.resolve(written);
   }
 
   addCorrelationKeys(caseId: string, keys: readonly string[]): Promise<void> {
