@@ -50,6 +50,7 @@ import type {
   TimelinePage,
   WrittenCase,
 } from '../store.js';
+import { retryWhileBusy } from './busy-retry.js';
 import { MIGRATIONS } from './migrations.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { fdatasync, WalSync, type SyncFile } from './wal-sync.js';
@@ -339,7 +340,7 @@ export class SqliteStore implements Store {
   stagedTransaction<T>(work: (tx: StoreTransaction) => Promise<T>): StagedTransaction<T> {
     const run = async (): Promise<{ result: T; synced: Promise<void> }> => {
       this.walSync?.check();
-      this.writer.exec('BEGIN IMMEDIATE');
+      retryWhileBusy(() => this.writer.exec('BEGIN IMMEDIATE'));
       this.tx.begin();
       try {
         const result = await work(this.tx);
@@ -384,7 +385,7 @@ export class SqliteStore implements Store {
   /** Read errors (a bad cursor, a closed database) become rejections, as callers expect of a promise. */
   private read<T>(query: () => T): Promise<T> {
     try {
-      return Promise.resolve(query());
+      return Promise.resolve(retryWhileBusy(query));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
