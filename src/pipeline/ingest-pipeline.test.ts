@@ -607,7 +607,8 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'warden-held-back-'));
-    store = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
+    // Commits are durable at once, so callers hear in a fixed order.
+    store = new SqliteStore({ dataDir: dir, defersCaseWrites: true, synchronous: 'NORMAL' });
   });
 
   afterEach(async () => {
@@ -674,6 +675,53 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(Math.max(...rows.slice(0, -1))).toBeGreaterThan(2);
     expect((await store.listCases({}, { limit: 1 })).items[0]?.alertCount).toBe(12);
+  });
+
+  it("writes the last commit's cases before its callers hear, and earlier ones when their interval is up", async () => {
+    const p = new IngestPipeline({
+      store,
+      settings: { ...SETTINGS, caseWriteIntervalMs: 150 },
+      clock: () => now,
+      maxBatch: 1,
+    });
+    // A new pipeline's first quiet moment writes whatever a crash left: let it pass.
+    await p.drain();
+    const alice = (ip: string): AlertDraft => draft({}, { users: ['alice'], ips: [ip] });
+    const bob = (ip: string): AlertDraft => draft({}, { users: ['bob'], ips: [ip] });
+    // One commit each: both cases open, then alice's case is held back, then bob's.
+    const outcomes = await Promise.all(
+      [alice('203.0.113.1'), bob('198.18.0.1'), alice('203.0.113.2'), bob('198.18.0.2')].map((d) =>
+        p.submit([preparer.prepare(d)]),
+      ),
+    );
+    const [aliceCase, bobCase] = [outcomes[0]?.[0]?.caseId, outcomes[1]?.[0]?.caseId];
+    expect(aliceCase).not.toBe(bobCase);
+    expect((await store.getCase(bobCase ?? ''))?.alertCount).toBe(2);
+    expect((await store.getCase(aliceCase ?? ''))?.alertCount).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await store.getCase(aliceCase ?? ''))?.alertCount).toBe(2);
+    await p.close();
+  });
+
+  it('drain writes every case still held back', async () => {
+    const p = new IngestPipeline({
+      store,
+      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
+      clock: () => now,
+      maxBatch: 1,
+    });
+    await p.drain();
+    const carol = (ip: string): AlertDraft => draft({}, { users: ['carol'], ips: [ip] });
+    const dave = draft({}, { users: ['dave'], ips: ['198.18.0.9'] });
+    const outcomes = await Promise.all(
+      [carol('203.0.113.1'), carol('203.0.113.2'), dave].map((d) =>
+        p.submit([preparer.prepare(d)]),
+      ),
+    );
+    const opened = outcomes[0]?.[0];
+    expect((await store.getCase(opened?.caseId ?? ''))?.alertCount).toBe(1);
+    await p.drain();
+    expect((await store.getCase(opened?.caseId ?? ''))?.alertCount).toBe(2);
   });
 
   it('answers a caller that waits for each ack with the case as its alerts left it', async () => {

@@ -103,6 +103,11 @@ export class IngestPipeline implements IngestQueue {
   private unwrittenSince = 0;
   /** A crash may have left cases unwritten: the first quiet moment writes them. */
   private mayHaveUnwritten: boolean;
+  /** The cases the last batch held back: its callers hear once they are written. */
+  private lastHeld: string[] = [];
+  /** The next quiet moment writes every case held back (the interval is up, or a drain asks). */
+  private writeAllWhenQuiet = false;
+  private intervalTimer: NodeJS.Timeout | undefined;
   /** Lets the last batch's callers hear once the cases it held back are written. */
   private releaseLastBatch: (() => void) | undefined;
 
@@ -134,6 +139,10 @@ export class IngestPipeline implements IngestQueue {
 
   /** Resolves when everything queued so far is durably committed (or has failed). */
   async drain(): Promise<void> {
+    if (this.unwritten.size > 0) {
+      this.writeAllWhenQuiet = true;
+      this.scheduleFlush();
+    }
     while (this.queue.length > 0 || this.flushing) {
       await new Promise((r) => setImmediate(r));
     }
@@ -141,6 +150,8 @@ export class IngestPipeline implements IngestQueue {
   }
 
   close(): Promise<void> {
+    clearTimeout(this.intervalTimer);
+    this.intervalTimer = undefined;
     return this.drain();
   }
 
@@ -195,28 +206,65 @@ export class IngestPipeline implements IngestQueue {
         // Let alerts sent meanwhile arrive before deciding ingest has gone quiet.
         await new Promise((r) => setImmediate(r));
       }
-      // Quiet: write the cases held back, then let the last batch's callers hear.
-      if (this.unwritten.size > 0 || this.mayHaveUnwritten) {
-        this.mayHaveUnwritten = false;
-        const { committed } = this.store.stagedTransaction((tx) => this.writeHeldBack(tx));
-        const written = await committed.then(
-          () => true,
-          () => false,
-        );
-        if (written) this.unwritten = new Map();
-        else this.mayHaveUnwritten = true;
+      // Quiet. The last batch's callers hear once the cases they changed are
+      // written; what earlier batches held back waits for its interval.
+      const all = this.mayHaveUnwritten || this.writeAllWhenQuiet || this.intervalDue();
+      const ids = all ? undefined : this.lastHeld.filter((id) => this.unwritten.has(id));
+      this.lastHeld = [];
+      if (ids ? ids.length > 0 : this.unwritten.size > 0 || this.mayHaveUnwritten) {
+        const { committed } = this.store.stagedTransaction((tx) => this.writeHeldBack(tx, ids));
+        if (
+          await committed.then(
+            () => true,
+            () => false,
+          )
+        ) {
+          if (ids) for (const id of ids) this.unwritten.delete(id);
+          else this.heldBack(undefined);
+        } else {
+          // Rolled back: the store rebuilds what it had; try them all next time.
+          this.mayHaveUnwritten = true;
+        }
       }
       this.releaseLastBatch?.();
       this.releaseLastBatch = undefined;
       if (this.queue.length === 0) break;
     }
     this.flushing = false;
+    if (this.unwritten.size > 0) this.armIntervalTimer();
+  }
+
+  private intervalDue(): boolean {
+    return (
+      this.unwritten.size > 0 &&
+      performance.now() - this.unwrittenSince >= this.settings.caseWriteIntervalMs
+    );
+  }
+
+  /** Ingest went quiet with cases still held back: write them when their interval is up. */
+  private armIntervalTimer(): void {
+    if (this.intervalTimer) return;
+    const wait = this.unwrittenSince + this.settings.caseWriteIntervalMs - performance.now();
+    this.intervalTimer = setTimeout(
+      () => {
+        this.intervalTimer = undefined;
+        if (this.unwritten.size === 0) return;
+        this.writeAllWhenQuiet = true;
+        this.scheduleFlush();
+      },
+      Math.max(0, wait),
+    );
+    // A held-back case never keeps the process alive: closing the pipeline writes it.
+    this.intervalTimer.unref();
   }
 
   /** After a commit: what it held back joins what earlier ones did; `undefined` when it wrote them all. */
   private heldBack(unwritten: Map<string, UnwrittenSummary> | undefined): void {
+    this.lastHeld = unwritten ? [...unwritten.keys()] : [];
     if (!unwritten) {
       this.unwritten = new Map();
+      this.mayHaveUnwritten = false;
+      this.writeAllWhenQuiet = false;
       return;
     }
     if (this.unwritten.size === 0 && unwritten.size > 0) this.unwrittenSince = performance.now();
@@ -226,15 +274,23 @@ export class IngestPipeline implements IngestQueue {
     }
   }
 
-  /** Writes every case held back, with its timeline entries. */
+  /**
+   * Writes the cases held back, with their timeline entries: those named, or
+   * every one (also those a crash left) except the ones in `except`.
+   */
   private async writeHeldBack(
     tx: StoreTransaction,
-    summaries: Map<string, UnwrittenSummary> = this.unwritten,
+    ids?: readonly string[],
+    except?: ReadonlyMap<string, unknown>,
   ): Promise<void> {
     const now = this.clock().toISOString();
-    const written = await tx.writeUnwrittenCases();
+    const written = await tx.writeUnwrittenCases(ids);
     const byId = new Map<string, WrittenCase>(written.map((w) => [w.case.id, w]));
+    const summaries = ids
+      ? ids.map((id) => [id, this.unwritten.get(id)] as const)
+      : [...this.unwritten].filter(([id]) => !except?.has(id));
     for (const [id, summary] of summaries) {
+      if (!summary) continue;
       // A playbook may have written the case meanwhile: its timeline still needs the entry.
       const c = byId.get(id)?.case ?? (await tx.getCase(id));
       byId.delete(id);
@@ -411,9 +467,9 @@ export class IngestPipeline implements IngestQueue {
       }
       audited.push(summary);
     }
-    if (!unwritten && this.unwritten.size > 0) {
-      const rest = new Map([...this.unwritten].filter(([id]) => !touched.has(id)));
-      await this.writeHeldBack(tx, rest);
+    if (!unwritten && (this.unwritten.size > 0 || this.mayHaveUnwritten)) {
+      // The cases this commit touched are written, their timeline entries too.
+      await this.writeHeldBack(tx, undefined, touched);
     }
     // One audit entry per commit names every case it changed and how: hashing
     // an entry per case would cost more than the rest of the commit.

@@ -478,6 +478,23 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await store.transaction((tx) => tx.writeUnwrittenCases())).toEqual([]);
       });
 
+      it('writes only the deferred cases it is asked to, and the rest later', async () => {
+        if (!store.defersCaseWrites) return;
+        const first = await openedCase(1);
+        const second = await openedCase(2);
+        await linkDeferred(first.id, later(5, '203.0.113.9'));
+        await linkDeferred(second.id, later(6, '198.51.100.9'));
+        const named = await store.transaction((tx) =>
+          tx.writeUnwrittenCases([second.id, 'no-such-case']),
+        );
+        expect(named.map((w) => w.case.id)).toEqual([second.id]);
+        expect((await store.getCase(second.id))?.alertCount).toBe(2);
+        expect((await store.getCase(first.id))?.alertCount).toBe(1);
+        const rest = await store.transaction((tx) => tx.writeUnwrittenCases());
+        expect(rest.map((w) => w.case.id)).toEqual([first.id]);
+        expect((await store.getCase(first.id))?.alertCount).toBe(2);
+      });
+
       it('updateCase writes a deferred case, so nothing is left to write', async () => {
         if (!store.defersCaseWrites) return;
         const c = await openedCase(1);

@@ -124,8 +124,11 @@ export interface StoreTransaction {
    * Only a store that ingests offers it (see `Store.defersCaseWrites`).
    */
   deferCaseUpdate(c: Case): Promise<void>;
-  /** Writes every case `deferCaseUpdate` left unwritten (also ones a crash left so). */
-  writeUnwrittenCases(): Promise<WrittenCase[]>;
+  /**
+   * Writes the cases `deferCaseUpdate` left unwritten: those named, or every
+   * one (also those a crash left so). A named case that is not unwritten is skipped.
+   */
+  writeUnwrittenCases(caseIds?: readonly string[]): Promise<WrittenCase[]>;
   addCorrelationKeys(caseId: string, keys: readonly string[]): Promise<void>;
   /** A closed case stops absorbing alerts. */
   removeCorrelationKeys(caseId: string): Promise<void>;

@@ -1201,21 +1201,27 @@ class SqliteTransaction implements StoreTransaction {
     return Promise.resolve();
   }
 
-  writeUnwrittenCases(): Promise<WrittenCase[]> {
+  writeUnwrittenCases(caseIds?: readonly string[]): Promise<WrittenCase[]> {
     const written: WrittenCase[] = [];
     if (this.unwritten.size === 0) return Promise.resolve(written);
-    for (const [id, entry] of [...this.unwritten]) {
+    const ids = caseIds ?? [...this.unwritten.keys()];
+    for (const id of ids) {
+      const entry = this.unwritten.get(id);
+      if (!entry) continue;
       const cached = this.unwrittenCase(id, entry);
       if (!cached) continue;
       const before = cached.written;
       const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(cached.c);
       this.s.updateCase.run(params);
       this.unwritten.delete(id);
+      if (caseIds) this.s.markWritten.run(id);
       this.remember(cached.c, params.doc as string);
       written.push({ case: cached.c, before });
     }
-    this.s.markAllWritten.run();
-    this.unwritten.clear();
+    if (!caseIds) {
+      this.s.markAllWritten.run();
+      this.unwritten.clear();
+    }
     return Promise.resolve(written);
   }
 
