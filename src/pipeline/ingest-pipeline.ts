@@ -68,6 +68,9 @@ function combine(earlier: UnwrittenSummary, later: UnwrittenSummary): UnwrittenS
   };
 }
 
+/** Correlation keys remembered (see `keyHints`); past this the memory starts over. */
+const MAX_KEY_HINTS = 200_000;
+
 /** Cases held unwritten at once, at most: more are written with the next commit. */
 const MAX_UNWRITTEN_CASES = 4096;
 
@@ -108,6 +111,13 @@ export class IngestPipeline implements IngestQueue {
   /** The next quiet moment writes every case held back (the interval is up, or a drain asks). */
   private writeAllWhenQuiet = false;
   private intervalTimer: NodeJS.Timeout | undefined;
+  /**
+   * The case each correlation key last led to. Most alerts join a case
+   * found before, and checking that case (cached) costs less than the
+   * store's key lookup. A hint only: the case must still be open and within
+   * the window, or the store is asked.
+   */
+  private readonly keyHints = new Map<string, string>();
   /** Lets the last batch's callers hear once the cases it held back are written. */
   private releaseLastBatch: (() => void) | undefined;
 
@@ -202,6 +212,8 @@ export class IngestPipeline implements IngestQueue {
         // The next batch may start once this one has committed; a quick sync is waited for.
         const result = await committed.catch(() => undefined);
         if (result) this.heldBack(result.unwritten);
+        // Rolled back: hints may name cases that were never stored.
+        else this.keyHints.clear();
         await waitBriefly(durable);
         // Let alerts sent meanwhile arrive before deciding ingest has gone quiet.
         await new Promise((r) => setImmediate(r));
@@ -320,7 +332,6 @@ export class IngestPipeline implements IngestQueue {
   }> {
     const now = this.clock().toISOString();
     const touched = new Map<string, TouchedCase>();
-    const batchKeys = new Map<string, string>();
     const outcomes: IngestOutcome[] = [];
     let duplicates = 0;
 
@@ -379,11 +390,12 @@ export class IngestPipeline implements IngestQueue {
       const notBefore = isoBefore(firstSeenMs, this.settings.correlationWindowMs);
       let target: TouchedCase | undefined;
       for (const key of keys) {
-        const caseId = batchKeys.get(key);
-        const candidate = caseId ? touched.get(caseId) : undefined;
+        const caseId = this.keyHints.get(key);
+        if (caseId === undefined) continue;
         // Cases touched in this batch are open: closed ones never absorb alerts.
-        if (candidate && candidate.value.lastSeen >= notBefore) {
-          target = candidate;
+        const hinted = touched.get(caseId)?.value ?? (await tx.getCase(caseId));
+        if (hinted && hinted.status !== 'closed' && hinted.lastSeen >= notBefore) {
+          target = touch(hinted, false);
           break;
         }
       }
@@ -407,7 +419,8 @@ export class IngestPipeline implements IngestQueue {
         target.openedBy = parsed;
       }
       target.linkedAlertIds.push(alert.id);
-      for (const key of keys) batchKeys.set(key, target.value.id);
+      if (this.keyHints.size > MAX_KEY_HINTS) this.keyHints.clear();
+      for (const key of keys) this.keyHints.set(key, target.value.id);
       for (const key of freshKeys) target.newKeys.add(key);
       alert.caseId = target.value.id;
       await tx.insertAlert(parsed);
