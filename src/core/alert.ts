@@ -182,13 +182,53 @@ export interface EncodedAlert {
   raw: string;
 }
 
+/** Descriptions shorter than this are kept in the document even when the payload has them. */
+const DESCRIPTION_REFERENCE_MIN = 200;
+
+/**
+ * Where in the stored payload text an alert's description is, as the
+ * document keeps it instead of the text itself: `[start, end)` of its JSON
+ * string literal.
+ */
+interface DescriptionReference {
+  descriptionAt?: [number, number];
+}
+
 export function encodeAlert(alert: NormalizedAlert, rawText?: string): EncodedAlert {
   const { raw, ...facts } = alert;
   return {
     alert: facts,
-    doc: JSON.stringify(facts),
+    doc: rawText === undefined ? JSON.stringify(facts) : documentOf(facts, rawText),
     raw: rawText ?? JSON.stringify(raw) ?? 'null',
   };
+}
+
+/**
+ * The alert's JSON. A long description that the payload carries verbatim
+ * (the same JSON string literal) is stored once, in the payload: the
+ * document points at it. That is a third of a typical alert's stored bytes.
+ */
+function documentOf(facts: AlertFacts, rawText: string): string {
+  const { description } = facts;
+  if (description === undefined || description.length < DESCRIPTION_REFERENCE_MIN) {
+    return JSON.stringify(facts);
+  }
+  const literal = JSON.stringify(description);
+  const start = rawText.indexOf(literal);
+  if (start < 0) return JSON.stringify(facts);
+  const { description: _inPayload, ...rest } = facts;
+  const reference: DescriptionReference = { descriptionAt: [start, start + literal.length] };
+  return JSON.stringify({ ...rest, ...reference });
+}
+
+/** An alert's document as stored with its payload text: the description put back where it points. */
+export function decodeAlertDoc<T extends AlertFacts>(doc: string, rawText: string): T {
+  const parsed = JSON.parse(doc) as T & DescriptionReference;
+  const at = parsed.descriptionAt;
+  if (at === undefined) return parsed;
+  const { descriptionAt: _at, ...alert } = parsed;
+  (alert as AlertFacts).description = JSON.parse(rawText.slice(at[0], at[1])) as string;
+  return alert as unknown as T;
 }
 
 class TextOnlyAlert implements EncodedAlert {
@@ -198,7 +238,7 @@ class TextOnlyAlert implements EncodedAlert {
   ) {}
 
   get alert(): AlertFacts {
-    return JSON.parse(this.doc) as AlertFacts;
+    return decodeAlertDoc(this.doc, this.raw);
   }
 }
 

@@ -256,6 +256,16 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(got?.caseId).toBe('case-1');
       });
 
+      it('round-trips a long description that the payload text carries', async () => {
+        const description = `Prompt held "ignore previous instructions" — ${'lorem ipsum '.repeat(40)}`;
+        const rawText = `{"finding":{"note":${JSON.stringify(description)},"id":7}}`;
+        const alert = makeAlert({ description, raw: JSON.parse(rawText) as unknown });
+        await store.transaction((tx) => tx.insertAlert(encodeAlert(alert, rawText)));
+        const got = await store.getAlert(alert.id);
+        expect(got).toEqual(alert);
+        expect(got?.description).toBe(description);
+      });
+
       it('keeps an alert without a case without one, and answers undefined for unknown ids', async () => {
         const alert = makeAlert();
         await store.transaction((tx) => tx.insertAlert(encodeAlert(alert)));

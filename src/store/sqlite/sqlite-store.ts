@@ -1,7 +1,12 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AlertFacts, EncodedAlert, NormalizedAlert } from '../../core/alert.js';
+import {
+  decodeAlertDoc,
+  type AlertFacts,
+  type EncodedAlert,
+  type NormalizedAlert,
+} from '../../core/alert.js';
 import {
   AUDIT_GENESIS_HASH,
   chainAuditEntry,
@@ -93,7 +98,7 @@ const ignore = (): void => undefined;
 const str = (v: unknown): string => v as string;
 
 function alertFromRow(row: Row): NormalizedAlert {
-  const alert = JSON.parse(str(row.doc)) as NormalizedAlert;
+  const alert = decodeAlertDoc<NormalizedAlert>(str(row.doc), str(row.raw));
   alert.count = row.count as number;
   alert.lastSeen = str(row.last_seen);
   alert.raw = JSON.parse(str(row.raw));
@@ -1010,6 +1015,7 @@ class SqliteTransaction implements StoreTransaction {
     }
     const written = JSON.parse(text) as Case;
     const alerts = (this.s.alertsOfCaseSince.all(id, entry.sinceAlert) as Row[]).map((row) => {
+      // Linking reads no description: where a document points into its payload for one is left so.
       const alert = JSON.parse(str(row.doc)) as AlertFacts;
       alert.count = row.count as number;
       alert.lastSeen = str(row.last_seen);

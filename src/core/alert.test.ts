@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeAlertDoc,
+  emptyObservables,
+  encodeAlert,
+  textOnlyAlert,
+  type NormalizedAlert,
+} from './alert.js';
+
+function alert(description: string | undefined, raw: unknown): NormalizedAlert {
+  return {
+    id: 'alert-1',
+    dedupKey: 'dedup-1',
+    source: { format: 'native', product: 'Prompt Shield', vendor: 'Example' },
+    type: 'prompt_injection',
+    title: 'Injected instructions',
+    ...(description === undefined ? {} : { description }),
+    severityId: 3,
+    severity: 'Medium',
+    firstSeen: '2026-03-01T12:00:00.000Z',
+    lastSeen: '2026-03-01T12:00:00.000Z',
+    count: 1,
+    observables: emptyObservables(),
+    atlasTechniques: [],
+    raw,
+    receivedAt: '2026-03-01T12:00:01.000Z',
+    enrichment: { blastRadius: [], allowlisted: [] },
+  };
+}
+
+const LONG = `Detector notes: "ignore previous instructions" seen\n${'token '.repeat(80)}— é ✓`;
+
+describe('encodeAlert', () => {
+  it('stores a long description the payload carries verbatim once, in the payload', () => {
+    const rawText = JSON.stringify({ note: LONG, id: 7 });
+    const encoded = encodeAlert(alert(LONG, JSON.parse(rawText)), rawText);
+    expect(encoded.doc).not.toContain('token token');
+    expect(encoded.doc.length).toBeLessThan(encodeAlert(alert(LONG, {})).doc.length - 400);
+    expect(encoded.alert.description).toBe(LONG);
+    const { raw: _raw, ...facts } = alert(LONG, null);
+    expect(decodeAlertDoc(encoded.doc, encoded.raw)).toEqual(facts);
+    expect(textOnlyAlert(encoded.doc, encoded.raw).alert).toEqual(facts);
+  });
+
+  it('keeps the description in the document when the payload has it otherwise, or it is short', () => {
+    // The payload escapes é; the description's own JSON does not: no match.
+    const escaped = `{"note":${JSON.stringify(LONG).replace('é', '\\u00e9')}}`;
+    const elsewhere = encodeAlert(alert(LONG, JSON.parse(escaped)), escaped);
+    expect(JSON.parse(elsewhere.doc)).toMatchObject({ description: LONG });
+    const short = encodeAlert(alert('short note', { note: 'short note' }), '{"note":"short note"}');
+    expect(JSON.parse(short.doc)).toMatchObject({ description: 'short note' });
+    expect(JSON.parse(encodeAlert(alert(undefined, {}), '{}').doc)).not.toHaveProperty(
+      'description',
+    );
+  });
+});
