@@ -77,14 +77,19 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Alerts against one of four campaigns (a user each), every address new, every fifth one a repeat. */
+/**
+ * Alerts against one of forty campaigns (a user each), every address new,
+ * a fifth of them repeats. A request touches half the campaigns, so a
+ * quiet moment (which writes the last commit's cases) leaves others lagging.
+ */
 function body(serial: number): string {
   const lines: string[] = [];
   for (let i = 0; i < 20; i += 1) {
     const n = serial * 20 + i;
-    const campaign = n % 4;
-    const repeat = n % 5 === 4;
-    const host = repeat ? n - 4 : n;
+    const campaign = n % 40;
+    // Every fifth round of forty repeats the round before it (same campaign, same address).
+    const repeat = Math.floor(n / 40) % 5 === 4;
+    const host = repeat ? n - 40 : n;
     lines.push(
       JSON.stringify({
         type: 'prompt_injection',
@@ -212,7 +217,7 @@ describe('cases held back under load survive the server being killed', () => {
     const after = db();
     try {
       const cases = after.prepare('SELECT id, doc FROM cases').all() as CaseRow[];
-      expect(cases.length).toBeGreaterThanOrEqual(4);
+      expect(cases.length).toBeGreaterThanOrEqual(40);
       for (const row of cases) {
         const c = JSON.parse(row.doc) as {
           alertCount: number;

@@ -57,6 +57,8 @@ interface UnwrittenSummary {
   linked: number;
   repeats: number;
   severityBefore: number;
+  /** When the case was first held back (performance.now()). */
+  since: number;
 }
 
 function combine(earlier: UnwrittenSummary, later: UnwrittenSummary): UnwrittenSummary {
@@ -65,14 +67,21 @@ function combine(earlier: UnwrittenSummary, later: UnwrittenSummary): UnwrittenS
     linked: earlier.linked + later.linked,
     repeats: earlier.repeats + later.repeats,
     severityBefore: earlier.severityBefore,
+    since: earlier.since,
   };
 }
 
 /** Correlation keys remembered (see `keyHints`); past this the memory starts over. */
 const MAX_KEY_HINTS = 200_000;
 
-/** Cases held unwritten at once, at most: more are written with the next commit. */
+/** Cases held unwritten at once, at most: past it the oldest are written, however young. */
 const MAX_UNWRITTEN_CASES = 4096;
+
+/**
+ * Held-back cases one commit writes, at most: when many fall due at once,
+ * they are written over several commits instead of stalling one.
+ */
+const MAX_CASES_WRITTEN_PER_COMMIT = 256;
 
 const ISO_ZERO = '1970-01-01T00:00:00.000Z';
 const INGEST_ACTOR = 'system:ingest';
@@ -102,8 +111,6 @@ export class IngestPipeline implements IngestQueue {
   private settled: Promise<void> = Promise.resolve();
   /** Cases alerts changed whose rows wait (see `PipelineSettings.caseWriteIntervalMs`). */
   private unwritten = new Map<string, UnwrittenSummary>();
-  /** When the oldest unwritten change was made (performance.now()). */
-  private unwrittenSince = 0;
   /** A crash may have left cases unwritten: the first quiet moment writes them. */
   private mayHaveUnwritten: boolean;
   /** The cases the last batch held back: its callers hear once they are written. */
@@ -211,7 +218,10 @@ export class IngestPipeline implements IngestQueue {
         });
         // The next batch may start once this one has committed; a quick sync is waited for.
         const result = await committed.catch(() => undefined);
-        if (result) this.heldBack(result.unwritten);
+        if (result) {
+          this.wrote(result.written);
+          if (result.unwritten) this.heldBack(result.unwritten);
+        }
         // Rolled back: hints may name cases that were never stored.
         else this.keyHints.clear();
         await waitBriefly(durable);
@@ -220,8 +230,15 @@ export class IngestPipeline implements IngestQueue {
       }
       // Quiet. The last batch's callers hear once the cases they changed are
       // written; what earlier batches held back waits for its interval.
-      const all = this.mayHaveUnwritten || this.writeAllWhenQuiet || this.intervalDue();
-      const ids = all ? undefined : this.lastHeld.filter((id) => this.unwritten.has(id));
+      const all = this.mayHaveUnwritten || this.writeAllWhenQuiet;
+      const ids = all
+        ? undefined
+        : [
+            ...new Set([
+              ...this.lastHeld.filter((id) => this.unwritten.has(id)),
+              ...this.dueCases(new Map()),
+            ]),
+          ];
       this.lastHeld = [];
       if (ids ? ids.length > 0 : this.unwritten.size > 0 || this.mayHaveUnwritten) {
         const { committed } = this.store.stagedTransaction((tx) => this.writeHeldBack(tx, ids));
@@ -231,8 +248,7 @@ export class IngestPipeline implements IngestQueue {
             () => false,
           )
         ) {
-          if (ids) for (const id of ids) this.unwritten.delete(id);
-          else this.heldBack(undefined);
+          this.wrote(ids ?? 'all');
         } else {
           // Rolled back: the store rebuilds what it had; try them all next time.
           this.mayHaveUnwritten = true;
@@ -246,17 +262,29 @@ export class IngestPipeline implements IngestQueue {
     if (this.unwritten.size > 0) this.armIntervalTimer();
   }
 
-  private intervalDue(): boolean {
-    return (
-      this.unwritten.size > 0 &&
-      performance.now() - this.unwrittenSince >= this.settings.caseWriteIntervalMs
-    );
+  /**
+   * The held-back cases to write now, oldest first: those held for the
+   * interval, and the oldest while too many are held; at most a commit's
+   * worth, and none that `touched` (this commit) holds back anew.
+   */
+  private dueCases(touched: ReadonlyMap<string, unknown>): string[] {
+    const due: string[] = [];
+    const dueBefore = performance.now() - this.settings.caseWriteIntervalMs;
+    let left = this.unwritten.size;
+    for (const [id, summary] of this.unwritten) {
+      if (due.length >= MAX_CASES_WRITTEN_PER_COMMIT) break;
+      if (summary.since > dueBefore && left <= MAX_UNWRITTEN_CASES) break;
+      left -= 1;
+      if (!touched.has(id)) due.push(id);
+    }
+    return due;
   }
 
   /** Ingest went quiet with cases still held back: write them when their interval is up. */
   private armIntervalTimer(): void {
     if (this.intervalTimer) return;
-    const wait = this.unwrittenSince + this.settings.caseWriteIntervalMs - performance.now();
+    const oldest = this.unwritten.values().next().value?.since ?? performance.now();
+    const wait = oldest + this.settings.caseWriteIntervalMs - performance.now();
     this.intervalTimer = setTimeout(
       () => {
         this.intervalTimer = undefined;
@@ -270,16 +298,20 @@ export class IngestPipeline implements IngestQueue {
     this.intervalTimer.unref();
   }
 
-  /** After a commit: what it held back joins what earlier ones did; `undefined` when it wrote them all. */
-  private heldBack(unwritten: Map<string, UnwrittenSummary> | undefined): void {
-    this.lastHeld = unwritten ? [...unwritten.keys()] : [];
-    if (!unwritten) {
+  /** Forgets the held-back cases a commit wrote. */
+  private wrote(written: readonly string[] | 'all'): void {
+    if (written === 'all') {
       this.unwritten = new Map();
       this.mayHaveUnwritten = false;
       this.writeAllWhenQuiet = false;
-      return;
+    } else {
+      for (const id of written) this.unwritten.delete(id);
     }
-    if (this.unwritten.size === 0 && unwritten.size > 0) this.unwrittenSince = performance.now();
+  }
+
+  /** After a commit: what it held back joins what earlier ones did (their order, oldest first, kept). */
+  private heldBack(unwritten: Map<string, UnwrittenSummary>): void {
+    this.lastHeld = [...unwritten.keys()];
     for (const [id, summary] of unwritten) {
       const earlier = this.unwritten.get(id);
       this.unwritten.set(id, earlier ? combine(earlier, summary) : summary);
@@ -288,19 +320,15 @@ export class IngestPipeline implements IngestQueue {
 
   /**
    * Writes the cases held back, with their timeline entries: those named, or
-   * every one (also those a crash left) except the ones in `except`.
+   * every one (also those a crash left).
    */
-  private async writeHeldBack(
-    tx: StoreTransaction,
-    ids?: readonly string[],
-    except?: ReadonlyMap<string, unknown>,
-  ): Promise<void> {
+  private async writeHeldBack(tx: StoreTransaction, ids?: readonly string[]): Promise<void> {
     const now = this.clock().toISOString();
     const written = await tx.writeUnwrittenCases(ids);
     const byId = new Map<string, WrittenCase>(written.map((w) => [w.case.id, w]));
     const summaries = ids
       ? ids.map((id) => [id, this.unwritten.get(id)] as const)
-      : [...this.unwritten].filter(([id]) => !except?.has(id));
+      : [...this.unwritten];
     for (const [id, summary] of summaries) {
       if (!summary) continue;
       // A playbook may have written the case meanwhile: its timeline still needs the entry.
@@ -316,6 +344,7 @@ export class IngestPipeline implements IngestQueue {
         linked,
         repeats: Math.max(0, c.eventCount - before.eventCount - linked),
         severityBefore: before.severityId,
+        since: 0,
       });
     }
   }
@@ -327,13 +356,22 @@ export class IngestPipeline implements IngestQueue {
     outcomes: IngestOutcome[];
     duplicates: number;
     casesOpened: number;
-    /** What this commit held back; undefined when it wrote every case. */
+    /** What this commit held back; undefined when it holds nothing back. */
     unwritten: Map<string, UnwrittenSummary> | undefined;
+    /** Cases held back earlier that this commit wrote. */
+    written: string[] | 'all';
   }> {
     const now = this.clock().toISOString();
     const touched = new Map<string, TouchedCase>();
     const outcomes: IngestOutcome[] = [];
     let duplicates = 0;
+    let written: string[] | 'all' = [];
+    if (this.mayHaveUnwritten) {
+      // First, once after a start (or a failed write): every case a crash left
+      // unwritten, before this commit's alerts change any of them.
+      await this.writeHeldBack(tx);
+      written = 'all';
+    }
 
     const touch = (c: Case, isNew: boolean): TouchedCase => {
       let t = touched.get(c.id);
@@ -434,9 +472,15 @@ export class IngestPipeline implements IngestQueue {
 
     let casesOpened = 0;
     const audited: Record<string, unknown>[] = [];
-    const unwritten = this.holdBack(touched) ? new Map<string, UnwrittenSummary>() : undefined;
+    const unwritten = this.defers() ? new Map<string, UnwrittenSummary>() : undefined;
+    const since = performance.now();
+    const dueBefore = since - this.settings.caseWriteIntervalMs;
+    /** Held-back cases this commit touched again when they were due: written now. */
+    const writtenTouched: string[] = [];
     for (const t of touched.values()) {
       const c = t.value;
+      const heldSince = this.unwritten.get(c.id)?.since;
+      const hold = unwritten !== undefined && (heldSince === undefined || heldSince > dueBefore);
       const summary: Record<string, unknown> = { caseId: c.id, number: c.number };
       if (t.isNew) {
         casesOpened += 1;
@@ -451,10 +495,11 @@ export class IngestPipeline implements IngestQueue {
         if (this.caseOpened && t.openedBy) {
           await this.caseOpened(tx, c, t.openedBy.alert, t.openedBy.raw);
         }
-      } else if (unwritten) {
+      } else if (hold) {
         await tx.deferCaseUpdate(c);
       } else {
         await tx.updateCase(c);
+        if (heldSince !== undefined) writtenTouched.push(c.id);
       }
       if (t.newKeys.size > 0) await tx.addCorrelationKeys(c.id, [...t.newKeys]);
       const linked = t.isNew ? t.linkedAlertIds.slice(1) : t.linkedAlertIds;
@@ -464,8 +509,9 @@ export class IngestPipeline implements IngestQueue {
         linked: linked.length,
         repeats: t.repeats,
         severityBefore: t.severityBefore ?? c.severityId,
+        since,
       };
-      if (unwritten && !t.isNew) {
+      if (unwritten && hold && !t.isNew) {
         unwritten.set(c.id, links);
       } else {
         const earlier = this.unwritten.get(c.id);
@@ -480,9 +526,10 @@ export class IngestPipeline implements IngestQueue {
       }
       audited.push(summary);
     }
-    if (!unwritten && (this.unwritten.size > 0 || this.mayHaveUnwritten)) {
-      // The cases this commit touched are written, their timeline entries too.
-      await this.writeHeldBack(tx, undefined, touched);
+    if (written !== 'all' && unwritten) {
+      const due = this.dueCases(touched);
+      if (due.length > 0) await this.writeHeldBack(tx, due);
+      written.push(...writtenTouched, ...due);
     }
     // One audit entry per commit names every case it changed and how: hashing
     // an entry per case would cost more than the rest of the commit.
@@ -495,18 +542,7 @@ export class IngestPipeline implements IngestQueue {
         data: { alerts: outcomes.length - duplicates, repeats: duplicates, cases: audited },
       });
     }
-    return { outcomes, duplicates, casesOpened, unwritten };
-  }
-
-  /**
-   * Whether this commit may leave the rows of the cases its alerts joined
-   * unwritten: not when they have waited long enough, or too many wait.
-   */
-  private holdBack(touched: Map<string, TouchedCase>): boolean {
-    if (!this.defers()) return false;
-    if (this.unwritten.size === 0) return true;
-    if (performance.now() - this.unwrittenSince >= this.settings.caseWriteIntervalMs) return false;
-    return this.unwritten.size + touched.size <= MAX_UNWRITTEN_CASES;
+    return { outcomes, duplicates, casesOpened, unwritten, written };
   }
 
   /** A case's timeline entries for alerts linked and repeats folded, and the severity they moved. */
