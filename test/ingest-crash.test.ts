@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, killHard, serveProcess, type ServeProcess } from './support/serve-process.js';
 import { DEMO_CONFIG } from './support/warden-harness.js';
 
 /**
@@ -14,7 +15,6 @@ import { DEMO_CONFIG } from './support/warden-harness.js';
  * agrees with the alerts stored for it, with a timeline that accounts for
  * every one of them.
  */
-const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const TOKEN = 'wdn_test_admin_token_for_ingest_crash_0123456789';
 const CONNECTIONS = 8;
 
@@ -22,7 +22,7 @@ let dir: string;
 const servers: ChildProcess[] = [];
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
+  assertBuilt();
 });
 afterEach(() => {
   for (const child of servers.splice(0)) child.kill('SIGKILL');
@@ -39,42 +39,10 @@ function configDir(): string {
   return config;
 }
 
-async function serve(config: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--config',
-      config,
-      '--data',
-      join(dir, 'data'),
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
-    { env: { ...process.env, WARDEN_ADMIN_TOKEN: TOKEN, WARDEN_LOG_LEVEL: 'warn' } },
-  );
-  servers.push(child);
-  let out = '';
-  const port = await new Promise<number>((ready, fail) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /Warden http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match?.[1]) ready(Number(match[1]));
-    });
-    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => fail(new Error(`serve exited ${code}: ${out}`)));
-  });
-  return { child, port };
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((done) => {
-    child.once('exit', () => done());
-    child.kill('SIGKILL');
-  });
+async function serve(config: string): Promise<ServeProcess> {
+  const server = await serveProcess({ config, data: join(dir, 'data'), adminToken: TOKEN });
+  servers.push(server.child);
+  return server;
 }
 
 /**
@@ -177,7 +145,7 @@ describe('cases held back under load survive the server being killed', () => {
       const target = serial + 60;
       await eventually(() => serial > target, 'sixty requests');
       killing = true;
-      await kill(server.child);
+      await killHard(server.child);
       await Promise.all(clients);
       agent.destroy();
       const before = db();
@@ -212,7 +180,7 @@ describe('cases held back under load survive the server being killed', () => {
         after.close();
       }
     }, 'the restarted server to write the lagging cases');
-    await kill(second.child);
+    await killHard(second.child);
 
     const after = db();
     try {

@@ -1,17 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHttpService } from './support/fake-http-service.js';
+import { assertBuilt, killHard, serveProcess, type ServeProcess } from './support/serve-process.js';
 import { DEMO_CONFIG, spikeAlert } from './support/warden-harness.js';
 
 /**
@@ -20,7 +13,6 @@ import { DEMO_CONFIG, spikeAlert } from './support/warden-harness.js';
  * again on the same data directory, and the run completes with its action
  * applied once. The firewall is a local fake that records every request.
  */
-const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const TOKEN = 'wdn_test_admin_token_for_crash_tests_0123456789';
 
 const PLAYBOOK = `
@@ -64,17 +56,14 @@ connectors:
 `;
 }
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
+type Server = ServeProcess;
 
 let dir: string;
 let fake: FakeHttpService;
 const servers: ChildProcess[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
+  assertBuilt();
   fake = await FakeHttpService.start();
 });
 afterAll(async () => {
@@ -102,34 +91,9 @@ function configDir(): string {
 }
 
 async function serve(config: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--config',
-      config,
-      '--data',
-      join(dir, 'data'),
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
-    { env: { ...process.env, WARDEN_ADMIN_TOKEN: TOKEN, WARDEN_LOG_LEVEL: 'warn' } },
-  );
-  servers.push(child);
-  let out = '';
-  const url = await new Promise<string>((ready, fail) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /Warden (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) ready(match[1]);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => fail(new Error(`serve exited ${code}: ${out}`)));
-  });
-  return { child, url };
+  const server = await serveProcess({ config, data: join(dir, 'data'), adminToken: TOKEN });
+  servers.push(server.child);
+  return server;
 }
 
 async function api<T>(server: Server, path: string, body?: unknown): Promise<T> {
@@ -159,10 +123,7 @@ async function eventually<T>(
 }
 
 function kill(server: Server): Promise<void> {
-  return new Promise((done) => {
-    server.child.once('exit', () => done());
-    server.child.kill('SIGKILL');
-  });
+  return killHard(server.child);
 }
 
 interface Run {
