@@ -724,6 +724,20 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
     expect((await store.getCase(opened?.caseId ?? ''))?.alertCount).toBe(2);
   });
 
+  it('writes the cases of a batch that follows a quiet moment with it, not in a commit of their own', async () => {
+    const p = new IngestPipeline({
+      store,
+      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
+      clock: () => now,
+    });
+    await p.drain();
+    const commits = vi.spyOn(store, 'stagedTransaction');
+    for (const d of burst(5)) await p.submit([preparer.prepare(d)]);
+    // A client that waits for each answer: one commit per alert, nothing left unwritten.
+    expect(commits).toHaveBeenCalledTimes(5);
+    expect(await store.transaction((tx) => tx.writeUnwrittenCases())).toEqual([]);
+  });
+
   it('answers a caller that waits for each ack with the case as its alerts left it', async () => {
     const p = new IngestPipeline({ store, settings: SETTINGS, clock: () => now });
     for (const [i, d] of burst(4).entries()) {

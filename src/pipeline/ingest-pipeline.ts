@@ -117,6 +117,8 @@ export class IngestPipeline implements IngestQueue {
   private lastHeld: string[] = [];
   /** The next quiet moment writes every case held back (the interval is up, or a drain asks). */
   private writeAllWhenQuiet = false;
+  /** The last batch was followed by a quiet moment (see `flushLoop`). */
+  private quietBefore = true;
   private intervalTimer: NodeJS.Timeout | undefined;
   /**
    * The case each correlation key last led to. Most alerts join a case
@@ -185,9 +187,14 @@ export class IngestPipeline implements IngestQueue {
         // Taking the next batch while the last one's cases wait: they may wait on.
         this.releaseLastBatch?.();
         const batch = this.queue.splice(0, this.maxBatch);
+        // After a quiet moment the next one is likely too (clients that wait
+        // for their answers): this batch writes its cases itself instead of
+        // holding them back for a write of their own before its answers.
+        const holdBack = !this.quietBefore;
+        this.quietBefore = false;
         const started = performance.now();
         const { committed, durable } = this.store.stagedTransaction((tx) =>
-          this.commitBatch(tx, batch),
+          this.commitBatch(tx, batch, holdBack),
         );
         let release: (() => void) | undefined;
         const released = this.defers()
@@ -228,6 +235,7 @@ export class IngestPipeline implements IngestQueue {
         // Let alerts sent meanwhile arrive before deciding ingest has gone quiet.
         await new Promise((r) => setImmediate(r));
       }
+      this.quietBefore = true;
       // Quiet. The last batch's callers hear once the cases they changed are
       // written; what earlier batches held back waits for its interval.
       const all = this.mayHaveUnwritten || this.writeAllWhenQuiet;
@@ -352,6 +360,8 @@ export class IngestPipeline implements IngestQueue {
   private async commitBatch(
     tx: StoreTransaction,
     batch: Pending[],
+    /** Hold back the rows of existing cases this batch's alerts join. */
+    holdBack: boolean,
   ): Promise<{
     outcomes: IngestOutcome[];
     duplicates: number;
@@ -472,7 +482,7 @@ export class IngestPipeline implements IngestQueue {
 
     let casesOpened = 0;
     const audited: Record<string, unknown>[] = [];
-    const unwritten = this.defers() ? new Map<string, UnwrittenSummary>() : undefined;
+    const unwritten = this.defers() && holdBack ? new Map<string, UnwrittenSummary>() : undefined;
     const since = performance.now();
     const dueBefore = since - this.settings.caseWriteIntervalMs;
     /** Held-back cases this commit touched again when they were due: written now. */
@@ -526,7 +536,7 @@ export class IngestPipeline implements IngestQueue {
       }
       audited.push(summary);
     }
-    if (written !== 'all' && unwritten) {
+    if (written !== 'all' && this.defers()) {
       const due = this.dueCases(touched);
       if (due.length > 0) await this.writeHeldBack(tx, due);
       written.push(...writtenTouched, ...due);
