@@ -111,7 +111,7 @@ export class IngestPipeline implements IngestQueue {
   private settled: Promise<void> = Promise.resolve();
   /** Cases alerts changed whose rows wait (see `PipelineSettings.caseWriteIntervalMs`). */
   private unwritten = new Map<string, UnwrittenSummary>();
-  /** A crash may have left cases unwritten: the first quiet moment writes them. */
+  /** A crash (or a failed write) may have left cases unwritten: the next commit or quiet moment writes them all. */
   private mayHaveUnwritten: boolean;
   /** The cases the last batch held back: its callers hear once they are written. */
   private lastHeld: string[] = [];
