@@ -1172,11 +1172,16 @@ class SqliteTransaction implements StoreTransaction {
   }
 
   updateCase(c: Case): Promise<void> {
-    const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(c);
-    this.s.updateCase.run(params);
-    this.writeCaseModels(c, this.remember(c, params.doc as string));
+    this.writeCaseModels(c, this.writeCaseRow(c));
     if (this.unwritten.delete(c.id)) this.s.markWritten.run(c.id);
     return Promise.resolve();
+  }
+
+  /** Rewrites an existing case's row (not its models, not its unwritten mark). */
+  private writeCaseRow(c: Case): CachedCase {
+    const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(c);
+    this.s.updateCase.run(params);
+    return this.remember(c, params.doc as string);
   }
 
   deferCaseUpdate(c: Case): Promise<void> {
@@ -1217,11 +1222,9 @@ class SqliteTransaction implements StoreTransaction {
       const cached = this.unwrittenCase(id, entry);
       if (!cached) continue;
       const before = cached.written;
-      const { number: _number, createdAt: _createdAt, ...params } = this.caseParams(cached.c);
-      this.s.updateCase.run(params);
+      this.writeCaseRow(cached.c);
       this.unwritten.delete(id);
       if (caseIds) this.s.markWritten.run(id);
-      this.remember(cached.c, params.doc as string);
       written.push({ case: cached.c, before });
     }
     if (!caseIds) {
