@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,12 @@ import { sealEvidence } from '../../core/evidence.js';
 import { verifyAuditLog } from '../../pipeline/audit-verification.js';
 import { at, describeStoreContract, makeAlert, makeCase } from '../store.contract.js';
 import { MIGRATIONS } from './migrations.js';
-import { DUE_WAITING_RUNS_QUERY, READY_RUNS_QUERY, SqliteStore } from './sqlite-store.js';
+import {
+  DUE_WAITING_RUNS_QUERY,
+  PAGE_SIZE,
+  READY_RUNS_QUERY,
+  SqliteStore,
+} from './sqlite-store.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'warden-sqlite-'));
@@ -76,6 +81,29 @@ describe('SqliteStore', () => {
     openStore();
     const mode = withRawDb((db) => db.pragma('journal_mode', { simple: true }) as string);
     expect(mode.toLowerCase()).toBe('wal');
+  });
+
+  it('creates a store with 16 KiB pages and keeps the page size of one made before', async () => {
+    const created = openStore();
+    expect(withRawDb((db) => db.pragma('page_size', { simple: true }))).toBe(PAGE_SIZE);
+    expect(PAGE_SIZE).toBe(16_384);
+    await created.close();
+
+    // A store created with SQLite's default pages (by an earlier version) opens as it is.
+    const older = join(dir, 'older');
+    mkdirSync(older);
+    const db = new Database(join(older, 'warden.db'));
+    db.pragma('page_size = 4096');
+    db.pragma('journal_mode = WAL');
+    db.close();
+    const reopened = new SqliteStore({ dataDir: older });
+    const size = new Database(reopened.path, { readonly: true });
+    try {
+      expect(size.pragma('page_size', { simple: true })).toBe(4096);
+    } finally {
+      size.close();
+      await reopened.close();
+    }
   });
 
   it('finds due runs through the indexes of active runs, not by reading every run', () => {
