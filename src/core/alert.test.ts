@@ -3,6 +3,7 @@ import {
   decodeAlertDoc,
   emptyObservables,
   encodeAlert,
+  linkingFactsOf,
   textOnlyAlert,
   type NormalizedAlert,
 } from './alert.js';
@@ -52,5 +53,24 @@ describe('encodeAlert', () => {
     expect(JSON.parse(encodeAlert(alert(undefined, {}), '{}').doc)).not.toHaveProperty(
       'description',
     );
+  });
+});
+
+describe('linkingFactsOf', () => {
+  it('reads a text-only alert without the description it stores by reference', () => {
+    const rawText = JSON.stringify({ note: LONG });
+    const encoded = encodeAlert(alert(LONG, JSON.parse(rawText)), rawText);
+    const facts = linkingFactsOf(textOnlyAlert(encoded.doc, encoded.raw));
+    expect(facts.description).toBeUndefined();
+    const { raw: _raw, description: _description, ...rest } = alert(LONG, null);
+    expect(facts).toMatchObject(rest);
+    // The whole alert is still there for whoever hands it on.
+    expect(textOnlyAlert(encoded.doc, encoded.raw).alert.description).toBe(LONG);
+  });
+
+  it('gives an alert that is already parsed as it is', () => {
+    const encoded = encodeAlert(alert(LONG, { note: LONG }));
+    expect(linkingFactsOf(encoded)).toBe(encoded.alert);
+    expect(linkingFactsOf(encoded).description).toBe(LONG);
   });
 });

@@ -243,6 +243,16 @@ class TextOnlyAlert implements EncodedAlert {
 }
 
 /**
+ * The alert's facts as dedup, correlation and the store's columns read them:
+ * a description stored by reference into the payload is left unread (none of
+ * them reads it), which spares parsing it and copying the rest. Anything
+ * that hands the alert on (a playbook's input) reads `alert` instead.
+ */
+export function linkingFactsOf(encoded: EncodedAlert): AlertFacts {
+  return encoded instanceof TextOnlyAlert ? (JSON.parse(encoded.doc) as AlertFacts) : encoded.alert;
+}
+
+/**
  * An encoded alert that keeps only its text and parses `doc` on each read of
  * `alert`, so the parsed object lives only while someone works on it, not
  * while the alert waits for its commit (the garbage collector copies what

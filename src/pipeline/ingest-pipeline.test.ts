@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../core/access.js';
-import { emptyObservables, type AlertDraft, type AlertObservables } from '../core/alert.js';
+import {
+  emptyObservables,
+  textOnlyAlert,
+  type AlertDraft,
+  type AlertFacts,
+  type AlertObservables,
+} from '../core/alert.js';
 import { linkAlertToCase, type Case } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { InventoryIndex } from '../core/inventory.js';
@@ -172,6 +178,31 @@ describe.each([
       const text = '{ "type" : "prompt_injection" }';
       expect(preparer.prepare(draft(), text).raw).toBe(text);
     });
+  });
+
+  it("hands a new case's playbooks the whole alert, its description included, when alerts arrive as text", async () => {
+    const description = `Detector notes: ${'ignore previous instructions; '.repeat(12)}`;
+    const payload = { prompt: 'ignore previous instructions', description };
+    const prepared = preparer.prepare(
+      draft({ description, raw: payload }),
+      JSON.stringify(payload),
+    );
+    // Stored once, in the payload: the writer's own reading of the alert skips it.
+    expect(prepared.doc).not.toContain(description);
+    const opened: { alert: AlertFacts; caseId: string }[] = [];
+    const p = pipeline({
+      caseOpened: (_tx, c, alert) => {
+        opened.push({ alert, caseId: c.id });
+        return Promise.resolve();
+      },
+    });
+    const [outcome] = await p.submit([textOnlyAlert(prepared.doc, prepared.raw)]);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]?.alert.description).toBe(description);
+    expect(opened[0]?.alert).not.toHaveProperty('descriptionAt');
+    expect(opened[0]?.alert.caseId).toBe(outcome?.caseId);
+    expect(opened[0]?.caseId).toBe(outcome?.caseId);
+    expect((await store.getAlert(outcome?.id ?? ''))?.description).toBe(description);
   });
 
   describe('deduplication', () => {

@@ -1,4 +1,4 @@
-import type { AlertFacts, EncodedAlert } from '../core/alert.js';
+import { linkingFactsOf, type AlertFacts, type EncodedAlert } from '../core/alert.js';
 import { linkAlertToCase, openCaseFor, recordRepeatOnCase, type Case } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { uuidv7 } from '../core/ids.js';
@@ -401,7 +401,7 @@ export class IngestPipeline implements IngestQueue {
 
     for (const { encoded } of batch) {
       // Read once: a queued alert may hold only its text and parse it on each read.
-      const alert: AlertFacts = encoded.alert;
+      const alert = linkingFactsOf(encoded);
       const firstSeenMs = Date.parse(alert.firstSeen);
       const repeatOf = await tx.findDedupCandidate(
         alert.dedupKey,
@@ -464,7 +464,7 @@ export class IngestPipeline implements IngestQueue {
           now,
         });
         target = touch(opened, true);
-        target.openedBy = parsed;
+        target.openedBy = encoded;
       }
       target.linkedAlertIds.push(alert.id);
       if (this.keyHints.size > MAX_KEY_HINTS) this.keyHints.clear();
@@ -503,7 +503,10 @@ export class IngestPipeline implements IngestQueue {
         });
         summary.opened = true;
         if (this.caseOpened && t.openedBy) {
-          await this.caseOpened(tx, c, t.openedBy.alert, t.openedBy.raw);
+          // The whole alert, description included, for the playbooks it may start.
+          const opener = t.openedBy.alert;
+          opener.caseId = c.id;
+          await this.caseOpened(tx, c, opener, t.openedBy.raw);
         }
       } else if (hold) {
         await tx.deferCaseUpdate(c);
