@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Case, TimelineEntry } from '../src/core/case.js';
 import { bearer, spikeAlert, startHarness, type Harness } from './support/warden-harness.js';
@@ -83,6 +85,29 @@ describe('POST /api/v1/alerts', () => {
       enrichment: { modelId: 'customer-churn', businessUnit: 'retail-banking', tier: 1 },
       raw: spikeAlert('198.51.100.10'),
     });
+  });
+
+  it('keeps a lone JSON payload verbatim, as sent, and stores a long description in it once', async () => {
+    const description = `Requests from one range ${'well above the baseline; '.repeat(12)}`;
+    const payload = { ...spikeAlert('198.51.100.11', { title: 'verbatim test' }), description };
+    // Pretty-printed, as a person with curl might send it.
+    const sent = `${JSON.stringify(payload, null, 2)}\n`;
+    const body = (await post('/api/v1/alerts', sent)).json<IngestBody>();
+    const id = body.results[0]?.id as string;
+    const db = new Database(join(h.dataDir, 'warden.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT doc, raw FROM alerts WHERE id = ?').get(id) as {
+        doc: string;
+        raw: string;
+      };
+      expect(row.raw).toBe(sent.trim());
+      expect(row.doc).not.toContain('well above the baseline');
+    } finally {
+      db.close();
+    }
+    const stored = await h.warden.store.getAlert(id);
+    expect(stored?.description).toBe(description);
+    expect(stored?.raw).toEqual(payload);
   });
 
   it('accepts a JSON array and reports a repeat as a duplicate of the first', async () => {

@@ -10,7 +10,10 @@ export const NDJSON_TYPES = [
 /** One alert payload from a request body. */
 export interface BodyItem {
   index: number;
-  /** The text of the payload, when the body had it on its own (an NDJSON line). */
+  /**
+   * The text of the payload, when the body had it on its own: an NDJSON
+   * line, or a JSON body that is one payload (not an array).
+   */
   text?: string;
   /**
    * The payload, parsed on each call (NDJSON lines are parsed one at a time,
@@ -32,13 +35,16 @@ export function parseJsonText(text: string, where = 'request body'): unknown {
   }
 }
 
-/** A JSON body holds one alert or an array of them. */
-export function itemsOfJson(parsed: unknown): BodyItem[] {
+/**
+ * A JSON body holds one alert or an array of them. `text`: the body as
+ * received; a lone payload keeps it (verbatim, less the whitespace around it).
+ */
+export function itemsOfJson(parsed: unknown, text?: string): BodyItem[] {
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) throw new WardenError('empty_body', 'request body is an empty array');
     return parsed.map((payload: unknown, index) => ({ index, read: () => payload }));
   }
-  return [{ index: 0, read: () => parsed }];
+  return [{ index: 0, ...(text === undefined ? {} : { text: text.trim() }), read: () => parsed }];
 }
 
 function ndjsonItem(index: number, lineNumber: number, text: string): BodyItem {

@@ -22,6 +22,13 @@ import { playbookRoutes } from './routes/playbook-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { linkPageRoutes } from './routes/link-pages.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A JSON body's text as received: the alert route keeps a lone payload's verbatim. */
+    jsonText: string | null;
+  }
+}
+
 export interface WardenServerDeps {
   store: Store;
   preparer: AlertPreparer;
@@ -54,11 +61,14 @@ export function buildServer(deps: WardenServerDeps): FastifyInstance {
     return503OnClosing: true,
   });
   app.decorateRequest('principal', null);
+  app.decorateRequest('jsonText', null);
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, parseJsonText(body as string));
+      const parsed = parseJsonText(body as string);
+      request.jsonText = body as string;
+      done(null, parsed);
     } catch (error) {
       done(error as WardenError, undefined);
     }

@@ -85,13 +85,16 @@ interface Submitted {
  */
 function submitBody(
   body: unknown,
+  /** A JSON body's text as received. */
+  jsonText: string | null,
   sourceName: string | undefined,
   context: SourceContext,
   deps: AlertRouteDeps,
   principal: Principal,
 ): Submitted {
   // The content-type parsers hand JSON over parsed and NDJSON as text.
-  const items: BodyItem[] = typeof body === 'string' ? itemsOfNdjson(body) : itemsOfJson(body);
+  const items: BodyItem[] =
+    typeof body === 'string' ? itemsOfNdjson(body) : itemsOfJson(body, jsonText ?? undefined);
   const prepared: EncodedAlert[] = [];
   const origins: Origin[] = [];
   const rejected: Rejection[] = [];
@@ -199,7 +202,14 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
       // One context for the whole body: a batch comes from one sender's call.
       const context = sourceContextOfRequest(request.query, request.headers);
 
-      const submitted = submitBody(request.body, sourceName, context, deps, principal);
+      const submitted = submitBody(
+        request.body,
+        request.jsonText,
+        sourceName,
+        context,
+        deps,
+        principal,
+      );
       // The dead letters commit on this thread while the alerts commit on the writer's.
       const [outcomes, deadLetterIds] = await Promise.all([
         submitted.outcomes ?? Promise.resolve([]),
