@@ -16,7 +16,7 @@ import { DEMO_CONFIG } from './support/warden-harness.js';
  * every one of them.
  */
 const TOKEN = 'wdn_test_admin_token_for_ingest_crash_0123456789';
-const CONNECTIONS = 8;
+const CONNECTIONS = 32;
 
 let dir: string;
 const servers: ChildProcess[] = [];
