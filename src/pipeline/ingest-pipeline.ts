@@ -432,7 +432,7 @@ export class IngestPipeline implements IngestQueue {
         continue;
       }
 
-      // The parsed alert with its text, for the store and for the case it may open.
+      // The parsed alert with its text, for the store (which reads its columns from the facts).
       const parsed: EncodedAlert = { alert, doc: encoded.doc, raw: encoded.raw };
       const keys = correlationKeysOf(alert);
       const notBefore = isoBefore(firstSeenMs, this.settings.correlationWindowMs);
