@@ -14,7 +14,8 @@ export interface PipelineSettings {
   /**
    * While alerts keep arriving, a case they join has its row (and timeline)
    * rewritten at most this often; the alerts themselves are stored and
-   * linked at once, and the case is written as soon as ingest goes quiet.
+   * linked at once (reads bring the case up to them), and the case is
+   * written once ingest pauses.
    * 0 writes every case with each commit.
    * @default 1000
    */

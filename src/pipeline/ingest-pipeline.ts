@@ -21,6 +21,11 @@ export interface IngestPipelineOptions {
    */
   maxBatch?: number;
   /**
+   * How long ingest must pause before every held-back case is written.
+   * @default QUIET_CASE_WRITE_DELAY_MS
+   */
+  pauseMs?: number;
+  /**
    * Called inside the transaction that opens a case, with the alert that
    * opened it: what it writes (the case's playbook runs) commits with the case.
    */
@@ -83,6 +88,16 @@ const MAX_UNWRITTEN_CASES = 4096;
  */
 const MAX_CASES_WRITTEN_PER_COMMIT = 256;
 
+/**
+ * Ingest has paused once no batch came for this long: the held-back cases
+ * are then written, so that the case list and timelines catch up. Under
+ * load the gaps between batches are shorter, and cases wait for their
+ * interval instead. (At 10 ms, the request thread's own pauses over batched
+ * HTTP ingest passed for ingest pausing, and every held-back case was
+ * written again and again.)
+ */
+export const QUIET_CASE_WRITE_DELAY_MS = 100;
+
 const ISO_ZERO = '1970-01-01T00:00:00.000Z';
 const INGEST_ACTOR = 'system:ingest';
 
@@ -104,6 +119,7 @@ export class IngestPipeline implements IngestQueue {
   private readonly clock: () => Date;
   private readonly observer: IngestObserver | undefined;
   private readonly maxBatch: number;
+  private readonly pauseMs: number;
   private readonly caseOpened: IngestPipelineOptions['caseOpened'];
   private queue: Pending[] = [];
   private flushing = false;
@@ -113,13 +129,14 @@ export class IngestPipeline implements IngestQueue {
   private unwritten = new Map<string, UnwrittenSummary>();
   /** A crash (or a failed write) may have left cases unwritten: the next commit or quiet moment writes them all. */
   private mayHaveUnwritten: boolean;
-  /** The cases the last batch held back: its callers hear once they are written. */
-  private lastHeld: string[] = [];
-  /** The next quiet moment writes every case held back (the interval is up, or a drain asks). */
-  private writeAllWhenQuiet = false;
-  /** The last batch was followed by a quiet moment (see `flushLoop`). */
-  private quietBefore = true;
   private intervalTimer: NodeJS.Timeout | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  /** Batches taken so far. */
+  private batchesTaken = 0;
+  /** `batchesTaken` when ingest was last found paused: until the next batch, quiet moments write every held-back case. */
+  private pausedAt = -1;
+  /** A drain asked for every held-back case to be written. */
+  private drainRequested = false;
   /**
    * The case each correlation key last led to. Most alerts join a case
    * found before, and checking that case (cached) costs less than the
@@ -127,8 +144,6 @@ export class IngestPipeline implements IngestQueue {
    * the window, or the store is asked.
    */
   private readonly keyHints = new Map<string, string>();
-  /** Lets the last batch's callers hear once the cases it held back are written. */
-  private releaseLastBatch: (() => void) | undefined;
 
   constructor(options: IngestPipelineOptions) {
     this.store = options.store;
@@ -136,6 +151,7 @@ export class IngestPipeline implements IngestQueue {
     this.clock = options.clock ?? (() => new Date());
     this.observer = options.observer;
     this.maxBatch = options.maxBatch ?? 2000;
+    this.pauseMs = options.pauseMs ?? QUIET_CASE_WRITE_DELAY_MS;
     this.caseOpened = options.caseOpened;
     this.mayHaveUnwritten = this.defers();
     if (this.mayHaveUnwritten) this.scheduleFlush();
@@ -159,18 +175,21 @@ export class IngestPipeline implements IngestQueue {
   /** Resolves when everything queued so far is durably committed (or has failed). */
   async drain(): Promise<void> {
     if (this.unwritten.size > 0) {
-      this.writeAllWhenQuiet = true;
+      this.drainRequested = true;
       this.scheduleFlush();
     }
     while (this.queue.length > 0 || this.flushing) {
       await new Promise((r) => setImmediate(r));
     }
+    this.drainRequested = false;
     await this.settled;
   }
 
   close(): Promise<void> {
     clearTimeout(this.intervalTimer);
     this.intervalTimer = undefined;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
     return this.drain();
   }
 
@@ -184,23 +203,12 @@ export class IngestPipeline implements IngestQueue {
   private async flushLoop(): Promise<void> {
     for (;;) {
       while (this.queue.length > 0) {
-        // Taking the next batch while the last one's cases wait: they may wait on.
-        this.releaseLastBatch?.();
         const batch = this.queue.splice(0, this.maxBatch);
-        // After a quiet moment the next one is likely too (clients that wait
-        // for their answers): this batch writes its cases itself instead of
-        // holding them back for a write of their own before its answers.
-        const holdBack = !this.quietBefore;
-        this.quietBefore = false;
+        this.batchesTaken += 1;
         const started = performance.now();
         const { committed, durable } = this.store.stagedTransaction((tx) =>
-          this.commitBatch(tx, batch, holdBack),
+          this.commitBatch(tx, batch),
         );
-        let release: (() => void) | undefined;
-        const released = this.defers()
-          ? new Promise<void>((resolve) => (release = resolve))
-          : undefined;
-        this.releaseLastBatch = release;
         // Callers hear once the batch is durable, after those of earlier batches.
         const outcome = durable.then(
           (result) => () => {
@@ -216,7 +224,7 @@ export class IngestPipeline implements IngestQueue {
             for (const p of batch) p.reject(error);
           },
         );
-        this.settled = Promise.all([this.settled, outcome, released]).then(([, tell]) => {
+        this.settled = Promise.all([this.settled, outcome]).then(([, tell]) => {
           try {
             tell();
           } catch {
@@ -235,39 +243,52 @@ export class IngestPipeline implements IngestQueue {
         // Let alerts sent meanwhile arrive before deciding ingest has gone quiet.
         await new Promise((r) => setImmediate(r));
       }
-      this.quietBefore = true;
-      // Quiet. The last batch's callers hear once the cases they changed are
-      // written; what earlier batches held back waits for its interval.
-      const all = this.mayHaveUnwritten || this.writeAllWhenQuiet;
-      const ids = all
+      // Quiet. Cases whose interval is up are written now; once ingest has
+      // paused, every held-back case, a commit's worth at a time (a batch
+      // arriving meanwhile goes first).
+      const all = this.drainRequested || this.pausedAt === this.batchesTaken;
+      // After a crash or a failed write: everything the store says lags, in one commit.
+      const ids = this.mayHaveUnwritten
         ? undefined
-        : [
-            ...new Set([
-              ...this.lastHeld.filter((id) => this.unwritten.has(id)),
-              ...this.dueCases(new Map()),
-            ]),
-          ];
-      this.lastHeld = [];
-      if (ids ? ids.length > 0 : this.unwritten.size > 0 || this.mayHaveUnwritten) {
+        : all
+          ? [...this.unwritten.keys()].slice(0, MAX_CASES_WRITTEN_PER_COMMIT)
+          : this.dueCases(new Map());
+      let wroteSome = false;
+      if (ids === undefined || ids.length > 0) {
         const { committed } = this.store.stagedTransaction((tx) => this.writeHeldBack(tx, ids));
-        if (
-          await committed.then(
-            () => true,
-            () => false,
-          )
-        ) {
-          this.wrote(ids ?? 'all');
-        } else {
-          // Rolled back: the store rebuilds what it had; try them all next time.
-          this.mayHaveUnwritten = true;
-        }
+        wroteSome = await committed.then(
+          () => true,
+          () => false,
+        );
+        if (wroteSome) this.wrote(ids ?? 'all');
+        // Rolled back: the store rebuilds what it had; try them all next time.
+        else this.mayHaveUnwritten = true;
       }
-      this.releaseLastBatch?.();
-      this.releaseLastBatch = undefined;
-      if (this.queue.length === 0) break;
+      if (this.queue.length === 0 && !(wroteSome && all && this.unwritten.size > 0)) break;
     }
     this.flushing = false;
-    if (this.unwritten.size > 0) this.armIntervalTimer();
+    if (this.unwritten.size > 0) {
+      this.armIntervalTimer();
+      this.armPauseTimer();
+    }
+  }
+
+  /** Writes every held-back case if no batch comes within `pauseMs`. */
+  private armPauseTimer(): void {
+    if (this.pauseTimer) return;
+    const taken = this.batchesTaken;
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = undefined;
+      if (this.unwritten.size === 0) return;
+      if (this.batchesTaken !== taken) {
+        // Batches came meanwhile; quiet again now, so look again (or the flush arms it when done).
+        if (!this.flushing) this.armPauseTimer();
+        return;
+      }
+      this.pausedAt = taken;
+      this.scheduleFlush();
+    }, this.pauseMs);
+    this.pauseTimer.unref();
   }
 
   /**
@@ -288,7 +309,7 @@ export class IngestPipeline implements IngestQueue {
     return due;
   }
 
-  /** Ingest went quiet with cases still held back: write them when their interval is up. */
+  /** Ingest went quiet with cases still held back: write them when their interval is up (if it has not paused). */
   private armIntervalTimer(): void {
     if (this.intervalTimer) return;
     const oldest = this.unwritten.values().next().value?.since ?? performance.now();
@@ -296,9 +317,7 @@ export class IngestPipeline implements IngestQueue {
     this.intervalTimer = setTimeout(
       () => {
         this.intervalTimer = undefined;
-        if (this.unwritten.size === 0) return;
-        this.writeAllWhenQuiet = true;
-        this.scheduleFlush();
+        if (this.unwritten.size > 0) this.scheduleFlush();
       },
       Math.max(0, wait),
     );
@@ -311,7 +330,6 @@ export class IngestPipeline implements IngestQueue {
     if (written === 'all') {
       this.unwritten = new Map();
       this.mayHaveUnwritten = false;
-      this.writeAllWhenQuiet = false;
     } else {
       for (const id of written) this.unwritten.delete(id);
     }
@@ -319,7 +337,6 @@ export class IngestPipeline implements IngestQueue {
 
   /** After a commit: what it held back joins what earlier ones did (their order, oldest first, kept). */
   private heldBack(unwritten: Map<string, UnwrittenSummary>): void {
-    this.lastHeld = [...unwritten.keys()];
     for (const [id, summary] of unwritten) {
       const earlier = this.unwritten.get(id);
       this.unwritten.set(id, earlier ? combine(earlier, summary) : summary);
@@ -360,8 +377,6 @@ export class IngestPipeline implements IngestQueue {
   private async commitBatch(
     tx: StoreTransaction,
     batch: Pending[],
-    /** Hold back the rows of existing cases this batch's alerts join. */
-    holdBack: boolean,
   ): Promise<{
     outcomes: IngestOutcome[];
     duplicates: number;
@@ -482,7 +497,7 @@ export class IngestPipeline implements IngestQueue {
 
     let casesOpened = 0;
     const audited: Record<string, unknown>[] = [];
-    const unwritten = this.defers() && holdBack ? new Map<string, UnwrittenSummary>() : undefined;
+    const unwritten = this.defers() ? new Map<string, UnwrittenSummary>() : undefined;
     const since = performance.now();
     const dueBefore = since - this.settings.caseWriteIntervalMs;
     /** Held-back cases this commit touched again when they were due: written now. */

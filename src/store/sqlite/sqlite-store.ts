@@ -269,6 +269,39 @@ function decodeCursor(text: string): Cursor {
   });
 }
 
+/** For a query on `cases`: since which alert its row lags, or null. */
+const SINCE_ALERT_COLUMN =
+  '(SELECT since_alert FROM unwritten_cases u WHERE u.case_id = cases.id) AS since_alert';
+const ALERTS_OF_CASE_SINCE =
+  'SELECT doc, count, last_seen FROM alerts WHERE case_id = ? AND rowid > ? ORDER BY rowid';
+const CASE_ALERT_TOTALS = `SELECT count(*) AS alertCount, coalesce(sum(count), 0) AS eventCount,
+  min(first_seen) AS firstSeen, max(last_seen) AS lastSeen FROM alerts WHERE case_id = ?`;
+/** The row of a case the ingest writer holds back (see `unwritten_cases`), or none. */
+const UNWRITTEN_SINCE = 'SELECT since_alert FROM unwritten_cases WHERE case_id = ?';
+
+/**
+ * A case whose row lags its alerts (the ingest writer holds it back) as
+ * those alerts left it: its row, with every alert linked since `sinceAlert`
+ * (a rowid) linked again and the counts taken from all of its alerts. Any
+ * connection can do this, so a read sees every acknowledged alert's case.
+ */
+function caseAsAlertsLeftIt(
+  written: Case,
+  sinceAlert: number,
+  alertsSince: Database.Statement,
+  totalsOf: Database.Statement,
+): Case {
+  const alerts = (alertsSince.all(written.id, sinceAlert) as Row[]).map((row) => {
+    // Linking reads no description: where a document points into its payload for one is left so.
+    const alert = JSON.parse(str(row.doc)) as AlertFacts;
+    alert.count = row.count as number;
+    alert.lastSeen = str(row.last_seen);
+    return { alert, keys: correlationKeysOf(alert) };
+  });
+  const totals = totalsOf.get(written.id) as CaseAlertTotals;
+  return totals.alertCount > 0 ? rebuildCaseFromAlerts(written, alerts, totals) : written;
+}
+
 /**
  * Runs the executor should advance now, in three parts merged by their last
  * update: queued runs, running ones (left so by a crash), and waiting ones
@@ -418,11 +451,27 @@ export class SqliteStore implements Store {
     return this.read(() => {
       const row = (
         /^\d+$/.test(idOrNumber)
-          ? this.statement('SELECT doc FROM cases WHERE number = ?').get(Number(idOrNumber))
-          : this.statement('SELECT doc FROM cases WHERE id = ?').get(idOrNumber)
+          ? this.statement(`SELECT doc, ${SINCE_ALERT_COLUMN} FROM cases WHERE number = ?`).get(
+              Number(idOrNumber),
+            )
+          : this.statement(`SELECT doc, ${SINCE_ALERT_COLUMN} FROM cases WHERE id = ?`).get(
+              idOrNumber,
+            )
       ) as Row | undefined;
-      return row ? (JSON.parse(str(row.doc)) as Case) : undefined;
+      return row ? this.currentCase(row) : undefined;
     });
+  }
+
+  /** A case row read with `SINCE_ALERT_COLUMN`, brought up to its alerts if the ingest writer holds it back. */
+  private currentCase(row: Row): Case {
+    const c = JSON.parse(str(row.doc)) as Case;
+    if (row.since_alert === null || row.since_alert === undefined) return c;
+    return caseAsAlertsLeftIt(
+      c,
+      row.since_alert as number,
+      this.statement(ALERTS_OF_CASE_SINCE),
+      this.statement(CASE_ALERT_TOTALS),
+    );
   }
 
   listCases(filter: CaseFilter, page: PageRequest): Promise<Page<Case>> {
@@ -436,13 +485,14 @@ export class SqliteStore implements Store {
       if (filter.model) {
         where.add('id IN (SELECT case_id FROM case_models WHERE model_id = ?)', filter.model);
       }
+      // Order and filters use the row; a held-back case's row catches up within its write interval.
       return this.newestFirst(
         'cases',
-        'id, updated_at, doc',
+        `id, updated_at, doc, ${SINCE_ALERT_COLUMN}`,
         'updated_at',
         where,
         page,
-        (r) => JSON.parse(str(r.doc)) as Case,
+        (r) => this.currentCase(r),
       );
     });
   }
@@ -830,12 +880,9 @@ class SqliteTransaction implements StoreTransaction {
       markWritten: db.prepare('DELETE FROM unwritten_cases WHERE case_id = ?'),
       markAllWritten: db.prepare('DELETE FROM unwritten_cases'),
       lastAlertRowid: db.prepare('SELECT coalesce(max(rowid), 0) FROM alerts').pluck(),
-      alertsOfCaseSince: db.prepare(
-        'SELECT doc, count, last_seen FROM alerts WHERE case_id = ? AND rowid > ? ORDER BY rowid',
-      ),
-      caseAlertTotals:
-        db.prepare(`SELECT count(*) AS alertCount, coalesce(sum(count), 0) AS eventCount,
-        min(first_seen) AS firstSeen, max(last_seen) AS lastSeen FROM alerts WHERE case_id = ?`),
+      alertsOfCaseSince: db.prepare(ALERTS_OF_CASE_SINCE),
+      caseAlertTotals: db.prepare(CASE_ALERT_TOTALS),
+      unwrittenSince: db.prepare(UNWRITTEN_SINCE).pluck(),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       nextNumber: db.prepare(
         "UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value",
@@ -1022,15 +1069,12 @@ class SqliteTransaction implements StoreTransaction {
       return undefined;
     }
     const written = JSON.parse(text) as Case;
-    const alerts = (this.s.alertsOfCaseSince.all(id, entry.sinceAlert) as Row[]).map((row) => {
-      // Linking reads no description: where a document points into its payload for one is left so.
-      const alert = JSON.parse(str(row.doc)) as AlertFacts;
-      alert.count = row.count as number;
-      alert.lastSeen = str(row.last_seen);
-      return { alert, keys: correlationKeysOf(alert) };
-    });
-    const totals = this.s.caseAlertTotals.get(id) as CaseAlertTotals;
-    const c = totals.alertCount > 0 ? rebuildCaseFromAlerts(written, alerts, totals) : written;
+    const c = caseAsAlertsLeftIt(
+      written,
+      entry.sinceAlert,
+      this.s.alertsOfCaseSince,
+      this.s.caseAlertTotals,
+    );
     const modelsWritten = new Set(written.modelIds);
     entry.cached = { c, text, written: writtenFigures(written), modelsWritten };
     return entry.cached;
@@ -1146,8 +1190,18 @@ class SqliteTransaction implements StoreTransaction {
     const text = this.s.getCase.get(id) as string | undefined;
     if (text === undefined) return undefined;
     const c = JSON.parse(text) as Case;
-    this.remember(c, text, true);
-    return c;
+    // The ingest writer (another connection) may hold this case's row back.
+    const since = this.defersCaseWrites
+      ? undefined
+      : (this.s.unwrittenSince.get(id) as number | undefined);
+    if (since === undefined) {
+      this.remember(c, text, true);
+      return c;
+    }
+    const current = caseAsAlertsLeftIt(c, since, this.s.alertsOfCaseSince, this.s.caseAlertTotals);
+    // Not `stored`: the models of the alerts linked since may have no rows yet.
+    this.remember(current, text);
+    return current;
   }
 
   nextCaseNumber(): Promise<number> {
