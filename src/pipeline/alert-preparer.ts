@@ -2,6 +2,7 @@ import { encodeAlert, severityLabel, type AlertDraft, type EncodedAlert } from '
 import { dedupKeyOf } from '../core/dedup-key.js';
 import { enrichAlert } from '../core/enrichment.js';
 import { uuidv7 } from '../core/ids.js';
+import { isoTime } from '../core/iso-time.js';
 import type { InventoryIndex } from '../core/inventory.js';
 
 /**
@@ -25,7 +26,7 @@ export class AlertPreparer {
         id: uuidv7(now.getTime()),
         dedupKey: dedupKeyOf(draft),
         severity: severityLabel(draft.severityId),
-        receivedAt: now.toISOString(),
+        receivedAt: isoTime(now.getTime()),
         enrichment: enrichAlert(draft, this.inventory),
       },
       rawText,

@@ -1,6 +1,7 @@
 import { linkingFactsOf, type AlertFacts, type EncodedAlert } from '../core/alert.js';
 import { linkAlertToCase, openCaseFor, recordRepeatOnCase, type Case } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
+import { isoTime } from '../core/iso-time.js';
 import { uuidv7 } from '../core/ids.js';
 import type { PipelineSettings } from '../core/settings.js';
 import type { Store, StoreTransaction, WrittenCase } from '../store/store.js';
@@ -103,7 +104,7 @@ const INGEST_ACTOR = 'system:ingest';
 
 function isoBefore(epochMs: number, ms: number): string {
   const t = epochMs - ms;
-  return t <= 0 ? ISO_ZERO : new Date(t).toISOString();
+  return t <= 0 ? ISO_ZERO : isoTime(t);
 }
 
 /**
