@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Case, TimelineEntry } from '../src/core/case.js';
 import { bearer, spikeAlert, startHarness, type Harness } from './support/warden-harness.js';
 
@@ -307,6 +307,42 @@ describe('cases', () => {
     expect(c.timeline[0]?.kind).toBe('created');
     expect(c.observables.ips).toContain('192.0.2.200');
     expect(c.allowlisted[0]).toMatchObject({ list: 'internal-scanners', ip: '192.0.2.200' });
+  });
+
+  it('reads a case as its alerts left it as soon as each is acknowledged; its row and timeline follow once ingest pauses', async () => {
+    const ids: string[] = [];
+    for (const [i, ip] of ['198.18.7.1', '198.18.7.2', '198.18.7.3'].entries()) {
+      const body = (
+        await post('/api/v1/alerts', spikeAlert(ip, { title: `burst ${i}` }))
+      ).json<IngestBody>();
+      const id = body.results[0]?.caseId as string;
+      ids.push(id);
+      const read = await h.app.inject({
+        url: `/api/v1/cases/${id}`,
+        headers: bearer(h.tokens.viewer),
+      });
+      expect(read.json<Case>().alertCount).toBe(i + 1);
+      const listed = (
+        await h.app.inject({ url: '/api/v1/cases?limit=100', headers: bearer(h.tokens.viewer) })
+      ).json<{ items: Case[] }>().items;
+      expect(listed.find((c) => c.id === id)?.alertCount).toBe(i + 1);
+    }
+    expect(new Set(ids).size).toBe(1);
+    const rowAlertCount = (): number => {
+      const db = new Database(join(h.dataDir, 'warden.db'), { readonly: true });
+      try {
+        const doc = db.prepare('SELECT doc FROM cases WHERE id = ?').pluck().get(ids[0]) as string;
+        return (JSON.parse(doc) as Case).alertCount;
+      } finally {
+        db.close();
+      }
+    };
+    await vi.waitFor(() => expect(rowAlertCount()).toBe(3));
+    const timeline = (
+      await h.app.inject({ url: `/api/v1/cases/${ids[0]}`, headers: bearer(h.tokens.viewer) })
+    ).json<{ timeline: TimelineEntry[] }>().timeline;
+    const linked = timeline.filter((e) => e.kind === 'alerts_linked');
+    expect(linked.reduce((sum, e) => sum + (e.data.linked as number), 0)).toBe(2);
   });
 
   it('reads a case by its number', async () => {
