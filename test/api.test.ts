@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Case, TimelineEntry } from '../src/core/case.js';
+import { storedCaseRow } from '../src/store/sqlite/case-row.test-support.js';
 import { bearer, spikeAlert, startHarness, type Harness } from './support/warden-harness.js';
 
 let h: Harness;
@@ -328,16 +329,7 @@ describe('cases', () => {
       expect(listed.find((c) => c.id === id)?.alertCount).toBe(i + 1);
     }
     expect(new Set(ids).size).toBe(1);
-    const rowAlertCount = (): number => {
-      const db = new Database(join(h.dataDir, 'warden.db'), { readonly: true });
-      try {
-        const doc = db.prepare('SELECT doc FROM cases WHERE id = ?').pluck().get(ids[0]) as string;
-        return (JSON.parse(doc) as Case).alertCount;
-      } finally {
-        db.close();
-      }
-    };
-    await vi.waitFor(() => expect(rowAlertCount()).toBe(3));
+    await vi.waitFor(() => expect(storedCaseRow(h.dataDir, ids[0])?.alertCount).toBe(3));
     const timeline = (
       await h.app.inject({ url: `/api/v1/cases/${ids[0]}`, headers: bearer(h.tokens.viewer) })
     ).json<{ timeline: TimelineEntry[] }>().timeline;

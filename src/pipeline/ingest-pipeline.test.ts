@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -15,6 +14,7 @@ import { linkAlertToCase, type Case } from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { InventoryIndex } from '../core/inventory.js';
 import type { PipelineSettings } from '../core/settings.js';
+import { storedCaseRow } from '../store/sqlite/case-row.test-support.js';
 import { HeldSync, settle, track } from '../store/sqlite/held-sync.test-support.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { StagedTransaction, StoreTransaction } from '../store/store.js';
@@ -659,20 +659,7 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
       draft({ title: `probe ${from + i}` }, { users: ['mallory'], ips: [`203.0.113.${from + i}`] }),
     );
 
-  /** A case's row as written (a read brings a held-back case up to its alerts; this does not). */
-  function row(caseId?: string): Case | undefined {
-    const db = new Database(join(dir, 'warden.db'), { readonly: true });
-    try {
-      const doc = (
-        caseId
-          ? db.prepare('SELECT doc FROM cases WHERE id = ?').pluck().get(caseId)
-          : db.prepare('SELECT doc FROM cases ORDER BY number LIMIT 1').pluck().get()
-      ) as string | undefined;
-      return doc === undefined ? undefined : (JSON.parse(doc) as Case);
-    } finally {
-      db.close();
-    }
-  }
+  const row = (caseId?: string): Case | undefined => storedCaseRow(dir, caseId);
 
   /** The first case row's alert count each time a commit's callers hear. */
   function rowCounts(rows: number[]): IngestObserver {

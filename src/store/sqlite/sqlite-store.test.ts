@@ -12,6 +12,7 @@ import { WardenError } from '../../core/errors.js';
 import { sealEvidence } from '../../core/evidence.js';
 import { verifyAuditLog } from '../../pipeline/audit-verification.js';
 import { at, describeStoreContract, makeAlert, makeCase } from '../store.contract.js';
+import { storedCaseRow } from './case-row.test-support.js';
 import { MIGRATIONS } from './migrations.js';
 import {
   DUE_WAITING_RUNS_QUERY,
@@ -69,13 +70,8 @@ describe('SqliteStore', () => {
     }
   }
 
-  /** The alert count in a case's row, as written (not as a read rebuilds it). */
-  function rowAlertCount(caseId: string): number {
-    const doc = withRawDb(
-      (db) => db.prepare('SELECT doc FROM cases WHERE id = ?').pluck().get(caseId) as string,
-    );
-    return (JSON.parse(doc) as Case).alertCount;
-  }
+  const rowAlertCount = (caseId: string): number | undefined =>
+    storedCaseRow(dir, caseId)?.alertCount;
 
   it('creates warden.db in the data dir, creating the dir when missing', async () => {
     const nested = join(dir, 'a', 'b');
