@@ -15,6 +15,7 @@
  *   BENCH_SOURCE_ALERTS=200000 max alerts per source-normalisation run (each also stops at 2 s)
  *   BENCH_ONLY=batch,single,read,playbooks,sources   run only these parts
  *   BENCH_CPU_PROF=1           write V8 CPU profiles of the Warden server to a temp dir
+ *   BENCH_NODE_FLAGS='…'       the server's Node flags instead of those of `npm start` ('' for none)
  */
 import autocannon, { type AutocannonResult } from 'autocannon';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +43,7 @@ import {
 } from './source-bench.js';
 import {
   ROOT,
+  serverNodeFlags,
   startBaseline,
   startWarden,
   type CpuSeconds,
@@ -382,7 +384,7 @@ async function main(): Promise<void> {
   const machine = `${cpu}, ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
   log(`Warden benchmark — ${machine}`);
   log(
-    'Servers run in child processes (Warden: node dist/cli/main.js serve); the load generator ' +
+    `Servers run in child processes (Warden: ${['node', ...serverNodeFlags(), 'dist/cli/main.js serve'].join(' ')}); the load generator ` +
       'runs in this process on the same machine.\n',
   );
 
@@ -588,6 +590,7 @@ async function main(): Promise<void> {
   log('### Performance\n');
   log(
     `Measured with \`npm run bench\` on ${machine}. Warden runs as \`warden serve\` in its own ` +
+      `process (\`${['node', ...serverNodeFlags()].join(' ')}\`, as \`npm start\` runs it) ` +
       'process on the demo estate (its inventory; playbooks off, they are measured below) with the default durability (SQLite WAL; an alert is ' +
       'acknowledged only after its commit is on disk, made durable by an fdatasync of the WAL ' +
       'off the writer thread, as durable as `synchronous=FULL`); the load generator shares the machine. ' +

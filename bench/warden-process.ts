@@ -2,8 +2,9 @@
  * Servers under test run in child processes, so the load generator (this
  * process) neither shares their event loop nor inflates their memory.
  *
- * Warden is the built CLI, exactly as deployed:
- *   node dist/cli/main.js serve --config examples/demo --data DIR --host 127.0.0.1 --port 0
+ * Warden is the built CLI, exactly as deployed, with the Node flags of
+ * `npm start`:
+ *   node --max-semi-space-size=32 dist/cli/main.js serve --config examples/demo --data DIR --host 127.0.0.1 --port 0
  * (`serve` is `openWarden` + `wardenServer(...).listen`). The baseline is
  * bench/baseline-server.ts, run through tsx.
  */
@@ -12,6 +13,25 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The Node flags `npm start` gives `warden serve` (package.json), so the
+ * benchmark measures the server as the README runs it; `BENCH_NODE_FLAGS`
+ * replaces them for an experiment.
+ */
+export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env.BENCH_NODE_FLAGS;
+  if (override !== undefined) return override.split(' ').filter((flag) => flag !== '');
+  const manifest = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const start = /^node((?: --[\w-]+(?:=\S+)?)*) dist\/cli\/main\.js serve /.exec(
+    manifest.scripts.start ?? '',
+  );
+  if (!start)
+    throw new Error('package.json scripts.start must run node [FLAGS] dist/cli/main.js serve');
+  return (start[1] ?? '').split(' ').filter((flag) => flag !== '');
+}
 
 export interface ServerProcess {
   name: string;
@@ -125,6 +145,7 @@ export function startWarden(options: WardenProcessOptions): Promise<ServerProces
     'warden',
     [
       ...profile,
+      ...serverNodeFlags(),
       'dist/cli/main.js',
       'serve',
       '--config',
