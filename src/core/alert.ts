@@ -204,8 +204,8 @@ export function encodeAlert(alert: NormalizedAlert, rawText?: string): EncodedAl
 }
 
 /**
- * The alert's JSON. A long description that the payload carries verbatim
- * (the same JSON string literal) is stored once, in the payload: the
+ * The alert's JSON. A long description that the payload carries (as a JSON
+ * string literal, however it escapes it) is stored once, in the payload: the
  * document points at it. That is a third of a typical alert's stored bytes.
  */
 function documentOf(facts: AlertFacts, rawText: string): string {
@@ -213,12 +213,61 @@ function documentOf(facts: AlertFacts, rawText: string): string {
   if (description === undefined || description.length < DESCRIPTION_REFERENCE_MIN) {
     return JSON.stringify(facts);
   }
-  const literal = JSON.stringify(description);
-  const start = rawText.indexOf(literal);
-  if (start < 0) return JSON.stringify(facts);
+  const at = stringLiteralIn(rawText, description);
+  if (at === undefined) return JSON.stringify(facts);
   const { description: _inPayload, ...rest } = facts;
-  const reference: DescriptionReference = { descriptionAt: [start, start + literal.length] };
+  const reference: DescriptionReference = { descriptionAt: at };
   return JSON.stringify({ ...rest, ...reference });
+}
+
+/** Characters of a string whose JSON spelling is searched for before the whole literal is checked. */
+const LITERAL_PROBE = 48;
+
+/**
+ * Where `text` (JSON) holds a string literal whose value is `value`: its
+ * `[start, end)`, quotes included. Found by the literal's first characters
+ * and then checked whole: writing out a long literal to search for costs
+ * several times the search.
+ */
+export function stringLiteralIn(text: string, value: string): [number, number] | undefined {
+  // A probe that ended between a surrogate pair would be written as an escape.
+  const cut = isHighSurrogate(value.charCodeAt(LITERAL_PROBE - 1))
+    ? LITERAL_PROBE - 1
+    : LITERAL_PROBE;
+  const probe = JSON.stringify(value.slice(0, cut)).slice(0, -1);
+  for (let start = text.indexOf(probe); start >= 0; start = text.indexOf(probe, start + 1)) {
+    const close = closingQuote(text, start + probe.length);
+    if (close < 0) return undefined;
+    // Escapes only lengthen a literal.
+    if (close - start - 1 < value.length) continue;
+    const inner = text.slice(start + 1, close);
+    if (inner.includes('\\') ? parsedString(`"${inner}"`) === value : inner === value) {
+      return [start, close + 1];
+    }
+  }
+  return undefined;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/** The first unescaped `"` at or after `from`, or -1. */
+function closingQuote(text: string, from: number): number {
+  for (let at = text.indexOf('"', from); at >= 0; at = text.indexOf('"', at + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === 0x5c) backslashes += 1;
+    if (backslashes % 2 === 0) return at;
+  }
+  return -1;
+}
+
+function parsedString(literal: string): string | undefined {
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An alert's document as stored with its payload text: the description put back where it points. */
