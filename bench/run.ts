@@ -591,7 +591,7 @@ async function main(): Promise<void> {
   log(
     `Measured with \`npm run bench\` on ${machine}. Warden runs as \`warden serve\` in its own ` +
       `process (\`${['node', ...serverNodeFlags()].join(' ')}\`, as \`npm start\` runs it) ` +
-      'process on the demo estate (its inventory; playbooks off, they are measured below) with the default durability (SQLite WAL; an alert is ' +
+      'on the demo estate (its inventory; playbooks off, they are measured below) with the default durability (SQLite WAL; an alert is ' +
       'acknowledged only after its commit is on disk, made durable by an fdatasync of the WAL ' +
       'off the writer thread, as durable as `synchronous=FULL`); the load generator shares the machine. ' +
       `Throughput is the median of ${settings.runs} runs, each on a fresh store; ~2 KB alerts, ` +
