@@ -580,56 +580,6 @@ describe.each([
         expect(held.calls).toHaveLength(2);
       });
 
-      describe('lingering for more alerts after a commit', () => {
-        /**
-         * `a` commits alone; `b` is queued while `a`'s commit waits for its
-         * (held) sync; `c` and `d` come 100 and 200 ms later, one at a time
-         * (gaps long enough that a busy machine does not close them).
-         */
-        async function trickle(options: Partial<IngestPipelineOptions>): Promise<number[]> {
-          const observer = new RecordingObserver();
-          const p = pipeline({ observer, ...options });
-          const sent: Promise<unknown>[] = [ingest(p, draft({ title: 'a' }))];
-          setImmediate(() => sent.push(ingest(p, draft({ title: 'b' }))));
-          await new Promise((r) => setTimeout(r, 100));
-          sent.push(ingest(p, draft({ title: 'c' })));
-          await new Promise((r) => setTimeout(r, 100));
-          sent.push(ingest(p, draft({ title: 'd' })));
-          // Every sync the commits ask for finishes, until all four are told.
-          const finisher = setInterval(() => {
-            for (const call of held.calls) call.finish();
-          }, 5);
-          try {
-            await vi.waitFor(() => expect(sent).toHaveLength(4));
-            await Promise.all(sent);
-          } finally {
-            clearInterval(finisher);
-          }
-          return observer.batches.map((batch) => batch.alerts);
-        }
-
-        it('commits the few alerts that trickle in meanwhile together', async () => {
-          expect(await trickle({ lingerMs: 1000 })).toEqual([1, 3]);
-          expect((await store.counts()).alerts).toBe(4);
-        });
-
-        it('commits each at once without it', async () => {
-          expect(await trickle({ lingerMs: 0 })).toEqual([1, 1, 1, 1]);
-        });
-
-        it('does not wait once enough alerts are waiting', async () => {
-          expect(await trickle({ lingerMs: 1000, lingerBelow: 1 })).toEqual([1, 1, 1, 1]);
-        });
-
-        it('does not delay an alert that finds the writer idle', async () => {
-          const p = pipeline({ lingerMs: 10_000 });
-          const sent = track(ingest(p, draft()));
-          await vi.waitFor(() => expect(held.calls).toHaveLength(1));
-          held.call(0).finish();
-          await vi.waitFor(() => expect(sent.state).toBe('fulfilled'), { timeout: 1000 });
-        });
-      });
-
       it('drain() and close() wait until the commits are durable', async () => {
         const p = pipeline();
         const submitted = track(ingest(p, draft()));

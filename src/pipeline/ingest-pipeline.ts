@@ -27,14 +27,6 @@ export interface IngestPipelineOptions {
    */
   pauseMs?: number;
   /**
-   * How long the writer waits, after a commit, for more alerts when fewer
-   * than `lingerBelow` are waiting (0: never waits).
-   * @default COMMIT_LINGER_MS
-   */
-  lingerMs?: number;
-  /** @default COMMIT_LINGER_BELOW */
-  lingerBelow?: number;
-  /**
    * Called inside the transaction that opens a case, with the alert that
    * opened it: what it writes (the case's playbook runs) commits with the case.
    */
@@ -107,19 +99,6 @@ const MAX_CASES_WRITTEN_PER_COMMIT = 256;
  */
 export const QUIET_CASE_WRITE_DELAY_MS = 100;
 
-/**
- * Under a steady stream of small requests, the writer waits this long after
- * a commit when few alerts are waiting, so that the next commit carries
- * more of them (as PostgreSQL's `commit_delay` does). Every commit writes
- * whole pages of the indexes its alerts touch, and with single-alert
- * requests a commit held ~17 alerts: the writer's CPU per request fell in
- * each of 3 interleaved pairs (by 4–21%). An alert arriving at an idle
- * writer is not delayed, and batched bodies never wait.
- */
-export const COMMIT_LINGER_MS = 1;
-/** Fewer alerts waiting than this, after a commit, and the writer lingers. */
-export const COMMIT_LINGER_BELOW = 32;
-
 const ISO_ZERO = '1970-01-01T00:00:00.000Z';
 const INGEST_ACTOR = 'system:ingest';
 
@@ -142,8 +121,6 @@ export class IngestPipeline implements IngestQueue {
   private readonly observer: IngestObserver | undefined;
   private readonly maxBatch: number;
   private readonly pauseMs: number;
-  private readonly lingerMs: number;
-  private readonly lingerBelow: number;
   private readonly caseOpened: IngestPipelineOptions['caseOpened'];
   private queue: Pending[] = [];
   private flushing = false;
@@ -176,8 +153,6 @@ export class IngestPipeline implements IngestQueue {
     this.observer = options.observer;
     this.maxBatch = options.maxBatch ?? 2000;
     this.pauseMs = options.pauseMs ?? QUIET_CASE_WRITE_DELAY_MS;
-    this.lingerMs = options.lingerMs ?? COMMIT_LINGER_MS;
-    this.lingerBelow = options.lingerBelow ?? COMMIT_LINGER_BELOW;
     this.caseOpened = options.caseOpened;
     this.mayHaveUnwritten = this.defers();
     if (this.mayHaveUnwritten) this.scheduleFlush();
@@ -268,9 +243,6 @@ export class IngestPipeline implements IngestQueue {
         await waitBriefly(durable);
         // Let alerts sent meanwhile arrive before deciding ingest has gone quiet.
         await new Promise((r) => setImmediate(r));
-        if (this.lingerMs > 0 && this.queue.length > 0 && this.queue.length < this.lingerBelow) {
-          await new Promise((r) => setTimeout(r, this.lingerMs));
-        }
       }
       // Quiet. Cases whose interval is up are written now; once ingest has
       // paused, every held-back case, a commit's worth at a time (a batch
