@@ -661,6 +661,19 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
 
   const row = (caseId?: string): Case | undefined => storedCaseRow(dir, caseId);
 
+  /** A pipeline over this store that holds cases back for a minute (or `caseWriteIntervalMs`). */
+  function holding(
+    options: Partial<IngestPipelineOptions> & { caseWriteIntervalMs?: number } = {},
+  ): IngestPipeline {
+    const { caseWriteIntervalMs = 60_000, ...rest } = options;
+    return new IngestPipeline({
+      store,
+      settings: { ...SETTINGS, caseWriteIntervalMs },
+      clock: () => now,
+      ...rest,
+    });
+  }
+
   /** The first case row's alert count each time a commit's callers hear. */
   function rowCounts(rows: number[]): IngestObserver {
     return { batchCommitted: () => rows.push(row()?.alertCount ?? 0) };
@@ -668,13 +681,7 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
 
   it('writes the case once ingest pauses, with one timeline entry for what was held back', async () => {
     const rows: number[] = [];
-    const p = new IngestPipeline({
-      store,
-      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
-      clock: () => now,
-      maxBatch: 2,
-      observer: rowCounts(rows),
-    });
+    const p = holding({ maxBatch: 2, observer: rowCounts(rows) });
     // Submitted at once: the pipeline commits them two by two, back to back.
     await Promise.all(burst(10).map((d) => p.submit([preparer.prepare(d)])));
     // The case opened with the first commit; later commits held its row back.
@@ -695,10 +702,8 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
 
   it('writes held-back cases at least once per interval while alerts keep coming', async () => {
     const rows: number[] = [];
-    const p = new IngestPipeline({
-      store,
-      settings: { ...SETTINGS, caseWriteIntervalMs: 1 },
-      clock: () => now,
+    const p = holding({
+      caseWriteIntervalMs: 1,
       maxBatch: 1,
       // Only the interval writes them here.
       pauseMs: 60_000,
@@ -712,13 +717,7 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
   });
 
   it('answers callers without waiting for held-back cases, and writes them once ingest pauses', async () => {
-    const p = new IngestPipeline({
-      store,
-      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
-      clock: () => now,
-      maxBatch: 1,
-      pauseMs: 300,
-    });
+    const p = holding({ maxBatch: 1, pauseMs: 300 });
     // A new pipeline's first quiet moment writes whatever a crash left: let it pass.
     await p.drain();
     const alice = (ip: string): AlertDraft => draft({}, { users: ['alice'], ips: [ip] });
@@ -742,13 +741,7 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
   });
 
   it('drain writes every case still held back', async () => {
-    const p = new IngestPipeline({
-      store,
-      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
-      clock: () => now,
-      maxBatch: 1,
-      pauseMs: 60_000,
-    });
+    const p = holding({ maxBatch: 1, pauseMs: 60_000 });
     await p.drain();
     const carol = (ip: string): AlertDraft => draft({}, { users: ['carol'], ips: [ip] });
     const dave = draft({}, { users: ['dave'], ips: ['198.18.0.9'] });
@@ -765,12 +758,7 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
   });
 
   it("writes a pause's cases a commit's worth at a time", async () => {
-    const p = new IngestPipeline({
-      store,
-      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
-      clock: () => now,
-      pauseMs: 60_000,
-    });
+    const p = holding({ pauseMs: 60_000 });
     await p.drain();
     // 300 cases (one user each), opened in one commit, then each held back by a second alert.
     const users = (from: number): AlertDraft[] =>
@@ -790,12 +778,7 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
   });
 
   it('a client that waits for each answer: one commit per alert, then one for its case once ingest pauses', async () => {
-    const p = new IngestPipeline({
-      store,
-      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
-      clock: () => now,
-      pauseMs: 100,
-    });
+    const p = holding({ pauseMs: 100 });
     await p.drain();
     const commits = vi.spyOn(store, 'stagedTransaction');
     for (const d of burst(5)) await p.submit([preparer.prepare(d)]);
@@ -815,11 +798,7 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
   });
 
   it('writes what a crash left unwritten when the next pipeline starts, and says so on the timeline', async () => {
-    const first = new IngestPipeline({
-      store,
-      settings: { ...SETTINGS, caseWriteIntervalMs: 60_000 },
-      clock: () => now,
-    });
+    const first = holding();
     const [opened] = await first.submit([preparer.prepare(burst(1)[0] as AlertDraft)]);
     const caseId = opened?.caseId ?? '';
     // The ingest connection leaves the case unwritten, then goes away without writing it.
