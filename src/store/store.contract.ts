@@ -1161,6 +1161,29 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(events[0]).toMatchObject({ runId: 'run-1', data: { why: 'run_started ✓' } });
       });
 
+      it('numbers on from what was committed after an append rolled back', async () => {
+        const event = (kind: string) => ({ at: at(0), kind, stepId: null, data: {} });
+        await store.transaction((tx) => tx.appendRunEvents('run-1', [event('a'), event('b')]));
+        await rejectionOf(() =>
+          store.transaction(async (tx) => {
+            await tx.appendRunEvents('run-1', [event('lost')]);
+            throw new Error('crash');
+          }),
+        );
+        await store.transaction(async (tx) => {
+          await tx.appendRunEvents('run-1', []);
+          await tx.appendRunEvents('run-1', [event('c')]);
+          await tx.appendRunEvents('run-1', [event('d'), event('e')]);
+        });
+        expect((await store.listRunEvents('run-1')).map((e) => [e.seq, e.kind])).toEqual([
+          [1, 'a'],
+          [2, 'b'],
+          [3, 'c'],
+          [4, 'd'],
+          [5, 'e'],
+        ]);
+      });
+
       it('leaves no run and no event behind when the transaction fails', async () => {
         const run = makeRun();
         await rejectionOf(() =>

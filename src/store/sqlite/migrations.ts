@@ -263,4 +263,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    name: 'run events stored as one row per append',
+    // A run appends its trace a few times (once per commit), a dozen events
+    // in all; a row per event made them the most-written rows in the store.
+    // Each row holds the events of one append, [at, kind, step_id, data]
+    // each, the last of them numbered last_seq.
+    sql: `
+      CREATE TABLE run_event_groups (
+        run_id TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        events TEXT NOT NULL,
+        PRIMARY KEY (run_id, last_seq)
+      ) WITHOUT ROWID;
+      INSERT INTO run_event_groups (run_id, last_seq, events)
+        SELECT run_id, seq, json_array(json_array(at, kind, step_id, json(data))) FROM run_events;
+      DROP TABLE run_events;
+    `,
+  },
 ];

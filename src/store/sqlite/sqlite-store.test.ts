@@ -144,6 +144,56 @@ describe('SqliteStore', () => {
     expect(await migrated.listUnannouncedApprovals()).toEqual([]);
   });
 
+  it('keeps run events stored one per row before migration 8, numbered as they were', async () => {
+    withRawDb((db) => {
+      db.exec(`CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const m of MIGRATIONS.filter((m) => m.version < 8)) {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, at(0));
+      }
+      const insert = db.prepare('INSERT INTO run_events VALUES (?, ?, ?, ?, ?, ?)');
+      insert.run('r1', 1, at(1), 'run_started', null, '{}');
+      insert.run('r1', 2, at(2), 'step_started', 'intel', '{"why":"ok ✓","n":[1,2]}');
+      insert.run('r2', 1, at(3), 'run_started', null, '{}');
+    });
+    const migrated = openStore();
+    await migrated.transaction((tx) =>
+      tx.appendRunEvents('r1', [{ at: at(4), kind: 'run_finished', stepId: null, data: {} }]),
+    );
+    expect(await migrated.listRunEvents('r1')).toEqual([
+      { runId: 'r1', seq: 1, at: at(1), kind: 'run_started', stepId: null, data: {} },
+      {
+        runId: 'r1',
+        seq: 2,
+        at: at(2),
+        kind: 'step_started',
+        stepId: 'intel',
+        data: { why: 'ok ✓', n: [1, 2] },
+      },
+      { runId: 'r1', seq: 3, at: at(4), kind: 'run_finished', stepId: null, data: {} },
+    ]);
+    expect((await migrated.listRunEvents('r2')).map((e) => e.seq)).toEqual([1]);
+  });
+
+  it('numbers run events on from what another connection appended', async () => {
+    const first = openStore();
+    const event = (kind: string) => ({ at: at(0), kind, stepId: null, data: {} });
+    await first.transaction((tx) => tx.appendRunEvents('r1', [event('a')]));
+    const other = new SqliteStore({ dataDir: dir, checkpoints: false });
+    try {
+      await other.transaction((tx) => tx.appendRunEvents('r1', [event('b')]));
+    } finally {
+      await other.close();
+    }
+    await first.transaction((tx) => tx.appendRunEvents('r1', [event('c')]));
+    expect((await first.listRunEvents('r1')).map((e) => [e.seq, e.kind])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
+  });
+
   it('records each migration once and does not re-run them on reopen; data survives', async () => {
     const first = openStore();
     const alert = makeAlert();
