@@ -627,6 +627,44 @@ describe('PlaybookExecutor', () => {
     await executor.stop();
   });
 
+  it('goes on after a case step with the case as that step left it, whatever ingest links meanwhile', async () => {
+    const marked = testPlaybook('marked', 'Marked', [
+      '  - id: mark',
+      "    case: { phase: containment, note: 'marked' }",
+      '  - id: block',
+      '    act: { connector: network, action: deny, input: { ip: "${{ alert.observables.ips[0] }}" } }',
+      '  - id: count',
+      '    decide:',
+      "      - when: 'case.alertCount > 1.0'",
+      '        goto: crowded',
+      '      - default: end',
+      '  - id: crowded',
+      "    case: { note: 'more alerts than when it was marked' }",
+    ]);
+    const late: { ingest?: (payload: unknown) => Promise<unknown> } = {};
+    // While the block is in flight, a second alert (another title, same model and address) joins the case.
+    const connectors = new FakeConnectors({
+      'network.deny': async () => {
+        await late.ingest?.({ ...spikePayload, title: 'Request volume still above baseline' });
+        return { output: { ruleId: 'r-1' } };
+      },
+    });
+    const opened = open([marked], { routes: [] }, connectors);
+    late.ingest = opened.ingest;
+    const { store, executor } = opened;
+    const outcome = (await opened.ingest(spikePayload)) as { caseId?: string } | undefined;
+    executor.start();
+    executor.wake();
+    await executor.idle();
+    const c = await store.getCase(outcome?.caseId ?? '');
+    expect(c?.alertCount).toBe(2);
+    const [run] = await store.listRunsForCase(outcome?.caseId ?? '');
+    expect(run?.status).toBe('succeeded');
+    const branch = (await store.listRunEvents(run?.id ?? '')).find((e) => e.kind === 'branch');
+    expect(branch).toMatchObject({ stepId: 'count', data: { goto: 'end' } });
+    await executor.stop();
+  });
+
   it('retries each run alone after a shared commit fails, recording and sending nothing twice', async () => {
     const connectors = new FakeConnectors();
     const { store, executor, ingest } = open([blocker], blockerRouter, connectors);

@@ -513,6 +513,8 @@ export class PlaybookExecutor {
       for (const entry of timeline) await tx.appendTimeline(entry);
       let current = advance;
       let currentEnv = env;
+      /** Whether `currentEnv.case` is the store's own object (see `applyCase`). */
+      let storesCase = false;
       while (current.command.kind === 'case') {
         const applied = await this.applyCase(
           tx,
@@ -523,7 +525,10 @@ export class PlaybookExecutor {
           now,
           false,
         );
-        if (applied.case) currentEnv = { ...currentEnv, case: applied.case };
+        if (applied.case) {
+          currentEnv = { ...currentEnv, case: applied.case };
+          storesCase = true;
+        }
         current = resumeRun(playbook, current.state, currentEnv, applied.outcome);
         for (const t of current.trace) traced.push(traceEvent(t, now));
       }
@@ -531,6 +536,10 @@ export class PlaybookExecutor {
       const next = this.nextRecord(run, playbook, current, now);
       await tx.updateRun(next);
       await tx.appendRunEvents(run.id, traced);
+      // A run that goes on keeps its own copy of the case: ingest updates the store's in place.
+      // One that ends or waits drops it here (a wait reads the case again when it wakes).
+      const ends = command.kind === 'finish' || command.kind === 'wait';
+      if (storesCase && !ends) currentEnv = { ...currentEnv, case: cloneJson(currentEnv.case) };
       const done = (then: Recorded['next']): Recorded => ({
         run: next,
         advance: current,
@@ -1056,8 +1065,9 @@ export class PlaybookExecutor {
         finishedAt: now,
       });
     }
-    // The store may keep `copy` and `c` as its cached cases, which ingest updates in place: the run gets its own.
-    return { outcome: { kind: 'succeeded' }, case: cloneJson(changes.length > 0 ? copy : c) };
+    // The store's own object (it caches `copy` and `c`, and ingest updates them in place): a
+    // caller that keeps it once the transaction is over clones it.
+    return { outcome: { kind: 'succeeded' }, case: changes.length > 0 ? copy : c };
   }
 
   private async requestApproval(
