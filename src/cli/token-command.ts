@@ -63,7 +63,9 @@ export function registerTokenCommand(program: Command): void {
     });
   token
     .command('revoke')
-    .description('revoke a token: its secret stops working at once')
+    .description(
+      'revoke a token: its secret stops working at once (within a second on a running server)',
+    )
     .argument('<id>', 'token id (see warden token list)')
     .addOption(dataOption())
     .action(async (id: string, options: { data: string }) => {

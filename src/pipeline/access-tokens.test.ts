@@ -22,7 +22,7 @@ describe('AccessTokens', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'warden-tokens-'));
     store = new SqliteStore({ dataDir: dir });
-    tokens = new AccessTokens(store, () => NOW);
+    tokens = new AccessTokens(store, { clock: () => NOW });
   });
 
   afterEach(async () => {
@@ -139,6 +139,88 @@ describe('AccessTokens', () => {
     });
   });
 
+  describe('the cache of resolved tokens', () => {
+    /** Counts the store's token lookups; `hold` keeps the next one waiting until released. */
+    function countLookups() {
+      const lookup = store.findTokenByHash.bind(store);
+      const counted = { reads: 0, hold: undefined as Promise<void> | undefined };
+      store.findTokenByHash = async (hash) => {
+        counted.reads += 1;
+        const answer = await lookup(hash);
+        const hold = counted.hold;
+        counted.hold = undefined;
+        if (hold) await hold;
+        return answer;
+      };
+      return counted;
+    }
+
+    it('reads the store once for a token used again within the cache time', async () => {
+      const { secret, token } = await tokens.create({
+        role: 'analyst',
+        units: ['payments'],
+        createdBy: 'a',
+      });
+      const counted = countLookups();
+      const first = await tokens.resolve(`Bearer ${secret}`);
+      const second = await tokens.resolve(`Bearer ${secret}`);
+      expect(second).toEqual(first);
+      expect(second).toMatchObject({ tokenId: token.id, role: 'analyst', units: ['payments'] });
+      expect(counted.reads).toBe(1);
+      // What every later request is handed cannot be changed by one of them.
+      expect(() => (second.units as string[]).push('lending')).toThrow();
+    });
+
+    it('reads the store every time with a cache time of 0', async () => {
+      const uncached = new AccessTokens(store, { cacheMs: 0 });
+      const { secret } = await uncached.create({ role: 'viewer', units: null, createdBy: 'a' });
+      const counted = countLookups();
+      await uncached.resolve(`Bearer ${secret}`);
+      await uncached.resolve(`Bearer ${secret}`);
+      expect(counted.reads).toBe(2);
+    });
+
+    it('refuses a token revoked here at once', async () => {
+      const { secret, token } = await tokens.create({ role: 'admin', units: null, createdBy: 'a' });
+      await tokens.resolve(`Bearer ${secret}`);
+      await tokens.revoke(token.id, 'alice');
+      expect((await rejection(`Bearer ${secret}`)).message).toBe('unknown or revoked token');
+    });
+
+    it('refuses a token revoked by another process once the cache time has passed', async () => {
+      tokens = new AccessTokens(store, { cacheMs: 50 });
+      const { secret, token } = await tokens.create({ role: 'admin', units: null, createdBy: 'a' });
+      await tokens.resolve(`Bearer ${secret}`);
+      // The CLI's own AccessTokens, as `warden token revoke` runs it.
+      await new AccessTokens(store).revoke(token.id, 'cli:root');
+      expect((await tokens.resolve(`Bearer ${secret}`)).tokenId).toBe(token.id);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect((await rejection(`Bearer ${secret}`)).code).toBe('unauthorized');
+    });
+
+    it('does not cache a token found before a revocation that finished while it was read', async () => {
+      const { secret, token } = await tokens.create({ role: 'admin', units: null, createdBy: 'a' });
+      const counted = countLookups();
+      let release = (): void => undefined;
+      counted.hold = new Promise<void>((resolve) => (release = resolve));
+      const inFlight = tokens.resolve(`Bearer ${secret}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await tokens.revoke(token.id, 'alice');
+      release();
+      // Found valid when it was read: that one request is let through, and no other.
+      expect((await inFlight).tokenId).toBe(token.id);
+      expect((await rejection(`Bearer ${secret}`)).code).toBe('unauthorized');
+    });
+
+    it('remembers no refusal: a token created elsewhere works at once', async () => {
+      const cli = new AccessTokens(store);
+      const secret = 'wdn_made-by-the-cli-after-a-refusal';
+      expect((await rejection(`Bearer ${secret}`)).code).toBe('unauthorized');
+      await cli.create({ role: 'viewer', units: null, createdBy: 'cli:root', id: 'cli-1', secret });
+      expect((await tokens.resolve(`Bearer ${secret}`)).tokenId).toBe('cli-1');
+    });
+  });
+
   describe('ensureAdmin with WARDEN_ADMIN_TOKEN', () => {
     it('registers the env secret as the admin token and returns nothing to print', async () => {
       expect(await tokens.ensureAdmin('env-secret-1')).toBeUndefined();
@@ -190,7 +272,7 @@ describe('AccessTokens', () => {
       const secret = await tokens.ensureAdmin(undefined);
       await store.close();
       store = new SqliteStore({ dataDir: dir });
-      tokens = new AccessTokens(store, () => NOW);
+      tokens = new AccessTokens(store, { clock: () => NOW });
       expect(await tokens.ensureAdmin(undefined)).toBeUndefined();
       expect((await tokens.resolve(`Bearer ${secret}`)).tokenId).toBe(ADMIN_BOOTSTRAP_TOKEN_ID);
     });
