@@ -70,6 +70,16 @@ describe('SqliteStore', () => {
     }
   }
 
+  /** Brings a raw database to the schema an earlier version left: every migration below `version`. */
+  function migrateBelow(db: Database.Database, version: number): void {
+    db.exec(`CREATE TABLE schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+    for (const m of MIGRATIONS.filter((m) => m.version < version)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, at(0));
+    }
+  }
+
   const rowAlertCount = (caseId: string): number | undefined =>
     storedCaseRow(dir, caseId)?.alertCount;
 
@@ -127,12 +137,7 @@ describe('SqliteStore', () => {
 
   it('counts approvals asked before announcements were recorded as announced (migration 6)', async () => {
     withRawDb((db) => {
-      db.exec(`CREATE TABLE schema_migrations (
-        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const m of MIGRATIONS.filter((m) => m.version < 6)) {
-        db.exec(m.sql);
-        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, at(0));
-      }
+      migrateBelow(db, 6);
       db.prepare(
         `INSERT INTO approvals (id, run_id, step_id, case_id, business_unit, status, approvers,
            message, requested_at, deadline) VALUES ('a1', 'r1', 's', 'c1', NULL, 'pending',
@@ -146,12 +151,7 @@ describe('SqliteStore', () => {
 
   it('keeps run events stored one per row before migration 8, numbered as they were', async () => {
     withRawDb((db) => {
-      db.exec(`CREATE TABLE schema_migrations (
-        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const m of MIGRATIONS.filter((m) => m.version < 8)) {
-        db.exec(m.sql);
-        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, at(0));
-      }
+      migrateBelow(db, 8);
       const insert = db.prepare('INSERT INTO run_events VALUES (?, ?, ?, ?, ?, ?)');
       insert.run('r1', 1, at(1), 'run_started', null, '{}');
       insert.run('r1', 2, at(2), 'step_started', 'intel', '{"why":"ok ✓","n":[1,2]}');

@@ -157,6 +157,37 @@ function runFromRow(row: Row): PlaybookRunRecord {
   };
 }
 
+/** A case's values in the order `updateCase` binds them (and `insertCase` begins with). */
+function caseValues(c: Case, doc: string): unknown[] {
+  return [
+    c.status,
+    c.phase,
+    c.severityId,
+    c.tier,
+    c.businessUnit,
+    c.assignee,
+    c.lastSeen,
+    c.updatedAt,
+    doc,
+    c.id,
+  ];
+}
+
+/** A run's values in the order `updateRun` binds them (and `insertRun` begins with). */
+function runValues(run: PlaybookRunRecord): unknown[] {
+  return [
+    run.playbookVersion,
+    run.businessUnit,
+    run.status,
+    run.wakeAt,
+    JSON.stringify(run.state),
+    json(run.command),
+    run.updatedAt,
+    run.finishedAt,
+    run.id,
+  ];
+}
+
 function approvalFromRow(row: Row): ApprovalRecord {
   return {
     id: str(row.id),
@@ -899,9 +930,10 @@ class SqliteTransaction implements StoreTransaction {
       nextNumber: db.prepare(
         "UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value",
       ),
-      insertCase:
-        db.prepare(`INSERT INTO cases (id, number, status, phase, severity_id, tier, business_unit,
-        assignee, last_seen, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Insert and update take the same leading values (see `caseValues`).
+      insertCase: db.prepare(`INSERT INTO cases (status, phase, severity_id, tier, business_unit,
+        assignee, last_seen, updated_at, doc, id, number, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       updateCase: db.prepare(`UPDATE cases SET status = ?, phase = ?, severity_id = ?, tier = ?,
         business_unit = ?, assignee = ?, last_seen = ?, updated_at = ?, doc = ? WHERE id = ?`),
       caseModel: db.prepare('INSERT OR IGNORE INTO case_models (model_id, case_id) VALUES (?, ?)'),
@@ -914,9 +946,11 @@ class SqliteTransaction implements StoreTransaction {
         db.prepare(`INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       bumpCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
-      insertRun: db.prepare(`INSERT INTO playbook_runs (id, playbook_id, playbook_version, case_id,
-        alert_id, business_unit, parent_run_id, parent_step_id, status, wake_at, state, command,
-        created_at, updated_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Insert and update take the same leading values (see `runValues`).
+      insertRun: db.prepare(`INSERT INTO playbook_runs (playbook_version, business_unit, status,
+        wake_at, state, command, updated_at, finished_at, id, playbook_id, case_id, alert_id,
+        parent_run_id, parent_step_id, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       updateRun: db.prepare(`UPDATE playbook_runs SET playbook_version = ?, business_unit = ?,
         status = ?, wake_at = ?, state = ?, command = ?, updated_at = ?, finished_at = ? WHERE id = ?`),
       lastRunEvent: db
@@ -1222,20 +1256,7 @@ class SqliteTransaction implements StoreTransaction {
 
   insertCase(c: Case): Promise<void> {
     const doc = JSON.stringify(c);
-    this.s.insertCase.run(
-      c.id,
-      c.number,
-      c.status,
-      c.phase,
-      c.severityId,
-      c.tier,
-      c.businessUnit,
-      c.assignee,
-      c.lastSeen,
-      c.createdAt,
-      c.updatedAt,
-      doc,
-    );
+    this.s.insertCase.run(...caseValues(c, doc), c.number, c.createdAt);
     this.writeCaseModels(c, this.remember(c, doc));
     return Promise.resolve();
   }
@@ -1249,18 +1270,7 @@ class SqliteTransaction implements StoreTransaction {
   /** Rewrites an existing case's row (not its models, not its unwritten mark). */
   private writeCaseRow(c: Case): CachedCase {
     const doc = JSON.stringify(c);
-    this.s.updateCase.run(
-      c.status,
-      c.phase,
-      c.severityId,
-      c.tier,
-      c.businessUnit,
-      c.assignee,
-      c.lastSeen,
-      c.updatedAt,
-      doc,
-      c.id,
-    );
+    this.s.updateCase.run(...caseValues(c, doc));
     return this.remember(c, doc);
   }
 
@@ -1358,37 +1368,19 @@ class SqliteTransaction implements StoreTransaction {
 
   insertRun(run: PlaybookRunRecord): Promise<void> {
     this.s.insertRun.run(
-      run.id,
+      ...runValues(run),
       run.playbookId,
-      run.playbookVersion,
       run.caseId,
       run.alertId,
-      run.businessUnit,
       run.parentRunId,
       run.parentStepId,
-      run.status,
-      run.wakeAt,
-      JSON.stringify(run.state),
-      json(run.command),
       run.createdAt,
-      run.updatedAt,
-      run.finishedAt,
     );
     return Promise.resolve();
   }
 
   updateRun(run: PlaybookRunRecord): Promise<void> {
-    const result = this.s.updateRun.run(
-      run.playbookVersion,
-      run.businessUnit,
-      run.status,
-      run.wakeAt,
-      JSON.stringify(run.state),
-      json(run.command),
-      run.updatedAt,
-      run.finishedAt,
-      run.id,
-    );
+    const result = this.s.updateRun.run(...runValues(run));
     if (result.changes === 0) throw new WardenError('not_found', `run ${run.id} not found`);
     return Promise.resolve();
   }
