@@ -53,7 +53,7 @@ const pipeline = new IngestPipeline({
   observer: {
     batchCommitted: (info) => {
       post({ kind: 'batch', info });
-      if (info.casesOpened > 0) executor.wake();
+      if (info.casesOpened > 0) executor.wakeForNewRuns();
     },
   },
   caseOpened: (tx, c, alert, raw) => executor.queueRunsForNewCase(tx, c, alert, raw),

@@ -95,7 +95,7 @@ export function openWarden(options: WardenOptions): Warden {
       observer: {
         batchCommitted: (info) => {
           metrics.batchCommitted(info);
-          if (info.casesOpened > 0) local.wake();
+          if (info.casesOpened > 0) local.wakeForNewRuns();
         },
       },
       caseOpened: (tx, c, alert, raw) => local.queueRunsForNewCase(tx, c, alert, raw),

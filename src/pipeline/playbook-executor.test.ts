@@ -627,6 +627,43 @@ describe('PlaybookExecutor', () => {
     await executor.stop();
   });
 
+  it('looks for new runs after a commit only if the cases it opened queued any', async () => {
+    const { store, executor, ingest } = open([blocker], blockerRouter, new FakeConnectors());
+    executor.start();
+    await executor.idle();
+    let polls = 0;
+    const dueRunIds = store.dueRunIds.bind(store);
+    store.dueRunIds = (...args) => ((polls += 1), dueRunIds(...args));
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+    // A case the router sends nowhere (another alert type): no run, so no poll.
+    const drift = await ingest({
+      ...spikePayload,
+      type: 'model_drift',
+      title: 'Drift above threshold',
+      observables: { model: { id: 'fraud-detection' } },
+    });
+    expect(drift?.caseId).toBeDefined();
+    executor.wakeForNewRuns();
+    await settle();
+    expect(polls).toBe(0);
+
+    const spike = await ingest(spikePayload);
+    executor.wakeForNewRuns();
+    await settle();
+    expect(polls).toBeGreaterThan(0);
+    await executor.idle();
+    expect(spike?.caseId).not.toBe(drift?.caseId);
+    const [run] = await store.listRunsForCase(spike?.caseId ?? '');
+    expect(run?.playbookId).toBe('blocker');
+    // Told once: a second call with nothing new queued does not poll again.
+    const after = polls;
+    executor.wakeForNewRuns();
+    await settle();
+    expect(polls).toBe(after);
+    await executor.stop();
+  });
+
   it('goes on after a case step with the case as that step left it, whatever ingest links meanwhile', async () => {
     const marked = testPlaybook('marked', 'Marked', [
       '  - id: mark',

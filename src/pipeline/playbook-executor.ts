@@ -194,6 +194,8 @@ export class PlaybookExecutor {
    * that asked announce themselves.
    */
   private askedHere: Set<string> | undefined;
+  /** Whether `queueRunsForNewCase` queued a run since `wakeForNewRuns` last looked. */
+  private queuedSinceWake = false;
 
   constructor(options: PlaybookExecutorOptions) {
     this.options = options;
@@ -228,6 +230,7 @@ export class PlaybookExecutor {
     const chosen = triggersForNewCase(alert, c, this.options.router, this.playbooks);
     const now = this.now();
     if (!Array.isArray(chosen)) return 0;
+    if (chosen.length > 0) this.queuedSinceWake = true;
     for (const trigger of chosen) {
       const playbook = this.playbooks.get(trigger.playbookId) as Playbook;
       const run = this.newRun(playbook, c, alert.id, now, {}, null);
@@ -320,6 +323,17 @@ export class PlaybookExecutor {
     if (max - this.active.size < Math.max(1, Math.min(16, Math.floor(max / 8)))) return;
     if (this.polling) this.repoll = true;
     else this.schedule(0);
+  }
+
+  /**
+   * After a commit that opened cases: looks for their runs if any were
+   * queued. Most new cases start none, and a poll costs the writer thread
+   * three queries (a rolled-back commit may leave one needless poll).
+   */
+  wakeForNewRuns(): void {
+    if (!this.queuedSinceWake) return;
+    this.queuedSinceWake = false;
+    this.wake();
   }
 
   /** Stops taking runs and waits for the steps in progress to be recorded. */
