@@ -1052,20 +1052,21 @@ class SqliteTransaction implements StoreTransaction {
     if (version !== this.dataVersion) {
       if (this.dataVersion === -1) this.loadUnwritten();
       else this.adoptOtherWrites();
-      this.forgetCases();
+      this.forgetCached();
     }
     this.dataVersion = version;
   }
 
   rolledBack(): void {
     this.discardCounters();
-    this.forgetCases();
+    this.forgetCached();
     // What the rolled-back work did to unwritten cases is in their objects:
     // rebuild them from what is stored.
     this.loadUnwritten();
   }
 
-  private forgetCases(): void {
+  /** Drops what this connection remembers of rows another connection may have changed. */
+  private forgetCached(): void {
     this.caseCache.clear();
     this.lastRunEventSeq.clear();
   }
@@ -1347,7 +1348,7 @@ class SqliteTransaction implements StoreTransaction {
     const entry = chainAuditEntry(head.seq + 1, head.hash, draft);
     const { seq, at, actor, action, subject, data, prevHash, hash } = entry;
     this.s.audit.run(seq, at, actor, action, subject, JSON.stringify(data), prevHash, hash);
-    this.auditHead = { seq: entry.seq, hash: entry.hash };
+    this.auditHead = { seq, hash };
     this.pendingAudit += 1;
     return Promise.resolve(entry);
   }
