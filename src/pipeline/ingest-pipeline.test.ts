@@ -777,6 +777,30 @@ describe('IngestPipeline: case rows held back while alerts keep coming', () => {
     expect(await store.transaction((tx) => tx.writeUnwrittenCases())).toEqual([]);
   });
 
+  it('writes the held-back cases in rounds, in case-number order, whenever each was held', async () => {
+    const p = holding({ caseWriteIntervalMs: 250, pauseMs: 60_000 });
+    await p.drain();
+    const user = (i: number, ip: string): AlertDraft =>
+      draft({ title: `u${i}` }, { users: [`user-${i}`], ips: [ip] });
+    const opened = await p.submit(
+      [0, 1, 2, 3, 4].map((i) => preparer.prepare(user(i, `10.0.${i}.1`))),
+    );
+    const numberOf = new Map(opened.map((o) => [o.caseId, o.caseNumber]));
+    const tx = await store.transaction((t) => Promise.resolve(t));
+    const writes = vi.spyOn(Object.getPrototypeOf(tx) as StoreTransaction, 'writeUnwrittenCases');
+    // Held back one commit at a time, the highest number first, the lowest a little later.
+    for (const i of [4, 3, 2, 1]) await p.submit([preparer.prepare(user(i, `10.0.${i}.2`))]);
+    await new Promise((r) => setTimeout(r, 20));
+    await p.submit([preparer.prepare(user(0, '10.0.0.2'))]);
+    // Once the first held is due, one commit writes all five, the one held 20 ms ago too.
+    await vi.waitFor(() => expect(writes).toHaveBeenCalled());
+    const order = writes.mock.calls.map(([ids]) => ids?.map((id) => numberOf.get(id)));
+    writes.mockRestore();
+    expect(order).toEqual([[1, 2, 3, 4, 5]]);
+    expect(row(opened[4]?.caseId)?.alertCount).toBe(2);
+    await p.close();
+  });
+
   it('a client that waits for each answer: one commit per alert, then one for its case once ingest pauses', async () => {
     const p = holding({ pauseMs: 100 });
     await p.drain();

@@ -65,6 +65,8 @@ interface UnwrittenSummary {
   severityBefore: number;
   /** When the case was first held back (performance.now()). */
   since: number;
+  /** The case's number: rounds write cases in this order, the order of their rows. */
+  number: number;
 }
 
 function combine(earlier: UnwrittenSummary, later: UnwrittenSummary): UnwrittenSummary {
@@ -74,18 +76,19 @@ function combine(earlier: UnwrittenSummary, later: UnwrittenSummary): UnwrittenS
     repeats: earlier.repeats + later.repeats,
     severityBefore: earlier.severityBefore,
     since: earlier.since,
+    number: earlier.number,
   };
 }
 
 /** Correlation keys remembered (see `keyHints`); past this the memory starts over. */
 const MAX_KEY_HINTS = 200_000;
 
-/** Cases held unwritten at once, at most: past it the oldest are written, however young. */
+/** Cases held unwritten at once, at most: past it a round of writes starts, however young they are. */
 const MAX_UNWRITTEN_CASES = 4096;
 
 /**
- * Held-back cases one commit writes, at most: when many fall due at once,
- * they are written over several commits instead of stalling one.
+ * Held-back cases one commit writes, at most: a round's cases are written
+ * over several commits instead of stalling one.
  */
 const MAX_CASES_WRITTEN_PER_COMMIT = 256;
 
@@ -126,8 +129,10 @@ export class IngestPipeline implements IngestQueue {
   private flushing = false;
   /** Settles once the callers of every batch taken so far have been told, in order. */
   private settled: Promise<void> = Promise.resolve();
-  /** Cases alerts changed whose rows wait (see `PipelineSettings.caseWriteIntervalMs`). */
+  /** Cases alerts changed whose rows wait (see `PipelineSettings.caseWriteIntervalMs`), the longest held first. */
   private unwritten = new Map<string, UnwrittenSummary>();
+  /** The current round's cases still to write (see `nextChunk`), the next last. */
+  private round: string[] = [];
   /** A crash (or a failed write) may have left cases unwritten: the next commit or quiet moment writes them all. */
   private mayHaveUnwritten: boolean;
   private intervalTimer: NodeJS.Timeout | undefined;
@@ -249,11 +254,7 @@ export class IngestPipeline implements IngestQueue {
       // arriving meanwhile goes first).
       const all = this.drainRequested || this.pausedAt === this.batchesTaken;
       // After a crash or a failed write: everything the store says lags, in one commit.
-      const ids = this.mayHaveUnwritten
-        ? undefined
-        : all
-          ? [...this.unwritten.keys()].slice(0, MAX_CASES_WRITTEN_PER_COMMIT)
-          : this.dueCases(new Map());
+      const ids = this.mayHaveUnwritten ? undefined : this.nextChunk(all);
       let wroteSome = false;
       if (ids === undefined || ids.length > 0) {
         const { committed } = this.store.stagedTransaction((tx) => this.writeHeldBack(tx, ids));
@@ -293,28 +294,47 @@ export class IngestPipeline implements IngestQueue {
   }
 
   /**
-   * The held-back cases to write now, oldest first: those held for the
-   * interval, and the oldest while too many are held; at most a commit's
-   * worth, and none that `touched` (this commit) holds back anew.
+   * The held-back cases to write now, at most a commit's worth. They are
+   * written in rounds: once the longest held has waited the interval (or
+   * too many wait), or when `everything` is asked for, every case then held
+   * back is written, in case-number order, over the next commits. Rows of
+   * cases opened together lie together, in the table and in the indexes
+   * they share, so a commit that writes them in that order puts far fewer
+   * pages in the log than one writing each case when its own interval is up.
    */
-  private dueCases(touched: ReadonlyMap<string, unknown>): string[] {
-    const due: string[] = [];
-    const dueBefore = performance.now() - this.settings.caseWriteIntervalMs;
-    let left = this.unwritten.size;
-    for (const [id, summary] of this.unwritten) {
-      if (due.length >= MAX_CASES_WRITTEN_PER_COMMIT) break;
-      if (summary.since > dueBefore && left <= MAX_UNWRITTEN_CASES) break;
-      left -= 1;
-      if (!touched.has(id)) due.push(id);
+  private nextChunk(everything: boolean): string[] {
+    const chunk: string[] = [];
+    while (chunk.length < MAX_CASES_WRITTEN_PER_COMMIT) {
+      if (this.round.length === 0) {
+        if (chunk.length > 0 || this.unwritten.size === 0) break;
+        if (!everything && !this.roundDue()) break;
+        this.round = [...this.unwritten]
+          .sort(([, a], [, b]) => b.number - a.number)
+          .map(([id]) => id);
+      }
+      const id = this.round.pop() as string;
+      // Written meanwhile (by a playbook's case step, or a drain) unless still held.
+      if (this.unwritten.has(id)) chunk.push(id);
     }
-    return due;
+    return chunk;
+  }
+
+  private roundDue(): boolean {
+    if (this.unwritten.size > MAX_UNWRITTEN_CASES) return true;
+    const longest = this.unwritten.values().next().value;
+    return (
+      longest !== undefined &&
+      longest.since <= performance.now() - this.settings.caseWriteIntervalMs
+    );
   }
 
   /** Ingest went quiet with cases still held back: write them when their interval is up (if it has not paused). */
   private armIntervalTimer(): void {
     if (this.intervalTimer) return;
     const oldest = this.unwritten.values().next().value?.since ?? performance.now();
-    const wait = oldest + this.settings.caseWriteIntervalMs - performance.now();
+    // A round under way goes on at once.
+    const wait =
+      this.round.length > 0 ? 0 : oldest + this.settings.caseWriteIntervalMs - performance.now();
     this.intervalTimer = setTimeout(
       () => {
         this.intervalTimer = undefined;
@@ -371,6 +391,7 @@ export class IngestPipeline implements IngestQueue {
         repeats: Math.max(0, c.eventCount - before.eventCount - linked),
         severityBefore: before.severityId,
         since: 0,
+        number: c.number,
       });
     }
   }
@@ -500,13 +521,14 @@ export class IngestPipeline implements IngestQueue {
     const audited: Record<string, unknown>[] = [];
     const unwritten = this.defers() ? new Map<string, UnwrittenSummary>() : undefined;
     const since = performance.now();
-    const dueBefore = since - this.settings.caseWriteIntervalMs;
-    /** Held-back cases this commit touched again when they were due: written now. */
+    /** The held-back cases this commit writes (see `nextChunk`). */
+    const chunk = new Set(unwritten && written !== 'all' ? this.nextChunk(false) : []);
+    /** Held-back cases this commit touched again and writes. */
     const writtenTouched: string[] = [];
     for (const t of touched.values()) {
       const c = t.value;
-      const heldSince = this.unwritten.get(c.id)?.since;
-      const hold = unwritten !== undefined && (heldSince === undefined || heldSince > dueBefore);
+      const heldBefore = this.unwritten.has(c.id);
+      const hold = unwritten !== undefined && !chunk.has(c.id);
       const summary: Record<string, unknown> = { caseId: c.id, number: c.number };
       if (t.isNew) {
         casesOpened += 1;
@@ -528,7 +550,7 @@ export class IngestPipeline implements IngestQueue {
         await tx.deferCaseUpdate(c);
       } else {
         await tx.updateCase(c);
-        if (heldSince !== undefined) writtenTouched.push(c.id);
+        if (heldBefore) writtenTouched.push(c.id);
       }
       if (t.newKeys.size > 0) await tx.addCorrelationKeys(c.id, [...t.newKeys]);
       const linked = t.isNew ? t.linkedAlertIds.slice(1) : t.linkedAlertIds;
@@ -539,6 +561,7 @@ export class IngestPipeline implements IngestQueue {
         repeats: t.repeats,
         severityBefore: t.severityBefore ?? c.severityId,
         since,
+        number: c.number,
       };
       if (unwritten && hold && !t.isNew) {
         unwritten.set(c.id, links);
@@ -555,8 +578,8 @@ export class IngestPipeline implements IngestQueue {
       }
       audited.push(summary);
     }
-    if (written !== 'all' && this.defers()) {
-      const due = this.dueCases(touched);
+    if (written !== 'all') {
+      const due = [...chunk].filter((id) => !touched.has(id));
       if (due.length > 0) await this.writeHeldBack(tx, due);
       written.push(...writtenTouched, ...due);
     }
