@@ -93,6 +93,13 @@ const MAX_UNWRITTEN_CASES = 4096;
 const MAX_CASES_WRITTEN_PER_COMMIT = 256;
 
 /**
+ * Held-back cases a commit of alerts writes along, at most: the alerts'
+ * senders wait for that commit, so a round goes on in smaller steps there
+ * (with 256, single-alert requests' p99 rose by about 5 ms, for no less CPU).
+ */
+const CASES_WRITTEN_WITH_ALERTS = 64;
+
+/**
  * Ingest has paused once no batch came for this long: the held-back cases
  * are then written, so that the case list and timelines catch up. Under
  * load the gaps between batches are shorter, and cases wait for their
@@ -302,9 +309,9 @@ export class IngestPipeline implements IngestQueue {
    * they share, so a commit that writes them in that order puts far fewer
    * pages in the log than one writing each case when its own interval is up.
    */
-  private nextChunk(everything: boolean): string[] {
+  private nextChunk(everything: boolean, most = MAX_CASES_WRITTEN_PER_COMMIT): string[] {
     const chunk: string[] = [];
-    while (chunk.length < MAX_CASES_WRITTEN_PER_COMMIT) {
+    while (chunk.length < most) {
       if (this.round.length === 0) {
         if (chunk.length > 0 || this.unwritten.size === 0) break;
         if (!everything && !this.roundDue()) break;
@@ -522,7 +529,9 @@ export class IngestPipeline implements IngestQueue {
     const unwritten = this.defers() ? new Map<string, UnwrittenSummary>() : undefined;
     const since = performance.now();
     /** The held-back cases this commit writes (see `nextChunk`). */
-    const chunk = new Set(unwritten && written !== 'all' ? this.nextChunk(false) : []);
+    const chunk = new Set(
+      unwritten && written !== 'all' ? this.nextChunk(false, CASES_WRITTEN_WITH_ALERTS) : [],
+    );
     /** Held-back cases this commit touched again and writes. */
     const writtenTouched: string[] = [];
     for (const t of touched.values()) {
