@@ -196,6 +196,11 @@ interface DescriptionReference {
 
 export function encodeAlert(alert: NormalizedAlert, rawText?: string): EncodedAlert {
   const { raw, ...facts } = alert;
+  return encodeFacts(facts, raw, rawText);
+}
+
+/** `encodeAlert` for an alert already apart from its payload. */
+export function encodeFacts(facts: AlertFacts, raw: unknown, rawText?: string): EncodedAlert {
   return {
     alert: facts,
     doc: rawText === undefined ? JSON.stringify(facts) : documentOf(facts, rawText),

@@ -13,7 +13,9 @@ export interface PipelineSettings {
   correlationWindowMs: number;
   /**
    * While alerts keep arriving, a case they join has its row (and timeline)
-   * rewritten at most this often; the alerts themselves are stored and
+   * rewritten about this often, at most: once the case held back longest
+   * has waited this long, every held-back case is written, in case-number
+   * order, over the next commits. The alerts themselves are stored and
    * linked at once (reads bring the case up to them), and the case is
    * written once ingest pauses.
    * 0 writes every case with each commit.

@@ -93,9 +93,12 @@ const MAX_UNWRITTEN_CASES = 4096;
 const MAX_CASES_WRITTEN_PER_COMMIT = 256;
 
 /**
- * Held-back cases a commit of alerts writes along, at most: the alerts'
+ * Held-back cases a commit of a few alerts writes along, at most: their
  * senders wait for that commit, so a round goes on in smaller steps there
- * (with 256, single-alert requests' p99 rose by about 5 ms, for no less CPU).
+ * (with 256, single-alert requests' p99 rose by about 5 ms, for no less
+ * CPU). A commit of more alerts writes as many cases as it has alerts, up
+ * to `MAX_CASES_WRITTEN_PER_COMMIT`, so that batched ingest, with fewer
+ * and larger commits, still ends a round well within the interval.
  */
 const CASES_WRITTEN_WITH_ALERTS = 64;
 
@@ -529,9 +532,11 @@ export class IngestPipeline implements IngestQueue {
     const unwritten = this.defers() ? new Map<string, UnwrittenSummary>() : undefined;
     const since = performance.now();
     /** The held-back cases this commit writes (see `nextChunk`). */
-    const chunk = new Set(
-      unwritten && written !== 'all' ? this.nextChunk(false, CASES_WRITTEN_WITH_ALERTS) : [],
+    const most = Math.min(
+      MAX_CASES_WRITTEN_PER_COMMIT,
+      Math.max(CASES_WRITTEN_WITH_ALERTS, batch.length),
     );
+    const chunk = new Set(unwritten && written !== 'all' ? this.nextChunk(false, most) : []);
     /** Held-back cases this commit touched again and writes. */
     const writtenTouched: string[] = [];
     for (const t of touched.values()) {
