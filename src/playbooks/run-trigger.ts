@@ -52,7 +52,8 @@ function accepts(playbook: Playbook, alert: AlertFacts, c: Case): boolean {
   if (!when) return true;
   try {
     // Trigger conditions see the alert and the case only.
-    return when.evaluateBoolean({ alert: { ...alert, raw: null }, case: c });
+    // Not a spread: a spread copy of a parsed alert is slow to make and to read.
+    return when.evaluateBoolean({ alert: Object.assign({}, alert, { raw: null }), case: c });
   } catch {
     return false;
   }
