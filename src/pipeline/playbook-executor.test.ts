@@ -519,6 +519,8 @@ describe('PlaybookExecutor', () => {
     let polls = 0;
     const dueRunIds = store.dueRunIds.bind(store);
     store.dueRunIds = (...args) => ((polls += 1), dueRunIds(...args));
+    const queuedRunIds = store.queuedRunIds.bind(store);
+    store.queuedRunIds = (...args) => ((polls += 1), queuedRunIds(...args));
     const until = async (what: () => boolean | Promise<boolean>): Promise<void> => {
       const deadline = Date.now() + 5000;
       while (!(await what())) {
@@ -634,6 +636,8 @@ describe('PlaybookExecutor', () => {
     let polls = 0;
     const dueRunIds = store.dueRunIds.bind(store);
     store.dueRunIds = (...args) => ((polls += 1), dueRunIds(...args));
+    const queuedRunIds = store.queuedRunIds.bind(store);
+    store.queuedRunIds = (...args) => ((polls += 1), queuedRunIds(...args));
     const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
     // A case the router sends nowhere (another alert type): no run, so no poll.
@@ -661,6 +665,34 @@ describe('PlaybookExecutor', () => {
     executor.wakeForNewRuns();
     await settle();
     expect(polls).toBe(after);
+    await executor.stop();
+  });
+
+  it('reads only queued runs when new ones were queued, and every due run on any other wake', async () => {
+    const { store, executor, ingest } = open([blocker], blockerRouter, new FakeConnectors());
+    executor.start();
+    await executor.idle();
+    const asked: string[] = [];
+    const dueRunIds = store.dueRunIds.bind(store);
+    store.dueRunIds = (...args) => (asked.push('due'), dueRunIds(...args));
+    const queuedRunIds = store.queuedRunIds.bind(store);
+    store.queuedRunIds = (...args) => (asked.push('queued'), queuedRunIds(...args));
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+    const spike = await ingest(spikePayload);
+    executor.wakeForNewRuns();
+    await settle();
+    // The last full look (idle's) is not pollMs old: queued runs are all a new case can add.
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked)).toEqual(new Set(['queued']));
+    const [run] = await store.listRunsForCase(spike?.caseId ?? '');
+    expect(run?.status).not.toBe('queued');
+
+    // An answered approval or a woken run: everything due.
+    asked.length = 0;
+    executor.wake();
+    await settle();
+    expect(asked[0]).toBe('due');
     await executor.stop();
   });
 

@@ -1111,6 +1111,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         });
         expect(await store.dueRunIds(at(10), 10)).toEqual([running.id, wokenUp.id, queued.id]);
         expect(await store.dueRunIds(at(10), 1)).toEqual([running.id]);
+        expect(await store.queuedRunIds(10)).toEqual([queued.id]);
 
         // Waking a waiting run makes it due; waking a finished one does nothing.
         await store.transaction(async (tx) => {
@@ -1138,6 +1139,8 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const ids = (...indexes: number[]): string[] => indexes.map((i) => runs[i]?.id ?? '');
         expect(await store.dueRunIds(at(10), 3)).toEqual(ids(2, 1, 3));
         expect(await store.dueRunIds(at(10), 10)).toEqual(ids(2, 1, 3, 4, 0, 5));
+        expect(await store.queuedRunIds(2)).toEqual(ids(2, 0));
+        expect(await store.queuedRunIds(10)).toEqual(ids(2, 0, 5));
       });
 
       it('numbers run events across transactions and reads them in order', async () => {

@@ -64,6 +64,8 @@ export interface Store {
    * runs it takes.
    */
   dueRunIds(now: string, limit: number): Promise<string[]>;
+  /** Ids of the queued runs, oldest update first: what `dueRunIds` finds of them alone. */
+  queuedRunIds(limit: number): Promise<string[]>;
   /** A run's trace, in order. */
   listRunEvents(runId: string): Promise<RunEventRecord[]>;
   getApproval(id: string): Promise<ApprovalRecord | undefined>;

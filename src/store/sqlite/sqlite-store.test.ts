@@ -17,6 +17,7 @@ import { MIGRATIONS } from './migrations.js';
 import {
   DUE_WAITING_RUNS_QUERY,
   PAGE_SIZE,
+  QUEUED_RUN_IDS_QUERY,
   READY_RUNS_QUERY,
   SqliteStore,
 } from './sqlite-store.js';
@@ -132,6 +133,9 @@ describe('SqliteStore', () => {
     const ready = plan(READY_RUNS_QUERY, 'queued', 10);
     expect(ready).toContain('USING COVERING INDEX playbook_runs_ready');
     expect(ready).not.toContain('TEMP B-TREE');
+    const queued = plan(QUEUED_RUN_IDS_QUERY, 10);
+    expect(queued).toContain('USING COVERING INDEX playbook_runs_ready');
+    expect(queued).not.toContain('TEMP B-TREE');
     expect(plan(DUE_WAITING_RUNS_QUERY, at(1), 10)).toContain('USING INDEX playbook_runs_due');
   });
 
@@ -422,6 +426,36 @@ describe('SqliteStore', () => {
         return structuredClone(current);
       });
     }
+
+    it('the ingesting connection reads what is committed, never its transaction in progress', async () => {
+      const ingest = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
+      const opener = makeAlert();
+      const c = openCaseFor(opener, correlationKeysOf(opener), {
+        id: uuidv7(),
+        number: 1,
+        now: at(0),
+      });
+      const linked = makeAlert({ lastSeen: at(5), receivedAt: at(5) });
+      await ingest.transaction(async (tx) => {
+        await tx.insertAlert(encodeAlert({ ...opener, caseId: c.id }));
+        await tx.insertCase(c);
+        // Not committed: a read outside the transaction does not see it.
+        expect(await ingest.getCase(c.id)).toBeUndefined();
+        expect(await ingest.getAlert(opener.id)).toBeUndefined();
+      });
+      expect((await ingest.getCase(c.id))?.alertCount).toBe(1);
+      await ingest.transaction(async (tx) => {
+        const current = (await tx.getCase(c.id)) as Case;
+        linkAlertToCase(current, linked, correlationKeysOf(linked), at(5));
+        await tx.insertAlert(encodeAlert({ ...linked, caseId: c.id }));
+        await tx.updateCase(current);
+        expect((await ingest.getCase(c.id))?.alertCount).toBe(1);
+        expect(await ingest.getAlert(linked.id)).toBeUndefined();
+      });
+      expect((await ingest.getCase(c.id))?.alertCount).toBe(2);
+      expect((await ingest.getAlert(linked.id))?.caseId).toBe(c.id);
+      await ingest.close();
+    });
 
     it('rebuilds a case a crash left unwritten from its row and its alerts', async () => {
       const ingest = new SqliteStore({ dataDir: dir, defersCaseWrites: true });
