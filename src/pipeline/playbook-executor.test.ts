@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../core/access.js';
 import { InventoryIndex } from '../core/inventory.js';
 import type { PlaybookRouter } from '../core/playbook-router.js';
@@ -677,21 +677,21 @@ describe('PlaybookExecutor', () => {
     store.dueRunIds = (...args) => (asked.push('due'), dueRunIds(...args));
     const queuedRunIds = store.queuedRunIds.bind(store);
     store.queuedRunIds = (...args) => (asked.push('queued'), queuedRunIds(...args));
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
     const spike = await ingest(spikePayload);
     executor.wakeForNewRuns();
-    await settle();
+    await vi.waitFor(async () => {
+      const [run] = await store.listRunsForCase(spike?.caseId ?? '');
+      expect(run?.status).toBe('succeeded');
+    });
     // The last full look (idle's) is not pollMs old: queued runs are all a new case can add.
     expect(asked.length).toBeGreaterThan(0);
     expect(new Set(asked)).toEqual(new Set(['queued']));
-    const [run] = await store.listRunsForCase(spike?.caseId ?? '');
-    expect(run?.status).not.toBe('queued');
 
     // An answered approval or a woken run: everything due.
     asked.length = 0;
     executor.wake();
-    await settle();
+    await vi.waitFor(() => expect(asked.length).toBeGreaterThan(0));
     expect(asked[0]).toBe('due');
     await executor.stop();
   });
