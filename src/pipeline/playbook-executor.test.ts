@@ -108,6 +108,14 @@ const blockerRouter: PlaybookRouter = {
   routes: [{ match: { type: ['inference_spike'] }, playbook: 'blocker' }],
 };
 
+/** Calls `seen` with each poll the executor makes of the store: for every due run, or queued ones only. */
+function onPoll(store: SqliteStore, seen: (kind: 'due' | 'queued') => unknown): void {
+  const dueRunIds = store.dueRunIds.bind(store);
+  store.dueRunIds = (...args) => (seen('due'), dueRunIds(...args));
+  const queuedRunIds = store.queuedRunIds.bind(store);
+  store.queuedRunIds = (...args) => (seen('queued'), queuedRunIds(...args));
+}
+
 describe('PlaybookExecutor', () => {
   let dir: string;
   let stores: SqliteStore[];
@@ -517,10 +525,7 @@ describe('PlaybookExecutor', () => {
     );
     expect(new Set(outcomes.map((o) => o.caseId)).size).toBe(20);
     let polls = 0;
-    const dueRunIds = store.dueRunIds.bind(store);
-    store.dueRunIds = (...args) => ((polls += 1), dueRunIds(...args));
-    const queuedRunIds = store.queuedRunIds.bind(store);
-    store.queuedRunIds = (...args) => ((polls += 1), queuedRunIds(...args));
+    onPoll(store, () => (polls += 1));
     const until = async (what: () => boolean | Promise<boolean>): Promise<void> => {
       const deadline = Date.now() + 5000;
       while (!(await what())) {
@@ -634,10 +639,7 @@ describe('PlaybookExecutor', () => {
     executor.start();
     await executor.idle();
     let polls = 0;
-    const dueRunIds = store.dueRunIds.bind(store);
-    store.dueRunIds = (...args) => ((polls += 1), dueRunIds(...args));
-    const queuedRunIds = store.queuedRunIds.bind(store);
-    store.queuedRunIds = (...args) => ((polls += 1), queuedRunIds(...args));
+    onPoll(store, () => (polls += 1));
     const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
     // A case the router sends nowhere (another alert type): no run, so no poll.
@@ -673,10 +675,7 @@ describe('PlaybookExecutor', () => {
     executor.start();
     await executor.idle();
     const asked: string[] = [];
-    const dueRunIds = store.dueRunIds.bind(store);
-    store.dueRunIds = (...args) => (asked.push('due'), dueRunIds(...args));
-    const queuedRunIds = store.queuedRunIds.bind(store);
-    store.queuedRunIds = (...args) => (asked.push('queued'), queuedRunIds(...args));
+    onPoll(store, (kind) => asked.push(kind));
 
     const spike = await ingest(spikePayload);
     executor.wakeForNewRuns();
