@@ -1,3 +1,4 @@
+import { withDeadline } from '../core/deadline.js';
 import type { InventoryIndex } from '../core/inventory.js';
 import type { JsonValue } from '../playbooks/playbook.js';
 import { guardConnector } from './guarded-connector.js';
@@ -16,13 +17,9 @@ export function localConnectors(
       connector.name,
       async (action: string, input: JsonValue) =>
         (
-          await connector.invoke({
-            action,
-            input,
-            idempotencyKey: 'local',
-            attempt: 1,
-            signal: AbortSignal.timeout(5000),
-          })
+          await withDeadline(5000, (signal) =>
+            connector.invoke({ action, input, idempotencyKey: 'local', attempt: 1, signal }),
+          )
         ).output,
     ],
   ]);

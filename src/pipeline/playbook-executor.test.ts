@@ -488,6 +488,42 @@ describe('PlaybookExecutor', () => {
     await executor.stop();
   });
 
+  it("cuts a call at its step's timeout, and frees the deadline of a call that ended in time", async () => {
+    const timed = testPlaybook('timed', 'Timed', [
+      '  - id: quick',
+      '    enrich: { connector: fast, action: lookup, input: {} }',
+      '    timeout: 80ms',
+      '  - id: hang',
+      '    enrich: { connector: tarpit, action: lookup, input: {} }',
+      '    timeout: 80ms',
+    ]);
+    const signals: AbortSignal[] = [];
+    const connectors = new FakeConnectors({
+      'fast.lookup': (request) => {
+        signals.push(request.signal);
+        return Promise.resolve({ output: { ok: true } });
+      },
+      'tarpit.lookup': (request) =>
+        new Promise((_resolve, reject) => {
+          request.signal.addEventListener('abort', () => reject(request.signal.reason as Error));
+        }),
+    });
+    const { store, executor, ingest } = open([timed], { routes: [] }, connectors);
+    const started = await ingest(spikePayload);
+    await executor.idle();
+    const [run] = await store.listRunsForCase(started?.caseId ?? '');
+    expect(run?.status).toBe('failed');
+    const events = await store.listRunEvents(run?.id ?? '');
+    const failedStep = events.find((e) => e.kind === 'step_failed');
+    expect(failedStep?.stepId).toBe('hang');
+    expect(JSON.stringify(failedStep?.data)).toContain('timeout');
+    // Past the quick call's deadline: a deadline left running would have aborted its signal.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(false);
+    await executor.stop();
+  });
+
   it('under load, asks the store for due runs once a few slots are free, not at each run that ends', async () => {
     const gates: (() => void)[] = [];
     const connectors = new FakeConnectors({

@@ -1,6 +1,7 @@
 import type { AlertFacts, NormalizedAlert } from '../core/alert.js';
 import type { Case, CaseChange, TimelineEntry } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
+import { withDeadline } from '../core/deadline.js';
 import { WardenError } from '../core/errors.js';
 import { sealEvidence, type StoredEvidence } from '../core/evidence.js';
 import { uuidv7 } from '../core/ids.js';
@@ -666,8 +667,8 @@ export class PlaybookExecutor {
     if (command.kind !== 'finish') return;
     if (command.handoff.notifyOwner) {
       const c = await this.store.getCase(run.caseId);
-      await this.options.connectors
-        .call('log', {
+      await withDeadline(this.options.defaultStepTimeoutMs ?? 30_000, (signal) =>
+        this.options.connectors.call('log', {
           action: 'notify',
           input: {
             to: c?.owner ?? 'unassigned',
@@ -675,9 +676,9 @@ export class PlaybookExecutor {
           },
           idempotencyKey: `${run.id}/handoff`,
           attempt: 1,
-          signal: AbortSignal.timeout(this.options.defaultStepTimeoutMs ?? 30_000),
-        })
-        .catch(() => undefined);
+          signal,
+        }),
+      ).catch(() => undefined);
     }
     if (run.parentRunId) this.wake();
   }
@@ -865,22 +866,25 @@ export class PlaybookExecutor {
       signal: AbortSignal,
     ) => Promise<{ ok: true; output: JsonValue } | { ok: false; failure: CallFailure }>,
   ): Promise<StepOutcome> {
-    const signal = AbortSignal.timeout(
-      command.timeoutMs ?? this.options.defaultStepTimeoutMs ?? 30_000,
-    );
     const outputs: JsonValue[] = new Array<JsonValue>(command.calls.length).fill(null);
     let failure: CallFailure | undefined;
     let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < command.calls.length && !failure) {
-        const index = next++;
-        const result = await call(command.calls[index] as (typeof command.calls)[number], signal);
-        if (result.ok) outputs[index] = result.output;
-        else failure ??= result.failure;
-      }
-    };
     const lanes = Math.max(1, Math.min(command.concurrency, command.calls.length));
-    await Promise.all(Array.from({ length: lanes }, worker));
+    await withDeadline(
+      command.timeoutMs ?? this.options.defaultStepTimeoutMs ?? 30_000,
+      async (signal) => {
+        const worker = async (): Promise<void> => {
+          while (next < command.calls.length && !failure) {
+            const index = next++;
+            const item = command.calls[index] as (typeof command.calls)[number];
+            const result = await call(item, signal);
+            if (result.ok) outputs[index] = result.output;
+            else failure ??= result.failure;
+          }
+        };
+        await Promise.all(Array.from({ length: lanes }, worker));
+      },
+    );
     if (failure) return { kind: 'failed', error: stepError(failure) };
     const single = command.calls.length === 1 && command.calls[0]?.item === null;
     return { kind: 'succeeded', output: single ? (outputs[0] ?? null) : outputs };
@@ -1196,13 +1200,9 @@ export class PlaybookExecutor {
                 message: `Approval needed on case #${c.number} (${c.title}): ${approval.message} — answer by ${approval.deadline} with POST /api/v1/approvals/${approval.id}`,
               };
         const idempotencyKey = `${approval.id}/announce/${connector}`;
-        const result = await this.send(connector, {
-          action,
-          input,
-          idempotencyKey,
-          attempt: 1,
-          signal: AbortSignal.timeout(this.options.defaultStepTimeoutMs ?? 30_000),
-        });
+        const result = await withDeadline(this.options.defaultStepTimeoutMs ?? 30_000, (signal) =>
+          this.send(connector, { action, input, idempotencyKey, attempt: 1, signal }),
+        );
         const call = {
           connector,
           action,
