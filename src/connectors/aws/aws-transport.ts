@@ -6,6 +6,7 @@ import {
   type JsonValue,
   type WireExchange,
 } from '../connector.js';
+import { deadline } from '../../core/deadline.js';
 import { parseRetryAfter, truncateUtf8 } from '../http/http-exchange.js';
 import { SecretRedactor } from '../secrets.js';
 import type { AwsSettings } from './aws-settings.js';
@@ -285,7 +286,8 @@ export class AwsCallSession {
         `${this.where}: the step deadline passed before ${operation}`,
       );
     }
-    const timeout = AbortSignal.timeout(this.transport.settings.timeoutMs);
+    const requestDeadline = deadline(this.transport.settings.timeoutMs);
+    const timeout = requestDeadline.signal;
     const signal = AbortSignal.any([this.signal, timeout]);
     const capture: Capture = {};
     command.middlewareStack.add(this.transport.recorder<Input, Output>(capture, signal), {
@@ -302,6 +304,8 @@ export class AwsCallSession {
     } catch (error) {
       this.note(operation, capture);
       throw this.mapError(error, operation, capture, timeout);
+    } finally {
+      requestDeadline.clear();
     }
   }
 

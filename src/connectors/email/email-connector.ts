@@ -14,6 +14,7 @@ import {
   type Reconciliation,
   type WireExchange,
 } from '../connector.js';
+import { deadline } from '../../core/deadline.js';
 import { notifyAction } from '../notify-action.js';
 import { SecretRedactor } from '../secrets.js';
 
@@ -213,8 +214,8 @@ class EmailConnector implements Connector {
       requestBody: this.recordedText(mail.text),
     };
     const elapsed = (): number => Math.round(performance.now() - started);
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    const signal = AbortSignal.any([call.signal, deadline]);
+    const sendDeadline = deadline(this.options.timeoutMs);
+    const signal = AbortSignal.any([call.signal, sendDeadline.signal]);
 
     try {
       const info = await this.deliver(
@@ -248,6 +249,8 @@ class EmailConnector implements Connector {
         durationMs: elapsed(),
       };
       throw this.error(where, failure, exchange, call.signal.aborted);
+    } finally {
+      sendDeadline.clear();
     }
   }
 
