@@ -9,6 +9,7 @@ import {
 import {
   CASE_OBSERVABLE_LIMIT,
   applyCaseUpdate,
+  caseHasCorrelationKey,
   closeCase,
   linkAlertToCase,
   openCaseFor,
@@ -372,6 +373,28 @@ describe('linkAlertToCase', () => {
     expect(c.observables.sessionIds).toHaveLength(CASE_OBSERVABLE_LIMIT);
     expect(c.allowlisted).toHaveLength(CASE_OBSERVABLE_LIMIT);
     expect(c.atlasTechniques).toHaveLength(CASE_OBSERVABLE_LIMIT);
+  });
+
+  it('keeps long lists free of repeats, in first-seen order, across copies of the case', () => {
+    let c = open(alert(), ['k0']);
+    const seen: string[] = ['k0'];
+    const users: string[] = [];
+    // Keys and users come back again and again, as a campaign's would.
+    for (let i = 0; i < 600; i++) {
+      const keys = [`k${i % 250}`, `k${(i * 7) % 300}`];
+      const user = `u${i % 80}`;
+      linkAlertToCase(c, alert({}, { users: [user] }), keys, LATER);
+      for (const k of keys) if (!seen.includes(k)) seen.push(k);
+      if (!users.includes(user) && users.length < CASE_OBSERVABLE_LIMIT) users.push(user);
+      expect(caseHasCorrelationKey(c, keys[0] as string)).toBe(true);
+      // A copy (as the store and playbooks make) has lists of its own.
+      if (i === 300) c = JSON.parse(JSON.stringify(c)) as Case;
+    }
+    expect(c.correlationKeys).toEqual(seen);
+    expect(c.observables.users).toEqual(users);
+    expect(caseHasCorrelationKey(c, 'k299')).toBe(true);
+    expect(caseHasCorrelationKey(c, 'k300')).toBe(false);
+    expect(caseHasCorrelationKey(c, 'never')).toBe(false);
   });
 });
 

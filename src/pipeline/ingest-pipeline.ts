@@ -1,5 +1,11 @@
 import { linkingFactsOf, type AlertFacts, type EncodedAlert } from '../core/alert.js';
-import { linkAlertToCase, openCaseFor, recordRepeatOnCase, type Case } from '../core/case.js';
+import {
+  caseHasCorrelationKey,
+  linkAlertToCase,
+  openCaseFor,
+  recordRepeatOnCase,
+  type Case,
+} from '../core/case.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { isoTime } from '../core/iso-time.js';
 import { uuidv7 } from '../core/ids.js';
@@ -501,8 +507,8 @@ export class IngestPipeline implements IngestQueue {
       let freshKeys: readonly string[] = keys;
       if (target) {
         // Keys the case already holds are already in the store's index.
-        const known = target.value.correlationKeys;
-        freshKeys = keys.filter((key) => !known.includes(key));
+        const value = target.value;
+        freshKeys = keys.filter((key) => !caseHasCorrelationKey(value, key));
         linkAlertToCase(target.value, alert, keys, now);
       } else {
         const opened = openCaseFor(alert, keys, {
