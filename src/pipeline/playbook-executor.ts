@@ -1064,7 +1064,9 @@ export class PlaybookExecutor {
         },
       };
     }
-    const copy = cloneJson(c);
+    // A case step sets top-level fields only (see applyCaseStep): the copy shares the rest. A
+    // deep copy here was half of what the writer's heap kept alive under load, cached by the store.
+    const copy: Case = { ...c };
     let changes: CaseChange[];
     try {
       changes = applyCaseStep(copy, command.update, now);

@@ -7,6 +7,8 @@ import type { CaseCommandUpdate } from './run-machine.js';
  * timeline changes, in the order an analyst reads them: the note first, then
  * field changes, the task, and closing last. Validation happens before any
  * change, so a rejected update (e.g. on a closed case) leaves the case as it was.
+ * It sets top-level fields only and never changes a nested object or list: the
+ * executor hands it a shallow copy of the store's case.
  */
 export function applyCaseStep(c: Case, update: CaseCommandUpdate, now: string): CaseChange[] {
   const changes: CaseChange[] = [];
