@@ -16,6 +16,8 @@
  *   BENCH_ONLY=batch,single,read,playbooks,sources   run only these parts
  *   BENCH_CPU_PROF=1           write V8 CPU profiles of the Warden server to a temp dir
  *   BENCH_NODE_FLAGS='…'       the server's Node flags instead of those of `npm start` ('' for none)
+ *   BENCH_KEEP=1               keep the data directories (their paths are printed) to inspect the
+ *                              stores afterwards, e.g. which table each page belongs to (dbstat)
  */
 import autocannon, { type AutocannonResult } from 'autocannon';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -120,9 +122,12 @@ function ingestConfig(): string {
   return dir;
 }
 
+const keepDirs = process.env.BENCH_KEEP === '1';
+
 function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
   liveDirs.delete(dir);
+  if (keepDirs) console.log(`  kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 function tracked(server: ServerProcess): ServerProcess {
@@ -138,7 +143,7 @@ async function stopServer(server: ServerProcess): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     for (const pid of liveServers) process.kill(pid, 'SIGKILL');
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+    if (!keepDirs) for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   });
 }
