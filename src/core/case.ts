@@ -127,7 +127,7 @@ export interface TimelineEntry {
  * Sets of the values in a case's longer lists, built once per list and kept
  * up to date by `addBounded`, the only code that adds to a list in place.
  * Searching a case's correlation keys (up to 1,000) for every key of every
- * alert linked to it made about a tenth of the ingest writer's time.
+ * alert linked to it was a few per cent of the ingest writer's time.
  */
 const listMembers = new WeakMap<string[], Set<string>>();
 /** Shorter lists are searched: a set costs more to build than a few compares. */

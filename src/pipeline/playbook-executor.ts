@@ -1,7 +1,7 @@
 import type { AlertFacts, NormalizedAlert } from '../core/alert.js';
 import type { Case, CaseChange, TimelineEntry } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
-import { withDeadline } from '../core/deadline.js';
+import { deadline, withDeadline } from '../core/deadline.js';
 import { WardenError } from '../core/errors.js';
 import { sealEvidence, type StoredEvidence } from '../core/evidence.js';
 import { uuidv7 } from '../core/ids.js';
@@ -869,22 +869,23 @@ export class PlaybookExecutor {
     const outputs: JsonValue[] = new Array<JsonValue>(command.calls.length).fill(null);
     let failure: CallFailure | undefined;
     let next = 0;
-    const lanes = Math.max(1, Math.min(command.concurrency, command.calls.length));
-    await withDeadline(
+    const { signal, clear } = deadline(
       command.timeoutMs ?? this.options.defaultStepTimeoutMs ?? 30_000,
-      async (signal) => {
-        const worker = async (): Promise<void> => {
-          while (next < command.calls.length && !failure) {
-            const index = next++;
-            const item = command.calls[index] as (typeof command.calls)[number];
-            const result = await call(item, signal);
-            if (result.ok) outputs[index] = result.output;
-            else failure ??= result.failure;
-          }
-        };
-        await Promise.all(Array.from({ length: lanes }, worker));
-      },
     );
+    const worker = async (): Promise<void> => {
+      while (next < command.calls.length && !failure) {
+        const index = next++;
+        const result = await call(command.calls[index] as (typeof command.calls)[number], signal);
+        if (result.ok) outputs[index] = result.output;
+        else failure ??= result.failure;
+      }
+    };
+    const lanes = Math.max(1, Math.min(command.concurrency, command.calls.length));
+    try {
+      await Promise.all(Array.from({ length: lanes }, worker));
+    } finally {
+      clear();
+    }
     if (failure) return { kind: 'failed', error: stepError(failure) };
     const single = command.calls.length === 1 && command.calls[0]?.item === null;
     return { kind: 'succeeded', output: single ? (outputs[0] ?? null) : outputs };
