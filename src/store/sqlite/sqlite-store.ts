@@ -465,9 +465,9 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly writerStatements = new Map<string, Database.Statement>();
 
-  /** Read statements are compiled once; list queries vary, so the cache is bounded. */
   /**
-   * A read's statement. The ingest writer's store (the one connection that
+   * A read's statement, compiled once (list queries vary, so the cache is
+   * bounded). The ingest writer's store (the one connection that
    * writes under load) reads on its own connection between its
    * transactions: it sees just what the read-only one would, from a page
    * cache its commits keep warm, where every commit empties the read-only
