@@ -16,6 +16,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { describeGc, gcBetween } from './gc-trace.js';
 import { send } from './http-client.js';
 import type { ServerProcess } from './warden-process.js';
 
@@ -154,6 +155,8 @@ export interface ThroughputResult {
   runsPerSecond: number;
   /** Server CPU per run (ingest of its alert included), µs: all threads, and the main thread. */
   cpuPerRun: { total: number; main: number };
+  /** With BENCH_GC=1: what the collector did per run, one line per thread. */
+  gc: string[];
 }
 
 export async function measureThroughput(
@@ -173,6 +176,7 @@ export async function measureThroughput(
   }
   const before = firewall.arrivals.size;
   const cpuBefore = server.cpu();
+  const gcBefore = server.gc?.snapshot();
   let firstAck: number | undefined;
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -197,6 +201,10 @@ export async function measureThroughput(
       total: ((cpu.total - cpuBefore.total) / runs) * 1e6,
       main: ((cpu.main - cpuBefore.main) / runs) * 1e6,
     },
+    gc:
+      server.gc && gcBefore
+        ? describeGc(gcBetween(gcBefore, server.gc.snapshot()), runs, 'run')
+        : [],
   };
 }
 

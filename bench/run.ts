@@ -16,6 +16,9 @@
  *   BENCH_ONLY=batch,single,read,playbooks,sources   run only these parts
  *   BENCH_CPU_PROF=1           write V8 CPU profiles of the Warden server to a temp dir
  *   BENCH_NODE_FLAGS='…'       the server's Node flags instead of those of `npm start` ('' for none)
+ *   BENCH_GC=1                 run Warden with --trace-gc-nvp and print, per measured run, what each
+ *                              thread allocated and its collections cost (steadier than throughput)
+ *   BENCH_SERVER_LOG=FILE      append what the servers print to FILE (e.g. with BENCH_NODE_FLAGS='--trace-gc')
  *   BENCH_KEEP=1               keep the data directories (their paths are printed) to inspect the
  *                              stores afterwards, e.g. which table each page belongs to (dbstat)
  */
@@ -34,6 +37,7 @@ import {
   type ThroughputResult,
 } from './playbook-bench.js';
 import { fillStore } from './fill-store.js';
+import { describeGc, gcBetween, type IsolateGc } from './gc-trace.js';
 import { postAll, timeGets, type HttpResponse } from './http-client.js';
 import { int, markdownTable, median, ms, percentile, spread, table, verdict } from './report.js';
 import {
@@ -181,6 +185,8 @@ interface BatchedRun {
   peakMB: number;
   /** Server CPU per alert, µs: all threads, and the main thread alone. */
   cpuPerAlert: { total: number; main: number };
+  /** With BENCH_GC=1: what the collector did per alert, one line per thread. */
+  gc: string[];
 }
 
 function cpuPerAlert(
@@ -220,6 +226,7 @@ async function batchedRun(kind: Kind, bodies: Buffer[], warmup: Buffer[]): Promi
     await postAll(url, warmup, settings.batchConnections, headers, check);
     accepted = 0;
     const cpuBefore = server.cpu();
+    const gcBefore = server.gc?.snapshot();
     const { seconds } = await postAll(url, bodies, settings.batchConnections, headers, check);
     const expected = bodies.length * settings.batchSize;
     if (accepted !== expected) throw new Error(`${kind}: accepted ${accepted} of ${expected}`);
@@ -227,6 +234,7 @@ async function batchedRun(kind: Kind, bodies: Buffer[], warmup: Buffer[]): Promi
       alertsPerSecond: accepted / seconds,
       peakMB: server.memory().peakMB,
       cpuPerAlert: cpuPerAlert(cpuBefore, server.cpu(), accepted),
+      gc: gcLines(server, gcBefore, accepted, 'alert'),
     };
   });
 }
@@ -239,6 +247,7 @@ interface SingleRun {
   p99: number;
   failed: number;
   cpuPerAlert: BatchedRun['cpuPerAlert'];
+  gc: string[];
 }
 
 function cannon(
@@ -276,6 +285,7 @@ async function singleRun(kind: Kind, seed: number): Promise<SingleRun> {
     });
     await cannon(server.url, generator, 2);
     const cpuBefore = server.cpu();
+    const gcBefore = server.gc?.snapshot();
     const r = await cannon(server.url, generator, settings.singleSeconds);
     return {
       requestsPerSecond: r['2xx'] / r.duration,
@@ -283,8 +293,20 @@ async function singleRun(kind: Kind, seed: number): Promise<SingleRun> {
       p99: r.latency.p99,
       failed: r.non2xx + r.errors + r.timeouts,
       cpuPerAlert: cpuPerAlert(cpuBefore, server.cpu(), r['2xx']),
+      gc: gcLines(server, gcBefore, r['2xx'], 'request'),
     };
   });
+}
+
+/** BENCH_GC=1: the collector's work since `before`, per unit; nothing otherwise. */
+function gcLines(
+  server: ServerProcess,
+  before: Map<string, IsolateGc> | undefined,
+  units: number,
+  unit: string,
+): string[] {
+  if (!server.gc || !before) return [];
+  return describeGc(gcBetween(before, server.gc.snapshot()), units, unit);
 }
 
 // ---------------------------------------------------------------- read path
@@ -415,6 +437,7 @@ async function main(): Promise<void> {
             `${int(r.cpuPerAlert.total)} µs/alert (main thread ${int(r.cpuPerAlert.main)}, ` +
             `other threads ${int(r.cpuPerAlert.total - r.cpuPerAlert.main)})`,
         );
+        for (const line of r.gc) log(`      GC ${line}`);
       }
     }
   }
@@ -433,6 +456,7 @@ async function main(): Promise<void> {
             `p50 ${r.p50} ms, p99 ${r.p99} ms${r.failed ? `, ${r.failed} FAILED` : ''}; server CPU ` +
             `${int(r.cpuPerAlert.total)} µs/request (main thread ${int(r.cpuPerAlert.main)})`,
         );
+        for (const line of r.gc) log(`      GC ${line}`);
       }
     }
   }
@@ -761,6 +785,7 @@ async function playbookFigures(): Promise<PlaybookFigures> {
             `server CPU ${int(r.cpuPerRun.total)} µs/run (main thread ${int(r.cpuPerRun.main)}); ` +
             `warm-up: ${int(cold.runsPerSecond)} runs/s, ${int(cold.cpuPerRun.total)} µs/run`,
         );
+        for (const line of r.gc) log(`      GC ${line}`);
       } finally {
         await stopServer(server);
       }

@@ -9,8 +9,9 @@
  * bench/baseline-server.ts, run through tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { GcTrace } from './gc-trace.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -42,6 +43,8 @@ export interface ServerProcess {
   memory(): { rssMB: number; peakMB: number };
   /** CPU seconds the process has used so far: all threads, and its main (JavaScript) thread alone. */
   cpu(): CpuSeconds;
+  /** With BENCH_GC=1: what V8's collector did (the server runs with `--trace-gc-nvp`). */
+  gc?: GcTrace;
   stop(): Promise<void>;
 }
 
@@ -81,16 +84,25 @@ function statusField(pid: number, field: string): number {
   return match?.[1] ? (Number(match[1]) * 1024) / 1e6 : NaN;
 }
 
-function spawnServer(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+function spawnServer(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  gc?: GcTrace,
+): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  // BENCH_SERVER_LOG keeps everything the servers print, e.g. with BENCH_NODE_FLAGS='--trace-gc'.
+  const log = process.env.BENCH_SERVER_LOG;
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-8000);
+    if (log) appendFileSync(log, chunk);
   };
+  child.stdout?.on('data', (chunk: Buffer) => gc?.feed(chunk.toString()));
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
@@ -118,6 +130,7 @@ function spawnServer(name: string, args: string[], env: NodeJS.ProcessEnv): Prom
         pid,
         memory: () => ({ rssMB: statusField(pid, 'VmRSS'), peakMB: statusField(pid, 'VmHWM') }),
         cpu: () => cpuSeconds(pid),
+        ...(gc ? { gc } : {}),
         async stop() {
           child.kill('SIGTERM');
           const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -141,10 +154,12 @@ export function startWarden(options: WardenProcessOptions): Promise<ServerProces
   const profile = options.cpuProfileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
     : [];
+  const gc = process.env.BENCH_GC ? new GcTrace() : undefined;
   return spawnServer(
     'warden',
     [
       ...profile,
+      ...(gc ? ['--trace-gc-nvp'] : []),
       ...serverNodeFlags(),
       'dist/cli/main.js',
       'serve',
@@ -158,6 +173,7 @@ export function startWarden(options: WardenProcessOptions): Promise<ServerProces
       '0',
     ],
     { WARDEN_ADMIN_TOKEN: options.adminToken, WARDEN_LOG_LEVEL: 'warn' },
+    gc,
   );
 }
 
