@@ -7,6 +7,7 @@ import {
   canonicalJson,
   chainAuditEntry,
   describeAuditProblem,
+  sealAuditEntry,
   type AuditDraft,
   type AuditEntry,
   type AuditProblem,
@@ -80,6 +81,80 @@ describe('canonicalJson', () => {
 
   it('orders keys by code unit, not locale', () => {
     expect(canonicalJson({ b: 1, B: 2, a: 3, _: 4 })).toBe('{"B":2,"_":4,"a":3,"b":1}');
+  });
+});
+
+/** The definition canonicalJson must match: every object's keys sorted, built by hand. */
+function referenceJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return referenceJson((toJSON as () => unknown).call(value));
+  if (Array.isArray(value)) return `[${value.map((v) => referenceJson(v)).join(',')}]`;
+  const object = value as Record<string, unknown>;
+  const fields = Object.keys(object)
+    .sort()
+    .filter((key) => object[key] !== undefined)
+    .map((key) => `${JSON.stringify(key)}:${referenceJson(object[key])}`);
+  return `{${fields.join(',')}}`;
+}
+
+describe('canonicalJson against its definition', () => {
+  const inherited = Object.create({ z: () => 1 }) as Record<string, unknown>;
+  inherited.a = 2;
+  const bare = Object.create(null) as Record<string, unknown>;
+  bare.b = 1;
+  bare.a = 2;
+  let deep: unknown = { z: 1, a: 2 };
+  for (let i = 0; i < 80; i += 1) deep = { next: deep };
+  const cases: [string, unknown][] = [
+    ['keys already in order', { a: 1, b: { c: [1, { d: 'x', e: null }] } }],
+    ['keys out of order deep inside', { a: 1, b: { c: [1, { e: null, d: 'x' }] } }],
+    ['integer-like keys', { 2: 'two', 10: 'ten', a: 1 }],
+    ['an inherited enumerable key', inherited],
+    ['an object without a prototype', bare],
+    ['a function field', { a: 1, f: () => 1, z: 2 }],
+    ['a symbol field', { a: Symbol('s'), b: 1 }],
+    ['functions and undefined in an array', [() => 1, undefined, Symbol('s'), 1]],
+    ['a Date inside sorted keys', { at: new Date(0), b: 1 }],
+    ['toJSON returning keys out of order', { a: { toJSON: () => ({ y: 1, x: 2 }) } }],
+    [
+      'an inherited toJSON returning keys out of order',
+      {
+        a: new (class {
+          toJSON(): unknown {
+            return { y: 1, x: 2 };
+          }
+        })(),
+      },
+    ],
+    ['undefined fields', { a: undefined, b: 1, c: undefined }],
+    ['more levels than the order check follows', deep],
+  ];
+  it.each(cases)('matches the sorted definition: %s', (_label, value) => {
+    expect(canonicalJson(value)).toBe(referenceJson(value));
+  });
+});
+
+describe('sealAuditEntry', () => {
+  it('gives the entry chainAuditEntry gives, and its data as canonical JSON', () => {
+    const d = draft(3, { z: 1, a: { y: [2, 1], b: 'x' } });
+    const { entry, dataJson } = sealAuditEntry(3, 'a'.repeat(64), d);
+    expect(entry).toEqual(chainAuditEntry(3, 'a'.repeat(64), d));
+    expect(dataJson).toBe('{"a":{"b":"x","y":[2,1]},"z":1}');
+  });
+
+  it('hashes fields that need escaping as the canonical JSON of the whole entry', () => {
+    const d: AuditDraft = {
+      at: '2026-03-01T12:00:00.000Z',
+      actor: 'token:"ops" \\ ünïcode',
+      action: 'case.note\n',
+      subject: 'case-"1"\u2028',
+      data: { message: 'a "quoted"\nline', b: [1, 'é'] },
+    };
+    const expected = createHash('sha256')
+      .update(canonicalJson({ ...d, seq: 7, prevHash: AUDIT_GENESIS_HASH }))
+      .digest('hex');
+    expect(sealAuditEntry(7, AUDIT_GENESIS_HASH, d).entry.hash).toBe(expected);
   });
 });
 

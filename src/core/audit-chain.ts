@@ -21,6 +21,47 @@ export interface AuditEntry extends AuditDraft {
 
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
+/** JSON with object keys sorted, so the hash does not depend on key order. */
+export function canonicalJson(value: unknown): string {
+  // Most values are built with their keys in order already: then the native serialiser gives
+  // the same text, several times faster and without a string per field.
+  return inCanonicalOrder(value, 0) ? (JSON.stringify(value) ?? 'null') : sortedJson(value);
+}
+
+/** Deeper than this is left to `sortedJson` (which the native serialiser's checks then cover). */
+const ORDER_CHECK_DEPTH = 64;
+
+/**
+ * Whether `JSON.stringify(value)` is already canonical: every object's keys
+ * in sorted order, and nothing it would treat unlike `sortedJson` (a
+ * `toJSON` method, which may return keys in any order; a function or symbol
+ * field, which it drops and `sortedJson` writes as null).
+ */
+function inCanonicalOrder(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (depth > ORDER_CHECK_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      if (!inCanonicalOrder(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  const object = value as Record<string, unknown>;
+  let previous: string | undefined;
+  // for…in walks the own keys in Object.keys order, then any inherited enumerable ones (which
+  // JSON.stringify leaves out: at worst they send the value the slow way), allocating nothing.
+  for (const key in object) {
+    if (previous !== undefined && previous > key) return false;
+    previous = key;
+    const field = object[key];
+    const kind = typeof field;
+    if (kind === 'function' || kind === 'symbol') return false;
+    if (kind === 'object' && !inCanonicalOrder(field, depth + 1)) return false;
+  }
+  return true;
+}
+
 /** Keys as JSON strings: the same few field names are quoted for every entry. */
 const quotedKeys = new Map<string, string>();
 const QUOTED_KEYS_KEPT = 4096;
@@ -34,47 +75,71 @@ function quotedKey(key: string): string {
   return quoted;
 }
 
-/** JSON with object keys sorted, so the hash does not depend on key order. */
-export function canonicalJson(value: unknown): string {
+function sortedJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   // Hash what will be stored: a Date (or anything with toJSON) as its JSON form.
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return canonicalJson((toJSON as () => unknown).call(value));
-  // Built by concatenation: every audit entry is hashed on the writer's hot path.
+  if (typeof toJSON === 'function') return sortedJson((toJSON as () => unknown).call(value));
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i += 1) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+    for (let i = 0; i < value.length; i += 1) out += (i > 0 ? ',' : '') + sortedJson(value[i]);
     return `${out}]`;
   }
   const object = value as Record<string, unknown>;
-  const keys = Object.keys(object);
-  // Sorting allocates; many objects are built with their keys in order already.
-  for (let i = 1; i < keys.length; i += 1) {
-    if ((keys[i - 1] as string) > (keys[i] as string)) {
-      keys.sort();
-      break;
-    }
-  }
+  const keys = Object.keys(object).sort();
   let out = '{';
   let first = true;
   for (const key of keys) {
     const field = object[key];
     if (field === undefined) continue;
-    out += `${first ? '' : ','}${quotedKey(key)}:${canonicalJson(field)}`;
+    out += `${first ? '' : ','}${quotedKey(key)}:${sortedJson(field)}`;
     first = false;
   }
   return `${out}}`;
 }
 
+/** The text an entry's hash covers, given its data already as canonical JSON. */
+function hashedText(seq: number, prevHash: string, draft: AuditDraft, dataJson: string): string {
+  const { at, actor, action, subject } = draft;
+  // A row read back with a field missing is hashed as it always was (the field left out).
+  const typed =
+    typeof at === 'string' &&
+    typeof actor === 'string' &&
+    typeof action === 'string' &&
+    typeof subject === 'string' &&
+    typeof prevHash === 'string' &&
+    typeof seq === 'number' &&
+    draft.data !== undefined;
+  if (!typed) return sortedJson({ action, actor, at, data: draft.data, prevHash, seq, subject });
+  // canonicalJson({ action, actor, at, data, prevHash, seq, subject }), without serialising data again.
+  return (
+    `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},` +
+    `"at":${JSON.stringify(at)},"data":${dataJson},"prevHash":${JSON.stringify(prevHash)},` +
+    `"seq":${JSON.stringify(seq)},"subject":${JSON.stringify(subject)}}`
+  );
+}
+
 export function auditHash(seq: number, prevHash: string, draft: AuditDraft): string {
-  const { at, actor, action, subject, data } = draft;
-  // Built with its keys in order: canonicalJson then has nothing to sort at the top.
-  const body = canonicalJson({ action, actor, at, data, prevHash, seq, subject });
-  return sha256Hex(body);
+  return sha256Hex(hashedText(seq, prevHash, draft, canonicalJson(draft.data)));
 }
 
 export function chainAuditEntry(seq: number, prevHash: string, draft: AuditDraft): AuditEntry {
-  return { ...draft, seq, prevHash, hash: auditHash(seq, prevHash, draft) };
+  return sealAuditEntry(seq, prevHash, draft).entry;
+}
+
+/**
+ * The entry, and its data as canonical JSON: what a store keeps, so the
+ * data is serialised once for both the hash and the row, and the stored
+ * text is the very text the hash covers.
+ */
+export function sealAuditEntry(
+  seq: number,
+  prevHash: string,
+  draft: AuditDraft,
+): { entry: AuditEntry; dataJson: string } {
+  const dataJson = canonicalJson(draft.data);
+  const hash = sha256Hex(hashedText(seq, prevHash, draft, dataJson));
+  return { entry: { ...draft, seq, prevHash, hash }, dataJson };
 }
 
 export type AuditProblem =

@@ -7,7 +7,12 @@ import { emptyObservables, encodeAlert } from '../../core/alert.js';
 import { closeCase, linkAlertToCase, openCaseFor, reopenCase, type Case } from '../../core/case.js';
 import { correlationKeysOf } from '../../core/correlation.js';
 import { uuidv7 } from '../../core/ids.js';
-import { auditHash, type AuditDraft, type AuditEntry } from '../../core/audit-chain.js';
+import {
+  auditHash,
+  canonicalJson,
+  type AuditDraft,
+  type AuditEntry,
+} from '../../core/audit-chain.js';
 import { WardenError } from '../../core/errors.js';
 import { sealEvidence } from '../../core/evidence.js';
 import { verifyAuditLog } from '../../pipeline/audit-verification.js';
@@ -347,6 +352,21 @@ describe('SqliteStore', () => {
       expect(await verifyAuditLog(s)).toEqual({ ok: true, entries: 5, problems: [] });
       expect(await verifyAuditLog(s, 2)).toEqual({ ok: true, entries: 5, problems: [] });
       expect(await verifyAuditLog(s, 5)).toEqual({ ok: true, entries: 5, problems: [] });
+    });
+
+    it('stores each entry’s data as the canonical JSON its hash covers', async () => {
+      const s = store as SqliteStore;
+      const data = { z: 'last', a: { y: [2, 1], b: 'first' } };
+      const entry = await s.transaction((tx) => tx.appendAudit({ ...auditDraft(6), data }));
+      const row = withRawDb(
+        (db) => db.prepare('SELECT data FROM audit_log WHERE seq = 6').get() as { data: string },
+      );
+      expect(row.data).toBe('{"a":{"b":"first","y":[2,1]},"z":"last"}');
+      expect(row.data).toBe(canonicalJson(data));
+      expect(entry.hash).toBe(
+        auditHash(6, (entries[4] as AuditEntry).hash, { ...auditDraft(6), data }),
+      );
+      expect(await verifyAuditLog(s)).toEqual({ ok: true, entries: 6, problems: [] });
     });
 
     it('passes an empty log', async () => {

@@ -9,7 +9,7 @@ import {
 } from '../../core/alert.js';
 import {
   AUDIT_GENESIS_HASH,
-  chainAuditEntry,
+  sealAuditEntry,
   type AuditDraft,
   type AuditEntry,
 } from '../../core/audit-chain.js';
@@ -1364,9 +1364,9 @@ class SqliteTransaction implements StoreTransaction {
     // Read the head once per transaction: BEGIN IMMEDIATE keeps other writers (the CLI) out until commit.
     const head = (this.auditHead ??= (this.s.auditHead.get() as
       { seq: number; hash: string } | undefined) ?? { seq: 0, hash: AUDIT_GENESIS_HASH });
-    const entry = chainAuditEntry(head.seq + 1, head.hash, draft);
-    const { seq, at, actor, action, subject, data, prevHash, hash } = entry;
-    this.s.audit.run(seq, at, actor, action, subject, JSON.stringify(data), prevHash, hash);
+    const { entry, dataJson } = sealAuditEntry(head.seq + 1, head.hash, draft);
+    const { seq, at, actor, action, subject, prevHash, hash } = entry;
+    this.s.audit.run(seq, at, actor, action, subject, dataJson, prevHash, hash);
     this.auditHead = { seq, hash };
     this.pendingAudit += 1;
     return Promise.resolve(entry);
