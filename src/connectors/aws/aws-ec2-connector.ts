@@ -1,15 +1,4 @@
-import {
-  CreateNetworkAclEntryCommand,
-  DeleteNetworkAclEntryCommand,
-  DescribeNetworkAclsCommand,
-  DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
-  RevokeSecurityGroupIngressCommand,
-  type NetworkAcl,
-  type NetworkAclEntry,
-  type SecurityGroupRule,
-} from '@aws-sdk/client-ec2';
+import type * as Ec2 from '@aws-sdk/client-ec2';
 import type { Fields } from '../../config/yaml-source.js';
 import {
   ConnectorError,
@@ -27,6 +16,14 @@ import { AWS_COMMON_KEYS, readAwsSettings, type AwsSettings } from './aws-settin
 import { AWS_REQUESTS_SCHEMA, AwsTransport, type AwsCallSession } from './aws-transport.js';
 import { parseIpRange, sameIpRange, type IpRange } from './ip-ranges.js';
 import { deleteRuleCommand, denyIpRangeCommand, type TrafficDirection } from './openc2.js';
+
+/**
+ * The AWS SDK's client package takes over half a second and about 15 MB of
+ * heap to load, in every thread that loads it: a connector loads it on its
+ * first call, not every process that reads the connector types.
+ */
+let sdkLoading: Promise<typeof Ec2> | undefined;
+const loadSdk = (): Promise<typeof Ec2> => (sdkLoading ??= import('@aws-sdk/client-ec2'));
 
 /**
  * `type: aws_ec2`: network containment of an IP range in a VPC. Security
@@ -250,7 +247,8 @@ class AwsEc2Connector implements Connector {
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
   private readonly transport: AwsTransport;
-  private readonly client: EC2Client;
+  /** Loaded by the first call (see `loadSdk`). */
+  private loaded?: { sdk: typeof Ec2; client: Ec2.EC2Client };
   /** Deny writes to one ACL run one at a time, so two calls never pick the same number. */
   private readonly aclLocks = new Map<string, Promise<void>>();
 
@@ -259,10 +257,25 @@ class AwsEc2Connector implements Connector {
     this.concurrency = settings.concurrency;
     if (settings.rateLimit) this.rateLimit = settings.rateLimit;
     this.transport = new AwsTransport(settings);
-    this.client = new EC2Client(this.transport.clientConfig(settings.region));
+  }
+
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    const sdk = await loadSdk();
+    this.loaded ??= {
+      sdk,
+      client: new sdk.EC2Client(this.transport.clientConfig(this.settings.region)),
+    };
+  }
+
+  /** The SDK and client: `invoke` and `reconcile` load them first. */
+  private get aws(): { sdk: typeof Ec2; client: Ec2.EC2Client } {
+    if (!this.loaded) throw new Error(`${this.name}: the AWS SDK is used before it was loaded`);
+    return this.loaded;
   }
 
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
+    await this.load();
     const session = this.transport.session(`${this.name}.${call.action}`, call.signal);
     const input = asObject(call.input);
     switch (call.action) {
@@ -285,6 +298,7 @@ class AwsEc2Connector implements Connector {
    * fails.
    */
   async reconcile(call: ConnectorCall): Promise<Reconciliation> {
+    await this.load();
     const session = this.transport.session(`${this.name}.${call.action} (reconcile)`, call.signal);
     const input = asObject(call.input);
     try {
@@ -359,7 +373,7 @@ class AwsEc2Connector implements Connector {
           );
         }
         try {
-          const command = new CreateNetworkAclEntryCommand({
+          const command = new this.aws.sdk.CreateNetworkAclEntryCommand({
             NetworkAclId: aclId,
             RuleNumber: ruleNumber,
             Protocol: '-1',
@@ -368,7 +382,7 @@ class AwsEc2Connector implements Connector {
             ...(range.family === 4 ? { CidrBlock: range.cidr } : { Ipv6CidrBlock: range.cidr }),
           });
           await session.send('CreateNetworkAclEntry', command, (options) =>
-            this.client.send(command, options),
+            this.aws.client.send(command, options),
           );
         } catch (error) {
           // Someone else took the number we picked since the lookup: look again.
@@ -397,13 +411,13 @@ class AwsEc2Connector implements Connector {
       const removed: DenyEntry[] = [];
       for (const entry of targets) {
         try {
-          const command = new DeleteNetworkAclEntryCommand({
+          const command = new this.aws.sdk.DeleteNetworkAclEntryCommand({
             NetworkAclId: aclId,
             RuleNumber: entry.ruleNumber,
             Egress: entry.direction === 'egress',
           });
           await session.send('DeleteNetworkAclEntry', command, (options) =>
-            this.client.send(command, options),
+            this.aws.client.send(command, options),
           );
         } catch (error) {
           // Already gone (another writer, or an earlier attempt): the goal holds.
@@ -431,12 +445,12 @@ class AwsEc2Connector implements Connector {
       rule.SecurityGroupRuleId === undefined ? [] : [rule.SecurityGroupRuleId],
     );
     if (ruleIds.length === 0) return this.revokeResult(session, groupId, range, []);
-    const command = new RevokeSecurityGroupIngressCommand({
+    const command = new this.aws.sdk.RevokeSecurityGroupIngressCommand({
       GroupId: groupId,
       SecurityGroupRuleIds: ruleIds,
     });
     const answer = await session.send('RevokeSecurityGroupIngress', command, (options) =>
-      this.client.send(command, options),
+      this.aws.client.send(command, options),
     );
     if (answer.Return === false) {
       throw session.fail('rejected', `RevokeSecurityGroupIngress returned false for ${groupId}`);
@@ -465,27 +479,30 @@ class AwsEc2Connector implements Connector {
   // -------------------------------------------------------------------------
   // Lookups
 
-  private async describeAcl(session: AwsCallSession, aclId: string): Promise<NetworkAcl> {
-    const command = new DescribeNetworkAclsCommand({ NetworkAclIds: [aclId] });
+  private async describeAcl(session: AwsCallSession, aclId: string): Promise<Ec2.NetworkAcl> {
+    const command = new this.aws.sdk.DescribeNetworkAclsCommand({ NetworkAclIds: [aclId] });
     const answer = await session.send('DescribeNetworkAcls', command, (options) =>
-      this.client.send(command, options),
+      this.aws.client.send(command, options),
     );
     const acl = answer.NetworkAcls?.find((candidate) => candidate.NetworkAclId === aclId);
     if (acl === undefined) throw session.fail('rejected', `network ACL ${aclId} was not found`);
     return acl;
   }
 
-  private async groupRules(session: AwsCallSession, groupId: string): Promise<SecurityGroupRule[]> {
-    const rules: SecurityGroupRule[] = [];
+  private async groupRules(
+    session: AwsCallSession,
+    groupId: string,
+  ): Promise<Ec2.SecurityGroupRule[]> {
+    const rules: Ec2.SecurityGroupRule[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
-      const command = new DescribeSecurityGroupRulesCommand({
+      const command = new this.aws.sdk.DescribeSecurityGroupRulesCommand({
         Filters: [{ Name: 'group-id', Values: [groupId] }],
         MaxResults: 1000,
         ...(nextToken === undefined ? {} : { NextToken: nextToken }),
       });
       const answer = await session.send('DescribeSecurityGroupRules', command, (options) =>
-        this.client.send(command, options),
+        this.aws.client.send(command, options),
       );
       rules.push(...(answer.SecurityGroupRules ?? []));
       nextToken = answer.NextToken || undefined;
@@ -496,9 +513,9 @@ class AwsEc2Connector implements Connector {
 
   /** A filter on an unknown group answers nothing; ask for the group so a typo is an error. */
   private async checkGroupExists(session: AwsCallSession, groupId: string): Promise<void> {
-    const command = new DescribeSecurityGroupsCommand({ GroupIds: [groupId] });
+    const command = new this.aws.sdk.DescribeSecurityGroupsCommand({ GroupIds: [groupId] });
     await session.send('DescribeSecurityGroups', command, (options) =>
-      this.client.send(command, options),
+      this.aws.client.send(command, options),
     );
   }
 
@@ -645,8 +662,8 @@ function optionalDirection(input: JsonObject): TrafficDirection | undefined {
 }
 
 /** The ACL's deny entries for all protocols, the default rule left out. */
-function denyEntries(acl: NetworkAcl): DenyEntry[] {
-  return (acl.Entries ?? []).flatMap((entry: NetworkAclEntry): DenyEntry[] => {
+function denyEntries(acl: Ec2.NetworkAcl): DenyEntry[] {
+  return (acl.Entries ?? []).flatMap((entry: Ec2.NetworkAclEntry): DenyEntry[] => {
     const cidr = entry.CidrBlock ?? entry.Ipv6CidrBlock;
     if (
       entry.RuleAction !== 'deny' ||
@@ -677,14 +694,17 @@ function matches(entry: DenyEntry, range: IpRange, direction?: TrafficDirection)
 }
 
 function findDeny(
-  acl: NetworkAcl,
+  acl: Ec2.NetworkAcl,
   range: IpRange,
   direction: TrafficDirection,
 ): DenyEntry | undefined {
   return denyEntries(acl).find((entry) => matches(entry, range, direction));
 }
 
-function ingressRulesFor(rules: readonly SecurityGroupRule[], range: IpRange): SecurityGroupRule[] {
+function ingressRulesFor(
+  rules: readonly Ec2.SecurityGroupRule[],
+  range: IpRange,
+): Ec2.SecurityGroupRule[] {
   return rules.filter(
     (rule) =>
       rule.IsEgress !== true &&

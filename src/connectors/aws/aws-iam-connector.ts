@@ -1,10 +1,4 @@
-import {
-  GetAccessKeyLastUsedCommand,
-  IAMClient,
-  ListAccessKeysCommand,
-  UpdateAccessKeyCommand,
-  type AccessKeyMetadata,
-} from '@aws-sdk/client-iam';
+import type * as Iam from '@aws-sdk/client-iam';
 import {
   ConnectorError,
   type Connector,
@@ -25,6 +19,14 @@ import {
 } from './aws-settings.js';
 import { AWS_REQUESTS_SCHEMA, AwsTransport, type AwsCallSession } from './aws-transport.js';
 import { accountStatusCommand } from './openc2.js';
+
+/**
+ * The AWS SDK's client package takes over half a second and about 15 MB of
+ * heap to load, in every thread that loads it: a connector loads it on its
+ * first call, not every process that reads the connector types.
+ */
+let sdkLoading: Promise<typeof Iam> | undefined;
+const loadSdk = (): Promise<typeof Iam> => (sdkLoading ??= import('@aws-sdk/client-iam'));
 
 /**
  * `type: aws_iam`: an IAM user's access keys — list them with when and
@@ -151,17 +153,35 @@ class AwsIamConnector implements Connector {
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
   private readonly transport: AwsTransport;
-  private readonly client: IAMClient;
+  /** Loaded by the first call (see `loadSdk`). */
+  private loaded?: { sdk: typeof Iam; client: Iam.IAMClient };
 
-  constructor(settings: AwsSettings) {
+  constructor(private readonly settings: AwsSettings) {
     this.name = settings.name;
     this.concurrency = settings.concurrency;
     if (settings.rateLimit) this.rateLimit = settings.rateLimit;
     this.transport = new AwsTransport(settings);
-    this.client = new IAMClient(this.transport.clientConfig(iamSigningRegion(settings.region)));
+  }
+
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    const sdk = await loadSdk();
+    this.loaded ??= {
+      sdk,
+      client: new sdk.IAMClient(
+        this.transport.clientConfig(iamSigningRegion(this.settings.region)),
+      ),
+    };
+  }
+
+  /** The SDK and client: `invoke` and `reconcile` load them first. */
+  private get aws(): { sdk: typeof Iam; client: Iam.IAMClient } {
+    if (!this.loaded) throw new Error(`${this.name}: the AWS SDK is used before it was loaded`);
+    return this.loaded;
   }
 
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
+    await this.load();
     const session = this.transport.session(`${this.name}.${call.action}`, call.signal);
     const input = asObject(call.input);
     const user = text(input, 'user');
@@ -179,6 +199,7 @@ class AwsIamConnector implements Connector {
 
   /** Lists the user's keys: `done` when the key has the asked-for status, else `not_done`. */
   async reconcile(call: ConnectorCall): Promise<Reconciliation> {
+    await this.load();
     const target =
       call.action === 'disable_access_key'
         ? 'Inactive'
@@ -208,9 +229,9 @@ class AwsIamConnector implements Connector {
     const described: JsonObject[] = [];
     for (const key of keys) {
       const accessKeyId = key.AccessKeyId ?? '';
-      const command = new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId });
+      const command = new this.aws.sdk.GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId });
       const answer = await session.send('GetAccessKeyLastUsed', command, (options) =>
-        this.client.send(command, options),
+        this.aws.client.send(command, options),
       );
       const lastUsed = answer.AccessKeyLastUsed;
       described.push({
@@ -238,13 +259,13 @@ class AwsIamConnector implements Connector {
     }
     const was = statusOf(key);
     if (was !== target) {
-      const command = new UpdateAccessKeyCommand({
+      const command = new this.aws.sdk.UpdateAccessKeyCommand({
         UserName: user,
         AccessKeyId: accessKeyId,
         Status: target,
       });
       await session.send('UpdateAccessKey', command, (options) =>
-        this.client.send(command, options),
+        this.aws.client.send(command, options),
       );
     }
     return this.changeResult(session, user, accessKeyId, target, was);
@@ -263,16 +284,16 @@ class AwsIamConnector implements Connector {
     );
   }
 
-  private async keys(session: AwsCallSession, user: string): Promise<AccessKeyMetadata[]> {
-    const keys: AccessKeyMetadata[] = [];
+  private async keys(session: AwsCallSession, user: string): Promise<Iam.AccessKeyMetadata[]> {
+    const keys: Iam.AccessKeyMetadata[] = [];
     let marker: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
-      const command = new ListAccessKeysCommand({
+      const command = new this.aws.sdk.ListAccessKeysCommand({
         UserName: user,
         ...(marker === undefined ? {} : { Marker: marker }),
       });
       const answer = await session.send('ListAccessKeys', command, (options) =>
-        this.client.send(command, options),
+        this.aws.client.send(command, options),
       );
       keys.push(...(answer.AccessKeyMetadata ?? []));
       marker = answer.IsTruncated ? answer.Marker : undefined;
@@ -295,7 +316,7 @@ function text(input: JsonObject, key: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-function statusOf(key: AccessKeyMetadata): KeyStatus {
+function statusOf(key: Iam.AccessKeyMetadata): KeyStatus {
   // An unknown status counts as Active, so a disable is never skipped for it.
   return KEY_STATUSES.find((status) => status === key.Status) ?? 'Active';
 }

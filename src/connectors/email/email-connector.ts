@@ -1,7 +1,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import addressparser from 'nodemailer/lib/addressparser';
-import MailComposer from 'nodemailer/lib/mail-composer';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type MailComposerClass from 'nodemailer/lib/mail-composer';
+import type SMTPConnectionClass from 'nodemailer/lib/smtp-connection';
 import {
   ConnectorError,
   NOTIFY_ACTION,
@@ -18,6 +18,21 @@ import { deadline } from '../../core/deadline.js';
 import { notifyAction } from '../notify-action.js';
 import { SecretRedactor } from '../secrets.js';
 
+interface Mailer {
+  MailComposer: typeof MailComposerClass;
+  SMTPConnection: typeof SMTPConnectionClass;
+}
+
+/** Composing and sending mail is loaded by the first send, not by every thread reading config. */
+let mailerLoading: Promise<Mailer> | undefined;
+const loadMailer = (): Promise<Mailer> =>
+  (mailerLoading ??= Promise.all([
+    import('nodemailer/lib/mail-composer'),
+    import('nodemailer/lib/smtp-connection'),
+  ]).then(([composer, connection]) => ({
+    MailComposer: composer.default,
+    SMTPConnection: connection.default,
+  })));
 /**
  * Sends e-mail over SMTP (nodemailer's SMTP client): `notify` and `send`.
  * One connection per message: connect (implicit TLS or a required
@@ -181,6 +196,7 @@ class EmailConnector implements Connector {
     const where = `${this.name}.${call.action}`;
     const mail = this.mail(call, where);
     const messageId = `<${messageIdPart(call.idempotencyKey)}@warden>`;
+    const { MailComposer, SMTPConnection } = await loadMailer();
     const composer = new MailComposer({
       from: this.options.from,
       to: [...mail.to],
@@ -219,6 +235,7 @@ class EmailConnector implements Connector {
 
     try {
       const info = await this.deliver(
+        SMTPConnection,
         { from: envelope.from === false ? '' : envelope.from, to: envelope.to },
         raw,
         signal,
@@ -301,6 +318,7 @@ class EmailConnector implements Connector {
    * before `send` nothing can have been delivered.
    */
   private deliver(
+    SMTPConnection: Mailer['SMTPConnection'],
     envelope: { from: string; to: string[] },
     raw: Buffer,
     signal: AbortSignal,
