@@ -21,6 +21,15 @@ function randomSlice(size: number): Buffer {
   return slice;
 }
 
+/** The id's text is written into one buffer: no intermediate buffers or strings per id. */
+const text = Buffer.alloc(36, '-');
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+
+function putHex(at: number, byte: number): void {
+  text[at] = HEX_DIGITS[byte >> 4] as number;
+  text[at + 1] = HEX_DIGITS[byte & 15] as number;
+}
+
 export function uuidv7(now: number = Date.now()): string {
   if (now <= lastMs) {
     sequence = (sequence + 1) & 0xfff;
@@ -30,11 +39,19 @@ export function uuidv7(now: number = Date.now()): string {
     lastMs = now;
     sequence = randomSlice(2).readUInt16BE(0) & 0x7ff;
   }
-  const bytes = Buffer.from(randomSlice(16));
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const random = randomSlice(8);
+  // unix_ts_ms (48 bits) | ver 7 + rand_a (the counter, 12 bits) | var 0b10 + rand_b (62 bits)
+  const high = Math.floor(now / 0x10000);
+  putHex(0, high >>> 24);
+  putHex(2, (high >>> 16) & 0xff);
+  putHex(4, (high >>> 8) & 0xff);
+  putHex(6, high & 0xff);
+  putHex(9, (now >>> 8) & 0xff);
+  putHex(11, now & 0xff);
+  putHex(14, 0x70 | (sequence >> 8));
+  putHex(16, sequence & 0xff);
+  putHex(19, 0x80 | ((random[0] as number) & 0x3f));
+  putHex(21, random[1] as number);
+  for (let i = 2; i < 8; i += 1) putHex(20 + 2 * i, random[i] as number);
+  return text.toString('latin1', 0, 36);
 }
