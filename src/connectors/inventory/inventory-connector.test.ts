@@ -94,6 +94,26 @@ describe('the inventory connector', () => {
     expect(await output('model', { key: 'no-such-model' })).toBeNull();
   });
 
+  it('describes a model once per inventory, frozen, since every run shares the description', async () => {
+    const first = (await output('model', { key: 'customer-churn' })) as Record<string, unknown>;
+    expect(await output('model', { key: 'churn' })).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.blastRadius)).toBe(true);
+    expect(() => (first.datasets as string[]).push('ds-other')).toThrow(TypeError);
+    // Sharing it does not freeze the inventory's own lists.
+    const inventory = new InventoryIndex(INVENTORY);
+    const fresh = guardConnector(createInventoryConnector(inventory));
+    const again = (await fresh.invoke(call('model', { key: 'customer-churn' }))).output as Record<
+      string,
+      unknown
+    >;
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    const churn = inventory.findModel('customer-churn') as ModelRecord;
+    expect(Object.isFrozen(churn.datasets) || Object.isFrozen(inventory.blastRadius(churn))).toBe(
+      false,
+    );
+  });
+
   it('lists the readers of a dataset, directly or through its feature store', async () => {
     expect(await output('dataset_readers', { dataset: 'ds-profiles' })).toEqual({
       dataset: 'ds-profiles',

@@ -184,7 +184,28 @@ function modelReference(model: ModelRecord): Json {
   };
 }
 
+/**
+ * A model's description, built once per inventory: playbooks look the same
+ * few models up for every run. Frozen, since every caller shares it (the
+ * executor only reads step outputs, and stores them as text).
+ */
+const descriptions = new WeakMap<InventoryIndex, Map<string, Json>>();
+
 function describeModel(inventory: InventoryIndex, model: ModelRecord): Json {
+  let known = descriptions.get(inventory);
+  if (!known) {
+    known = new Map();
+    descriptions.set(inventory, known);
+  }
+  let description = known.get(model.id);
+  if (description === undefined) {
+    description = deepFreeze(buildDescription(inventory, model));
+    known.set(model.id, description);
+  }
+  return description;
+}
+
+function buildDescription(inventory: InventoryIndex, model: ModelRecord): Json {
   const unit = inventory.businessUnit(model.businessUnit);
   return {
     ...modelReference(model),
@@ -195,6 +216,14 @@ function describeModel(inventory: InventoryIndex, model: ModelRecord): Json {
     datasets: [...model.datasets],
     featureStores: [...model.featureStores],
     ...(model.description === undefined ? {} : { description: model.description }),
-    blastRadius: inventory.blastRadius(model),
+    blastRadius: [...inventory.blastRadius(model)],
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const field of Object.values(value)) deepFreeze(field);
+    Object.freeze(value);
+  }
+  return value;
 }
