@@ -549,7 +549,6 @@ export class IngestPipeline implements IngestQueue {
       const c = t.value;
       const heldBefore = this.unwritten.has(c.id);
       const hold = unwritten !== undefined && !chunk.has(c.id);
-      const summary: Record<string, unknown> = { caseId: c.id, number: c.number };
       if (t.isNew) {
         casesOpened += 1;
         await tx.insertCase(c);
@@ -559,7 +558,6 @@ export class IngestPipeline implements IngestQueue {
           tier: c.tier,
           businessUnit: c.businessUnit,
         });
-        summary.opened = true;
         if (this.caseOpened && t.openedBy) {
           // The whole alert, description included, for the playbooks it may start.
           const opener = t.openedBy.alert;
@@ -589,14 +587,17 @@ export class IngestPipeline implements IngestQueue {
         const earlier = this.unwritten.get(c.id);
         await this.recordLinks(tx, c, now, earlier ? combine(earlier, links) : links);
       }
-      if (linked.length > 0 || t.repeats > 0) {
-        summary.linked = linked.length;
-        summary.repeats = t.repeats;
-      }
-      if (t.severityBefore !== null && t.severityBefore !== c.severityId) {
-        summary.severity = { from: t.severityBefore, to: c.severityId };
-      }
-      audited.push(summary);
+      const counted = linked.length > 0 || t.repeats > 0;
+      const moved = t.severityBefore !== null && t.severityBefore !== c.severityId;
+      // Keys in sorted order, here and in the entry: the audit log then serialises it natively.
+      audited.push({
+        caseId: c.id,
+        ...(counted ? { linked: linked.length } : {}),
+        number: c.number,
+        ...(t.isNew ? { opened: true } : {}),
+        ...(counted ? { repeats: t.repeats } : {}),
+        ...(moved ? { severity: { from: t.severityBefore, to: c.severityId } } : {}),
+      });
     }
     if (written !== 'all') {
       const due = [...chunk].filter((id) => !touched.has(id));
@@ -611,7 +612,7 @@ export class IngestPipeline implements IngestQueue {
         actor: INGEST_ACTOR,
         action: 'ingest.committed',
         subject: 'cases',
-        data: { alerts: outcomes.length - duplicates, repeats: duplicates, cases: audited },
+        data: { alerts: outcomes.length - duplicates, cases: audited, repeats: duplicates },
       });
     }
     return { outcomes, duplicates, casesOpened, unwritten, written };
