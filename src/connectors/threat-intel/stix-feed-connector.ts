@@ -17,6 +17,7 @@ import {
   type ConnectorTypeDefinition,
   type SecretString,
 } from '../connector-config-reader.js';
+import { withDeadline } from '../../core/deadline.js';
 import { readHeaders } from '../http/http-connector-config.js';
 import { sendHttpRequest } from '../http/http-exchange.js';
 import { parseJson } from '../http/json-api.js';
@@ -388,10 +389,9 @@ class StixFeedConnector implements Connector {
   private async readFile(path: string): Promise<{ objects: unknown[]; exchange?: WireExchange }> {
     let text: string;
     try {
-      text = await readFile(path, {
-        encoding: 'utf8',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      text = await withDeadline(this.timeoutMs, (signal) =>
+        readFile(path, { encoding: 'utf8', signal }),
+      );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'EPERM') {

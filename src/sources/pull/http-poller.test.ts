@@ -172,6 +172,16 @@ describe('HttpPoller', () => {
     expect(warnings.join('\n')).not.toContain('s3cret');
   });
 
+  it('gives up on a feed that does not answer within its timeout, and backs off', async () => {
+    fake.enqueue({ delayMs: 5_000, body: { data: { alerts: [] } } });
+    const started = performance.now();
+    const result = await poller({ timeoutMs: 150 }).pollOnce();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(result).toMatchObject({ ok: false, nextDelayMs: 60_000 });
+    expect(warnings[0]).toMatch(/poller siem: .*(timeout|abort)/i);
+    expect(committed).toHaveLength(0);
+  });
+
   it('caps the backoff at 15 minutes', async () => {
     fake.otherwise({ status: 502, body: '' });
     const p = poller();

@@ -1,4 +1,5 @@
 import type { PollerConfig } from '../../config/sources-config.js';
+import { withDeadline } from '../../core/deadline.js';
 import { normalizePayload } from '../source-registry.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import {
@@ -89,17 +90,20 @@ export class HttpPoller {
     const { config, log } = this.options;
     let retryAfterMs = 0;
     try {
-      const response = await this.fetch(this.requestUrl(), {
-        headers: { accept: 'application/json', ...config.headers },
-        signal: AbortSignal.timeout(config.timeoutMs),
-      });
-      if (!response.ok) {
-        retryAfterMs = retryAfter(response.headers.get('retry-after'));
-        await response.body?.cancel();
-        throw new Error(`answered HTTP ${response.status}`);
-      }
-      const body: unknown = await response.json().catch(() => {
-        throw new Error('answered with a body that is not JSON');
+      // The deadline covers the answer's body too; it is freed once the body is read.
+      const body = await withDeadline<unknown>(config.timeoutMs, async (signal) => {
+        const response = await this.fetch(this.requestUrl(), {
+          headers: { accept: 'application/json', ...config.headers },
+          signal,
+        });
+        if (!response.ok) {
+          retryAfterMs = retryAfter(response.headers.get('retry-after'));
+          await response.body?.cancel();
+          throw new Error(`answered HTTP ${response.status}`);
+        }
+        return response.json().catch(() => {
+          throw new Error('answered with a body that is not JSON');
+        });
       });
       const items = config.items === undefined ? body : valueAtPath(body, config.items);
       if (items !== undefined && items !== null && !Array.isArray(items)) {
