@@ -32,6 +32,7 @@ import type {
   StoreTransaction,
 } from '../store/store.js';
 import { collectEvidence } from './evidence-workflow.js';
+import { isoTime } from '../core/iso-time.js';
 import { GroupCommitter } from './group-committer.js';
 
 /**
@@ -212,8 +213,17 @@ export class PlaybookExecutor {
     this.committer = new GroupCommitter(options.store);
   }
 
+  /** The last instant `now` formatted, and its text: under load many calls share a millisecond. */
+  private nowMs = Number.NaN;
+  private nowText = '';
+
   private now(): string {
-    return this.clock().toISOString();
+    const ms = this.clock().getTime();
+    if (ms !== this.nowMs) {
+      this.nowMs = ms;
+      this.nowText = isoTime(ms);
+    }
+    return this.nowText;
   }
 
   private get maxActiveRuns(): number {
