@@ -14,16 +14,9 @@ import {
 import type { ConnectorTypeDefinition } from '../connector-config-reader.js';
 import { AWS_COMMON_KEYS, readAwsSettings, type AwsSettings } from './aws-settings.js';
 import { AWS_REQUESTS_SCHEMA, AwsTransport, type AwsCallSession } from './aws-transport.js';
+import { LazyAwsClient } from './lazy-aws-client.js';
 import { parseIpRange, sameIpRange, type IpRange } from './ip-ranges.js';
 import { deleteRuleCommand, denyIpRangeCommand, type TrafficDirection } from './openc2.js';
-
-/**
- * The AWS SDK's client package takes over half a second and about 15 MB of
- * heap to load, in every thread that loads it: a connector loads it on its
- * first call, not every process that reads the connector types.
- */
-let sdkLoading: Promise<typeof Ec2> | undefined;
-const loadSdk = (): Promise<typeof Ec2> => (sdkLoading ??= import('@aws-sdk/client-ec2'));
 
 /**
  * `type: aws_ec2`: network containment of an IP range in a VPC. Security
@@ -247,8 +240,7 @@ class AwsEc2Connector implements Connector {
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
   private readonly transport: AwsTransport;
-  /** Loaded by the first call (see `loadSdk`). */
-  private loaded?: { sdk: typeof Ec2; client: Ec2.EC2Client };
+  private readonly aws: LazyAwsClient<typeof Ec2, Ec2.EC2Client>;
   /** Deny writes to one ACL run one at a time, so two calls never pick the same number. */
   private readonly aclLocks = new Map<string, Promise<void>>();
 
@@ -257,25 +249,15 @@ class AwsEc2Connector implements Connector {
     this.concurrency = settings.concurrency;
     if (settings.rateLimit) this.rateLimit = settings.rateLimit;
     this.transport = new AwsTransport(settings);
-  }
-
-  private async load(): Promise<void> {
-    if (this.loaded) return;
-    const sdk = await loadSdk();
-    this.loaded ??= {
-      sdk,
-      client: new sdk.EC2Client(this.transport.clientConfig(this.settings.region)),
-    };
-  }
-
-  /** The SDK and client: `invoke` and `reconcile` load them first. */
-  private get aws(): { sdk: typeof Ec2; client: Ec2.EC2Client } {
-    if (!this.loaded) throw new Error(`${this.name}: the AWS SDK is used before it was loaded`);
-    return this.loaded;
+    this.aws = new LazyAwsClient(
+      settings.name,
+      () => import('@aws-sdk/client-ec2'),
+      (sdk) => new sdk.EC2Client(this.transport.clientConfig(settings.region)),
+    );
   }
 
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
-    await this.load();
+    await this.aws.load();
     const session = this.transport.session(`${this.name}.${call.action}`, call.signal);
     const input = asObject(call.input);
     switch (call.action) {
@@ -298,7 +280,7 @@ class AwsEc2Connector implements Connector {
    * fails.
    */
   async reconcile(call: ConnectorCall): Promise<Reconciliation> {
-    await this.load();
+    await this.aws.load();
     const session = this.transport.session(`${this.name}.${call.action} (reconcile)`, call.signal);
     const input = asObject(call.input);
     try {

@@ -18,15 +18,8 @@ import {
   type AwsSettings,
 } from './aws-settings.js';
 import { AWS_REQUESTS_SCHEMA, AwsTransport, type AwsCallSession } from './aws-transport.js';
+import { LazyAwsClient } from './lazy-aws-client.js';
 import { accountStatusCommand } from './openc2.js';
-
-/**
- * The AWS SDK's client package takes over half a second and about 15 MB of
- * heap to load, in every thread that loads it: a connector loads it on its
- * first call, not every process that reads the connector types.
- */
-let sdkLoading: Promise<typeof Iam> | undefined;
-const loadSdk = (): Promise<typeof Iam> => (sdkLoading ??= import('@aws-sdk/client-iam'));
 
 /**
  * `type: aws_iam`: an IAM user's access keys — list them with when and
@@ -153,35 +146,22 @@ class AwsIamConnector implements Connector {
   readonly concurrency: number;
   readonly rateLimit?: RateLimit;
   private readonly transport: AwsTransport;
-  /** Loaded by the first call (see `loadSdk`). */
-  private loaded?: { sdk: typeof Iam; client: Iam.IAMClient };
+  private readonly aws: LazyAwsClient<typeof Iam, Iam.IAMClient>;
 
-  constructor(private readonly settings: AwsSettings) {
+  constructor(settings: AwsSettings) {
     this.name = settings.name;
     this.concurrency = settings.concurrency;
     if (settings.rateLimit) this.rateLimit = settings.rateLimit;
     this.transport = new AwsTransport(settings);
-  }
-
-  private async load(): Promise<void> {
-    if (this.loaded) return;
-    const sdk = await loadSdk();
-    this.loaded ??= {
-      sdk,
-      client: new sdk.IAMClient(
-        this.transport.clientConfig(iamSigningRegion(this.settings.region)),
-      ),
-    };
-  }
-
-  /** The SDK and client: `invoke` and `reconcile` load them first. */
-  private get aws(): { sdk: typeof Iam; client: Iam.IAMClient } {
-    if (!this.loaded) throw new Error(`${this.name}: the AWS SDK is used before it was loaded`);
-    return this.loaded;
+    this.aws = new LazyAwsClient(
+      settings.name,
+      () => import('@aws-sdk/client-iam'),
+      (sdk) => new sdk.IAMClient(this.transport.clientConfig(iamSigningRegion(settings.region))),
+    );
   }
 
   async invoke(call: ConnectorCall): Promise<ConnectorResult> {
-    await this.load();
+    await this.aws.load();
     const session = this.transport.session(`${this.name}.${call.action}`, call.signal);
     const input = asObject(call.input);
     const user = text(input, 'user');
@@ -199,7 +179,7 @@ class AwsIamConnector implements Connector {
 
   /** Lists the user's keys: `done` when the key has the asked-for status, else `not_done`. */
   async reconcile(call: ConnectorCall): Promise<Reconciliation> {
-    await this.load();
+    await this.aws.load();
     const target =
       call.action === 'disable_access_key'
         ? 'Inactive'
