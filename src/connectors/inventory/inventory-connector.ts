@@ -1,3 +1,4 @@
+import { deepFreeze } from '../../config/yaml-source.js';
 import type { InventoryIndex, ModelRecord } from '../../core/inventory.js';
 import { parseIp } from '../../core/ip-range.js';
 import {
@@ -218,12 +219,4 @@ function buildDescription(inventory: InventoryIndex, model: ModelRecord): Json {
     ...(model.description === undefined ? {} : { description: model.description }),
     blastRadius: [...inventory.blastRadius(model)],
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const field of Object.values(value)) deepFreeze(field);
-    Object.freeze(value);
-  }
-  return value;
 }
