@@ -185,6 +185,8 @@ interface BatchedRun {
   peakMB: number;
   /** Server CPU per alert, µs: all threads, and the main thread alone. */
   cpuPerAlert: { total: number; main: number };
+  /** This process's CPU per alert, µs: the load generator's share of the machine. */
+  loaderCpuPerAlert: number;
   /** With BENCH_GC=1: what the collector did per alert, one line per thread. */
   gc: string[];
 }
@@ -198,6 +200,12 @@ function cpuPerAlert(
     total: ((after.total - before.total) / alerts) * 1e6,
     main: ((after.main - before.main) / alerts) * 1e6,
   };
+}
+
+/** CPU this process used since `before` (process.cpuUsage), µs per item. */
+function loaderCpuPer(before: NodeJS.CpuUsage, items: number): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / items;
 }
 
 function ndjsonBodies(
@@ -226,6 +234,7 @@ async function batchedRun(kind: Kind, bodies: Buffer[], warmup: Buffer[]): Promi
     await postAll(url, warmup, settings.batchConnections, headers, check);
     accepted = 0;
     const cpuBefore = server.cpu();
+    const loaderBefore = process.cpuUsage();
     const gcBefore = server.gc?.snapshot();
     const { seconds } = await postAll(url, bodies, settings.batchConnections, headers, check);
     const expected = bodies.length * settings.batchSize;
@@ -234,6 +243,7 @@ async function batchedRun(kind: Kind, bodies: Buffer[], warmup: Buffer[]): Promi
       alertsPerSecond: accepted / seconds,
       peakMB: server.memory().peakMB,
       cpuPerAlert: cpuPerAlert(cpuBefore, server.cpu(), accepted),
+      loaderCpuPerAlert: loaderCpuPer(loaderBefore, accepted),
       gc: gcLines(server, gcBefore, accepted, 'alert'),
     };
   });
@@ -247,6 +257,7 @@ interface SingleRun {
   p99: number;
   failed: number;
   cpuPerAlert: BatchedRun['cpuPerAlert'];
+  loaderCpuPerAlert: number;
   gc: string[];
 }
 
@@ -285,6 +296,7 @@ async function singleRun(kind: Kind, seed: number): Promise<SingleRun> {
     });
     await cannon(server.url, generator, 2);
     const cpuBefore = server.cpu();
+    const loaderBefore = process.cpuUsage();
     const gcBefore = server.gc?.snapshot();
     const r = await cannon(server.url, generator, settings.singleSeconds);
     return {
@@ -293,6 +305,7 @@ async function singleRun(kind: Kind, seed: number): Promise<SingleRun> {
       p99: r.latency.p99,
       failed: r.non2xx + r.errors + r.timeouts,
       cpuPerAlert: cpuPerAlert(cpuBefore, server.cpu(), r['2xx']),
+      loaderCpuPerAlert: loaderCpuPer(loaderBefore, r['2xx']),
       gc: gcLines(server, gcBefore, r['2xx'], 'request'),
     };
   });
@@ -435,7 +448,8 @@ async function main(): Promise<void> {
         log(
           `  run ${run} ${kind.padEnd(8)} ${int(r.alertsPerSecond)} alerts/s; server CPU ` +
             `${int(r.cpuPerAlert.total)} µs/alert (main thread ${int(r.cpuPerAlert.main)}, ` +
-            `other threads ${int(r.cpuPerAlert.total - r.cpuPerAlert.main)})`,
+            `other threads ${int(r.cpuPerAlert.total - r.cpuPerAlert.main)}); ` +
+            `load generator ${int(r.loaderCpuPerAlert)} µs/alert`,
         );
         for (const line of r.gc) log(`      GC ${line}`);
       }
@@ -454,7 +468,8 @@ async function main(): Promise<void> {
         log(
           `  run ${run} ${kind.padEnd(8)} ${int(r.requestsPerSecond)} req/s, ` +
             `p50 ${r.p50} ms, p99 ${r.p99} ms${r.failed ? `, ${r.failed} FAILED` : ''}; server CPU ` +
-            `${int(r.cpuPerAlert.total)} µs/request (main thread ${int(r.cpuPerAlert.main)})`,
+            `${int(r.cpuPerAlert.total)} µs/request (main thread ${int(r.cpuPerAlert.main)}); ` +
+            `load generator ${int(r.loaderCpuPerAlert)} µs/request`,
         );
         for (const line of r.gc) log(`      GC ${line}`);
       }
