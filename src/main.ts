@@ -12,7 +12,11 @@ import { CaseWorkflow } from './pipeline/case-workflow.js';
 import { EvidenceWorkflow } from './pipeline/evidence-workflow.js';
 import { DeadLetterWorkflow } from './pipeline/dead-letter-workflow.js';
 import type { PlaybookExecutor } from './pipeline/playbook-executor.js';
-import { loadPlaybookEngine, openPlaybookEngine } from './playbook-engine.js';
+import {
+  loadPlaybookEngine,
+  openPlaybookEngine,
+  type PlaybookEngineConfig,
+} from './playbook-engine.js';
 import { AlertPreparer } from './pipeline/alert-preparer.js';
 import type { IngestWorkerData } from './ingest-worker.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
@@ -20,6 +24,7 @@ import type { IngestQueue } from './pipeline/ingest-queue.js';
 import { ThreadedIngest } from './pipeline/threaded-ingest.js';
 import { buildServer } from './server/app.js';
 import { WardenMetrics } from './server/metrics.js';
+import { DataDirLock } from './store/sqlite/data-dir-lock.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -77,6 +82,21 @@ export function openWarden(options: WardenOptions): Warden {
   const config = loadWardenConfig(options.configDir);
   // Loaded here even when the writer thread runs playbooks, so a mistake stops start-up.
   const engine = loadPlaybookEngine({ config, dataDir: options.dataDir });
+  const lock = DataDirLock.acquire(options.dataDir);
+  try {
+    return wireWarden(options, config, engine, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function wireWarden(
+  options: WardenOptions,
+  config: WardenConfig,
+  engine: PlaybookEngineConfig,
+  lock: DataDirLock,
+): Warden {
   const store = new SqliteStore({
     dataDir: options.dataDir,
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
@@ -121,6 +141,7 @@ export function openWarden(options: WardenOptions): Warden {
       await executor?.stop();
       await ingest.close();
       await store.close();
+      lock.release();
     },
   };
 }

@@ -281,6 +281,23 @@ describe('warden CLI', () => {
     expect(remote.stdout).toContain('ingested 3 alerts: 1 new, 1 duplicates, 1 rejected');
     expect(remote.stderr).toContain(`${file}:3:`);
     expect(remote.code).toBe(1);
+
+    // A second process that would ingest into the same data directory is refused, and says why.
+    const inUse = `data directory ${serveData} is in use by another Warden process`;
+    const direct = warden(['ingest', file, '--data', serveData]);
+    expect(direct.stderr).toContain(inUse);
+    expect(direct.code).toBe(2);
+    const secondServer = warden(['serve', '--data', serveData, '--port', '0'], {
+      WARDEN_LOG_LEVEL: 'warn',
+    });
+    expect(secondServer.stderr).toContain(inUse);
+    expect(secondServer.code).toBe(2);
+    const after = await fetch(`${first.url}/api/v1/cases`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect((await after.json()) as { items: unknown[] }).toMatchObject({
+      items: [expect.objectContaining({ alertCount: 1, eventCount: 2 })],
+    });
     first.child.kill('SIGTERM');
     await new Promise((r) => first.child.once('exit', r));
 
