@@ -588,6 +588,130 @@ describe('cases', () => {
   });
 });
 
+describe('case tasks', () => {
+  interface Task {
+    id: string;
+    text: string;
+    createdBy: string;
+    runId: string | null;
+    done: boolean;
+    doneAt: string | null;
+    doneBy: string | null;
+  }
+  let caseId: string;
+  let otherUnitCase: string;
+
+  beforeAll(async () => {
+    caseId = (
+      await post(
+        '/api/v1/alerts',
+        spikeAlert('192.0.2.210', {
+          title: 'for task tests',
+          observables: { ips: ['192.0.2.210'], model: { id: 'credit-risk-scoring' } },
+        }),
+      )
+    ).json<IngestBody>().results[0]?.caseId as string;
+    const chatbot = spikeAlert('192.0.2.211', {
+      title: 'chatbot spike',
+      observables: { ips: ['192.0.2.211'], model: { id: 'support-chatbot' } },
+    });
+    otherUnitCase = (await post('/api/v1/alerts', chatbot)).json<IngestBody>().results[0]
+      ?.caseId as string;
+  });
+
+  const send = (method: 'GET' | 'POST', path: string, payload?: unknown, secret = '') =>
+    h.app.inject({
+      method,
+      url: `/api/v1/cases/${caseId}${path}`,
+      headers: bearer(secret || h.tokens.analyst),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+
+  it('an analyst adds a task, marks it done and not done again: each on the timeline and in the audit log', async () => {
+    const added = await send('POST', '/tasks', { text: 'Confirm the scanner schedule' });
+    expect(added.statusCode).toBe(201);
+    const task = added.json<Task>();
+    expect(task).toMatchObject({
+      text: 'Confirm the scanner schedule',
+      createdBy: 'analyst',
+      runId: null,
+      done: false,
+      doneAt: null,
+      doneBy: null,
+    });
+
+    const done = await send('POST', `/tasks/${task.id}`, { done: true, note: 'weekly, Mondays' });
+    expect(done.statusCode).toBe(200);
+    expect(done.json<Task>()).toMatchObject({ id: task.id, done: true, doneBy: 'analyst' });
+    // Marking it done again (a retried request) changes nothing.
+    const again = await send('POST', `/tasks/${task.id}`, { done: true }, h.tokens.responder);
+    expect(again.json<Task>()).toMatchObject({ done: true, doneBy: 'analyst' });
+
+    const listed = await send('GET', '/tasks', undefined, h.tokens.viewer);
+    expect(listed.json<{ items: Task[] }>().items).toEqual([done.json<Task>()]);
+
+    const reopened = await send('POST', `/tasks/${task.id}`, { done: false });
+    expect(reopened.json<Task>()).toMatchObject({ done: false, doneAt: null, doneBy: null });
+
+    const c = (await send('GET', '')).json<{ tasks: Task[]; timeline: TimelineEntry[] }>();
+    expect(c.tasks).toEqual([reopened.json<Task>()]);
+    const taskEntries = c.timeline.filter((t) => t.kind.startsWith('task'));
+    expect(taskEntries.map((t) => [t.kind, t.message])).toEqual([
+      ['task', 'Confirm the scanner schedule'],
+      ['task_done', 'done: Confirm the scanner schedule (weekly, Mondays)'],
+      ['task_reopened', 'not done: Confirm the scanner schedule'],
+    ]);
+    const audit = (await h.warden.store.readAudit(0, 10_000)).filter(
+      (a) => a.subject === caseId && a.action.startsWith('case.task'),
+    );
+    expect(audit.map((a) => a.action)).toEqual([
+      'case.task',
+      'case.task_done',
+      'case.task_reopened',
+    ]);
+    expect(audit[1]?.data).toMatchObject({ taskId: task.id, note: 'weekly, Mondays' });
+  });
+
+  it('refuses bad task requests naming the field, and hides other units’ cases', async () => {
+    const task = (await send('POST', '/tasks', { text: 'Check' })).json<Task>();
+    expectProblem(await send('POST', '/tasks', {}), 422, 'missing_field', 'text');
+    expectProblem(await send('POST', '/tasks', { text: '  ' }), 422, 'invalid_field', 'text');
+    expectProblem(await send('POST', '/tasks', { txt: 'typo' }), 422, 'invalid_field', 'txt');
+    expectProblem(await send('POST', `/tasks/${task.id}`, {}), 422, 'missing_field', 'done');
+    expectProblem(
+      await send('POST', `/tasks/${task.id}`, { done: 'yes' }),
+      422,
+      'invalid_field',
+      'done',
+    );
+    const unknown = expectProblem(
+      await send('POST', '/tasks/no-such-task', { done: true }),
+      404,
+      'not_found',
+    );
+    expect(unknown.detail).toContain('task no-such-task not found');
+    expectProblem(
+      await send('POST', '/tasks', { text: 'Check' }, h.tokens.viewer),
+      403,
+      'forbidden',
+    );
+    // The retail analyst sees retail cases only: another unit's case is not found, not forbidden.
+    const theirs = await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${otherUnitCase}/tasks`,
+      headers: bearer(h.tokens.retailAnalyst),
+      payload: { text: 'peek' },
+    });
+    expectProblem(theirs, 404, 'not_found');
+    expect((await send('GET', '/tasks', undefined, h.tokens.retailAnalyst)).statusCode).toBe(200);
+    const other = await h.app.inject({
+      url: `/api/v1/cases/${otherUnitCase}/tasks`,
+      headers: bearer(h.tokens.analyst),
+    });
+    expect(other.json<{ items: Task[] }>().items).toEqual([]);
+  });
+});
+
 describe('tokens, health, metrics, openapi, unknown routes', () => {
   it('a business-unit scoped token ingests only alerts about its units’ models', async () => {
     const before = await counts();

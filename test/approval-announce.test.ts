@@ -210,10 +210,29 @@ describe('the page an approval link opens', () => {
 describe('the page a case link opens', () => {
   it('shows the case to a token that may see it, and nothing to others', async () => {
     expect((await app.inject({ url: `/cases/${caseNumber}` })).body).toContain('name="token"');
+    const addTask = (text: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/cases/${caseNumber}/tasks`,
+        headers: bearer(secrets.responder),
+        payload: { text },
+      });
+    expect((await addTask('Tell the <partner> team')).statusCode).toBe(201);
+    const checked = (await addTask('Review the gateway rules')).json<{ id: string }>();
+    await app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${caseNumber}/tasks/${checked.id}`,
+      headers: bearer(secrets.responder),
+      payload: { done: true },
+    });
     const shown = await form(`/cases/${caseNumber}`, { token: secrets.viewer ?? '' });
     expect(shown.statusCode).toBe(200);
     expect(shown.body).toContain('inference spike on Customer Churn Prediction');
     expect(shown.body).toContain('approval request announced through secops_slack.post_case');
+    expect(shown.body).toContain(
+      '<h2>Tasks</h2><ul><li>☐ Tell the &lt;partner&gt; team</li>' +
+        '<li>☑ Review the gateway rules <span class="note">(done by responder)</span></li></ul>',
+    );
     const hidden = await form(`/cases/${caseNumber}`, { token: secrets.elsewhere ?? '' });
     expect(hidden.statusCode).toBe(404);
     expect(hidden.body).not.toContain('Customer Churn');

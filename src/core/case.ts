@@ -106,6 +106,8 @@ export type TimelineKind =
   | 'closed'
   | 'reopened'
   | 'task'
+  | 'task_done'
+  | 'task_reopened'
   | 'playbook_queued'
   | 'playbook_finished'
   | 'approval_requested'

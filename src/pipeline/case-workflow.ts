@@ -8,6 +8,7 @@ import {
   type CaseUpdate,
   type ClosureReason,
 } from '../core/case.js';
+import { caseTasks, markTask, TASK_TIMELINE_KINDS, type CaseTask } from '../core/case-tasks.js';
 import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
 import type { Store, StoreTransaction } from '../store/store.js';
@@ -53,6 +54,55 @@ export class CaseWorkflow {
     return this.change(principal, idOrNumber, (c, now) => reopenCase(c, note, now));
   }
 
+  /** The case's tasks, oldest first. */
+  async tasks(principal: Principal, idOrNumber: string): Promise<CaseTask[]> {
+    const c = await this.visibleCase(principal, idOrNumber);
+    return caseTasks(await this.store.listTimelineKinds(c.id, TASK_TIMELINE_KINDS));
+  }
+
+  /** Adds a task for an analyst; a closed case takes tasks too (follow-up work). */
+  async addTask(principal: Principal, idOrNumber: string, text: string): Promise<CaseTask> {
+    const { id } = await this.visibleCase(principal, idOrNumber);
+    const taskId = await this.store.transaction(async (tx) => {
+      const c = await tx.getCase(id);
+      if (!c) throw new WardenError('not_found', `case ${idOrNumber} not found`);
+      const now = this.clock().toISOString();
+      c.updatedAt = now;
+      await tx.updateCase(c);
+      return this.record(tx, principal, c, now, { kind: 'task', message: text, data: {} });
+    });
+    return this.taskOf(principal, id, taskId);
+  }
+
+  /** Marks a task done, or not done again; marking it as it already is changes nothing. */
+  async markTask(
+    principal: Principal,
+    idOrNumber: string,
+    taskId: string,
+    done: boolean,
+    note: string | null,
+  ): Promise<CaseTask> {
+    const { id } = await this.visibleCase(principal, idOrNumber);
+    await this.store.transaction(async (tx) => {
+      const c = await tx.getCase(id);
+      if (!c) throw new WardenError('not_found', `case ${idOrNumber} not found`);
+      const tasks = caseTasks(await tx.listTimelineKinds(id, TASK_TIMELINE_KINDS));
+      const change = markTask(tasks, taskId, done, note);
+      if (!change) return;
+      const now = this.clock().toISOString();
+      c.updatedAt = now;
+      await tx.updateCase(c);
+      await this.record(tx, principal, c, now, change);
+    });
+    return this.taskOf(principal, id, taskId);
+  }
+
+  private async taskOf(principal: Principal, caseId: string, taskId: string): Promise<CaseTask> {
+    const task = (await this.tasks(principal, caseId)).find((t) => t.id === taskId);
+    if (!task) throw new WardenError('not_found', `task ${taskId} not found on this case`);
+    return task;
+  }
+
   private async change(
     principal: Principal,
     idOrNumber: string,
@@ -84,10 +134,11 @@ export class CaseWorkflow {
     c: Case,
     at: string,
     change: CaseChange,
-  ): Promise<void> {
+  ): Promise<string> {
     const actor = principal.name;
+    const entryId = uuidv7();
     await tx.appendTimeline({
-      id: uuidv7(),
+      id: entryId,
       caseId: c.id,
       at,
       actor,
@@ -102,5 +153,6 @@ export class CaseWorkflow {
       subject: c.id,
       data: { message: change.message, tokenId: principal.tokenId, ...change.data },
     });
+    return entryId;
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { caseTasks, TASK_TIMELINE_KINDS } from '../core/case-tasks.js';
 import type { Principal } from '../core/access.js';
 import { InventoryIndex } from '../core/inventory.js';
 import type { PlaybookRouter } from '../core/playbook-router.js';
@@ -248,6 +249,15 @@ describe('PlaybookExecutor', () => {
       'phase_changed',
       'playbook_finished',
       'task',
+    ]);
+    // The handoff's task is open for the analyst, and names the run that added it.
+    const tasks = caseTasks(await store.listTimelineKinds(c?.id ?? '', TASK_TIMELINE_KINDS));
+    expect(tasks).toEqual([
+      expect.objectContaining({
+        runId: queued?.id,
+        createdBy: 'playbook:inference-spike-external-range',
+        done: false,
+      }),
     ]);
 
     const trace = await store.listRunEvents(queued?.id ?? '');

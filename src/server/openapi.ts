@@ -16,6 +16,7 @@ const idParam = {
   schema: { type: 'string' },
 };
 const caseRef = { $ref: '#/components/schemas/Case' };
+const taskRef = { $ref: '#/components/schemas/Task' };
 const approvalRef = { $ref: '#/components/schemas/Approval' };
 const deadLetterRef = { $ref: '#/components/schemas/DeadLetter' };
 const evidenceRef = { $ref: '#/components/schemas/Evidence' };
@@ -159,7 +160,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/api/v1/cases/{id}': {
         get: {
           summary:
-            'Read a case with its alerts (first 100), timeline (newest 200 entries) and observables',
+            'Read a case with its alerts (first 100), timeline (newest 200 entries), tasks and observables',
           parameters: [idParam],
           responses: {
             '200': { description: 'The case', ...(json(caseRef) as object) },
@@ -227,6 +228,56 @@ export function openApiDocument(version: string): Record<string, unknown> {
           }),
           responses: {
             '201': { description: 'Updated case', ...(json(caseRef) as object) },
+            ...errors(400, 401, 403, 404, 422),
+          },
+        },
+      },
+      '/api/v1/cases/{id}/tasks': {
+        get: {
+          summary: 'List a case’s tasks, oldest first, open and done',
+          parameters: [idParam],
+          responses: {
+            '200': {
+              description: 'Tasks',
+              ...(json({
+                type: 'object',
+                properties: { items: { type: 'array', items: taskRef } },
+              }) as object),
+            },
+            ...errors(401, 403, 404),
+          },
+        },
+        post: {
+          summary: 'Add a task for an analyst',
+          parameters: [idParam],
+          requestBody: json({
+            type: 'object',
+            required: ['text'],
+            properties: { text: { type: 'string', maxLength: 2000 } },
+          }),
+          responses: {
+            '201': { description: 'The task', ...(json(taskRef) as object) },
+            ...errors(400, 401, 403, 404, 422),
+          },
+        },
+      },
+      '/api/v1/cases/{id}/tasks/{taskId}': {
+        post: {
+          summary: 'Mark a task done, or not done again (marking it as it is changes nothing)',
+          parameters: [
+            idParam,
+            { name: 'taskId', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: json({
+            type: 'object',
+            required: ['done'],
+            properties: {
+              done: { type: 'boolean' },
+              note: { type: 'string', maxLength: 2000 },
+            },
+          }),
+          responses: {
+            '200': { description: 'The task', ...(json(taskRef) as object) },
             ...errors(400, 401, 403, 404, 422),
           },
         },
@@ -527,6 +578,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       schemas: {
+        Task: {
+          type: 'object',
+          description:
+            'Something an analyst is to do on a case, added by a playbook (runId set) or an analyst',
+          properties: {
+            id: { type: 'string', description: 'The id of the timeline entry that added it' },
+            text: { type: 'string' },
+            createdAt: { type: 'string', format: 'date-time' },
+            createdBy: { type: 'string' },
+            runId: { type: ['string', 'null'] },
+            done: { type: 'boolean' },
+            doneAt: { type: ['string', 'null'], format: 'date-time' },
+            doneBy: { type: ['string', 'null'] },
+          },
+        },
         Evidence: {
           type: 'object',
           properties: {

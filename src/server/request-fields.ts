@@ -50,6 +50,13 @@ export function optionalString(
   return fields[name] === undefined ? undefined : requiredString(fields, name, where, maxLength);
 }
 
+export function requiredBoolean(fields: Fields, name: string, where: string): boolean {
+  const value = fields[name];
+  if (value === undefined || value === null) throw missingField(name, where);
+  if (typeof value !== 'boolean') throw invalidField(name, 'must be true or false', where);
+  return value;
+}
+
 export function oneOf<T extends string>(
   value: unknown,
   allowed: readonly T[],

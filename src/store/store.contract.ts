@@ -850,6 +850,34 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         const oldest = await store.listTimeline(c.id, { limit: 3, before: older[0]?.id as string });
         expect(oldest.map((e) => e.message)).toEqual(['entry 0']);
       });
+
+      it('lists only the entries of the kinds asked for, oldest first, inside a transaction too', async () => {
+        const c = makeCase(1);
+        const other = makeCase(2);
+        await insertCases(c, other);
+        const task = timelineEntry(c.id, { kind: 'task', message: 'check', at: at(0) });
+        const comment = timelineEntry(c.id, { kind: 'comment', message: 'hm', at: at(1) });
+        const done = timelineEntry(c.id, {
+          kind: 'task_done',
+          message: 'done: check',
+          at: at(2),
+          data: { taskId: task.id },
+        });
+        await store.transaction(async (tx) => {
+          await tx.appendTimeline(task);
+          await tx.appendTimeline(comment);
+          await tx.appendTimeline(timelineEntry(other.id, { kind: 'task' }));
+        });
+        const seenInside = await store.transaction(async (tx) => {
+          await tx.appendTimeline(done);
+          return tx.listTimelineKinds(c.id, ['task', 'task_done']);
+        });
+        expect(seenInside).toEqual([task, done]);
+        expect(await store.listTimelineKinds(c.id, ['task', 'task_done'])).toEqual([task, done]);
+        expect(await store.listTimelineKinds(c.id, ['comment'])).toEqual([comment]);
+        expect(await store.listTimelineKinds(c.id, [])).toEqual([]);
+        expect(await store.listTimelineKinds('no-such-case', ['task'])).toEqual([]);
+      });
     });
 
     describe('audit log', () => {

@@ -1,6 +1,6 @@
 import type { EncodedAlert, NormalizedAlert, SeverityId } from '../core/alert.js';
 import type { AuditDraft, AuditEntry } from '../core/audit-chain.js';
-import type { Case, CaseStatus, TimelineEntry } from '../core/case.js';
+import type { Case, CaseStatus, TimelineEntry, TimelineKind } from '../core/case.js';
 import type { CustodyEvent, EvidenceItem, StoredEvidence } from '../core/evidence.js';
 import type { Role } from '../core/access.js';
 import type { ModelTier } from '../core/inventory.js';
@@ -44,6 +44,8 @@ export interface Store {
    * written before the entry `before` (all when omitted), still oldest first.
    */
   listTimeline(caseId: string, page?: TimelinePage): Promise<TimelineEntry[]>;
+  /** A case's timeline entries of these kinds, oldest first (e.g. those that make its tasks). */
+  listTimelineKinds(caseId: string, kinds: readonly TimelineKind[]): Promise<TimelineEntry[]>;
   findTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
   getToken(id: string): Promise<ApiToken | undefined>;
   /** Every token, oldest first (hashes included: callers must not show them). */
@@ -135,6 +137,8 @@ export interface StoreTransaction {
   /** A closed case stops absorbing alerts. */
   removeCorrelationKeys(caseId: string): Promise<void>;
   appendTimeline(entry: TimelineEntry): Promise<void>;
+  /** `Store.listTimelineKinds` inside the transaction: it sees what the transaction appended. */
+  listTimelineKinds(caseId: string, kinds: readonly TimelineKind[]): Promise<TimelineEntry[]>;
   appendAudit(draft: AuditDraft): Promise<AuditEntry>;
   insertToken(token: ApiToken): Promise<void>;
   /** Replace the token hash of an existing token id (the env-provided admin token). */

@@ -7,6 +7,7 @@ import {
   type CaseStatus,
   type CaseUpdate,
 } from '../../core/case.js';
+import { caseTasks, TASK_TIMELINE_KINDS } from '../../core/case-tasks.js';
 import type { ModelTier } from '../../core/inventory.js';
 import type { CaseWorkflow } from '../../pipeline/case-workflow.js';
 import type { CaseFilter, Store } from '../../store/store.js';
@@ -18,6 +19,7 @@ import {
   queryError,
   limitParam,
   queryList,
+  requiredBoolean,
   requiredString,
   type Fields,
 } from '../request-fields.js';
@@ -90,10 +92,11 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
   app.get<{ Params: { id: string } }>('/api/v1/cases/:id', async (request) => {
     const principal = principalWith(request, 'cases:read');
     const c = await deps.cases.visibleCase(principal, request.params.id);
-    const [alerts, timeline, evidence] = await Promise.all([
+    const [alerts, timeline, evidence, taskEntries] = await Promise.all([
       deps.store.listCaseAlerts(c.id, CASE_ALERTS_INLINE),
       deps.store.listTimeline(c.id, { limit: TIMELINE_INLINE + 1 }),
       deps.store.listEvidence(c.id),
+      deps.store.listTimelineKinds(c.id, TASK_TIMELINE_KINDS),
     ]);
     const timelineTruncated = timeline.length > TIMELINE_INLINE;
     return {
@@ -102,6 +105,7 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
       alertsTruncated: c.alertCount > alerts.length,
       timeline: timelineTruncated ? timeline.slice(1) : timeline,
       timelineTruncated,
+      tasks: caseTasks(taskEntries),
       evidence,
     };
   });
@@ -155,6 +159,38 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
     );
     return reply.code(201).send(c);
   });
+
+  app.get<{ Params: { id: string } }>('/api/v1/cases/:id/tasks', async (request) => {
+    const principal = principalWith(request, 'cases:read');
+    return { items: await deps.cases.tasks(principal, request.params.id) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/cases/:id/tasks', async (request, reply) => {
+    const principal = principalWith(request, 'cases:write');
+    const body = bodyObject(request.body, ['text'], 'task');
+    const task = await deps.cases.addTask(
+      principal,
+      request.params.id,
+      requiredString(body, 'text', 'task', 2_000),
+    );
+    return reply.code(201).send(task);
+  });
+
+  app.post<{ Params: { id: string; taskId: string } }>(
+    '/api/v1/cases/:id/tasks/:taskId',
+    async (request) => {
+      const principal = principalWith(request, 'cases:write');
+      const where = 'task update';
+      const body = bodyObject(request.body, ['done', 'note'], where);
+      return deps.cases.markTask(
+        principal,
+        request.params.id,
+        request.params.taskId,
+        requiredBoolean(body, 'done', where),
+        optionalString(body, 'note', where, 2_000) ?? null,
+      );
+    },
+  );
 
   app.post<{ Params: { id: string } }>('/api/v1/cases/:id/close', async (request) => {
     const principal = principalWith(request, 'cases:write');

@@ -159,10 +159,11 @@ ${TOKEN_FIELD}
       const principal = await principalOf(deps.tokens, request.body);
       requirePermission(principal, 'cases:read');
       const c = await deps.cases.visibleCase(principal, request.params.id);
-      const [timeline, evidence, approvals] = await Promise.all([
+      const [timeline, evidence, approvals, tasks] = await Promise.all([
         deps.store.listTimeline(c.id, { limit: 20 }),
         deps.store.listEvidence(c.id),
         deps.approvals.list(principal, { status: ['pending'] }, { limit: 500 }),
+        deps.cases.tasks(principal, c.id),
       ]);
       const pending = approvals.items.filter((a) => a.caseId === c.id);
       const rows = (items: string[]): string =>
@@ -182,6 +183,14 @@ ${TOKEN_FIELD}
           pending.map(
             (a) =>
               `<li>${escapeHtml(a.message)} — <a href="/approvals/${encodeURIComponent(a.id)}">answer</a></li>`,
+          ),
+        )}</ul>
+<h2>Tasks</h2><ul>${rows(
+          tasks.map(
+            (t) =>
+              `<li>${t.done ? '☑' : '☐'} ${escapeHtml(t.text)}${
+                t.done ? ` <span class="note">(done by ${escapeHtml(t.doneBy ?? '?')})</span>` : ''
+              }</li>`,
           ),
         )}</ul>
 <h2>Latest on the timeline</h2><ul>${rows(

@@ -19,6 +19,7 @@ import {
   type Case,
   type CaseAlertTotals,
   type TimelineEntry,
+  type TimelineKind,
 } from '../../core/case.js';
 import { correlationKeysOf } from '../../core/correlation.js';
 import type { Role } from '../../core/access.js';
@@ -608,16 +609,12 @@ export class SqliteStore implements Store {
             ).reverse()
           : this.statement('SELECT * FROM timeline WHERE case_id = ? ORDER BY id').all(caseId)
       ) as Row[];
-      return rows.map((r) => ({
-        id: str(r.id),
-        caseId: str(r.case_id),
-        at: str(r.at),
-        actor: str(r.actor),
-        kind: str(r.kind) as TimelineEntry['kind'],
-        message: str(r.message),
-        data: JSON.parse(str(r.data)) as Record<string, unknown>,
-      }));
+      return rows.map(timelineEntryFromRow);
     });
+  }
+
+  listTimelineKinds(caseId: string, kinds: readonly TimelineKind[]): Promise<TimelineEntry[]> {
+    return this.read(() => timelineOfKinds((sql) => this.statement(sql), caseId, kinds));
   }
 
   findTokenByHash(tokenHash: string): Promise<ApiToken | undefined> {
@@ -906,6 +903,31 @@ interface UnwrittenCase {
   sinceAlert: number;
   /** The case as alerts changed it; absent until rebuilt from the row and its alerts. */
   cached?: CachedCase;
+}
+
+function timelineEntryFromRow(r: Row): TimelineEntry {
+  return {
+    id: str(r.id),
+    caseId: str(r.case_id),
+    at: str(r.at),
+    actor: str(r.actor),
+    kind: str(r.kind) as TimelineKind,
+    message: str(r.message),
+    data: JSON.parse(str(r.data)) as Record<string, unknown>,
+  };
+}
+
+function timelineOfKinds(
+  prepare: (sql: string) => Database.Statement,
+  caseId: string,
+  kinds: readonly TimelineKind[],
+): TimelineEntry[] {
+  if (kinds.length === 0) return [];
+  const marks = kinds.map(() => '?').join(', ');
+  const rows = prepare(
+    `SELECT * FROM timeline WHERE case_id = ? AND kind IN (${marks}) ORDER BY id`,
+  ).all(caseId, ...kinds) as Row[];
+  return rows.map(timelineEntryFromRow);
 }
 
 /** Statements prepared once; every method runs inside the store's open transaction. */
@@ -1358,6 +1380,10 @@ class SqliteTransaction implements StoreTransaction {
     const { id, caseId, at, actor, kind, message, data } = entry;
     this.s.timeline.run(id, caseId, at, actor, kind, message, JSON.stringify(data));
     return Promise.resolve();
+  }
+
+  listTimelineKinds(caseId: string, kinds: readonly TimelineKind[]): Promise<TimelineEntry[]> {
+    return Promise.resolve(timelineOfKinds((sql) => this.db.prepare(sql), caseId, kinds));
   }
 
   appendAudit(draft: AuditDraft): Promise<AuditEntry> {
