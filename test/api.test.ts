@@ -771,6 +771,36 @@ describe('tokens, health, metrics, openapi, unknown routes', () => {
     );
   });
 
+  it('an ingest token sends alerts and does nothing else; scoped, only its units’ alerts', async () => {
+    const created = await post(
+      '/api/v1/tokens',
+      { role: 'ingest', units: ['retail-banking'], name: 'siem-webhook' },
+      h.tokens.admin,
+    );
+    expect(created.statusCode).toBe(201);
+    const { token } = created.json<{ token: string }>();
+    const sent = await post('/api/v1/alerts', spikeAlert('198.51.100.90'), token);
+    expect(sent.statusCode).toBe(202);
+    const result = sent.json<IngestBody>().results[0];
+    expect(result).toMatchObject({ status: 'new' });
+
+    const denied = [
+      await h.app.inject({ url: '/api/v1/cases', headers: bearer(token) }),
+      await h.app.inject({ url: `/api/v1/cases/${result?.caseId}`, headers: bearer(token) }),
+      await h.app.inject({ url: `/api/v1/alerts/${result?.id}`, headers: bearer(token) }),
+      await h.app.inject({ url: '/api/v1/approvals', headers: bearer(token) }),
+      await post(`/api/v1/cases/${result?.caseId}/comments`, { body: 'hi' }, token),
+    ];
+    for (const response of denied) expectProblem(response, 403, 'forbidden');
+    expect(denied[0]?.json<{ detail: string }>().detail).toBe(
+      'role "ingest" may not cases read (needs one of: viewer, analyst, responder, admin)',
+    );
+    const chatbot = spikeAlert('198.51.100.91', {
+      observables: { ips: ['198.51.100.91'], model: { id: 'support-chatbot' } },
+    });
+    expectProblem(await post('/api/v1/alerts', chatbot, token), 403, 'forbidden');
+  });
+
   it('an admin lists tokens without their hashes and revokes one, which stops working at once', async () => {
     const { token } = (
       await h.app.inject({

@@ -190,7 +190,9 @@ describe('warden CLI', () => {
     expect(created.stdout.trim()).toMatch(/^wdn_[\w-]{20,}$/);
     const bad = warden(['token', 'create', '--role', 'king', '--data', data]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--role must be one of: viewer, analyst, responder, admin');
+    expect(bad.stderr).toContain(
+      '--role must be one of: ingest, viewer, analyst, responder, admin',
+    );
 
     const listed = warden(['token', 'list', '--data', data]);
     expect(listed.code).toBe(0);

@@ -159,6 +159,13 @@ describe('loadContainmentPolicy', () => {
     ['an unknown role', 'approvers: [admin, root]\n', 'approvers[1] "root" is not a role', 1, 20],
     ['viewer as approver', 'approvers: [viewer]\n', 'approvers[0] viewer cannot approve', 1, 13],
     [
+      'an ingest token as approver',
+      'approvers: [admin, ingest]\n',
+      'approvers[1] ingest cannot approve actions (approvers are among: analyst, responder, admin)',
+      1,
+      20,
+    ],
+    [
       'an empty approver list',
       'defaults:\n  tier1: { approvers: [] }\n',
       'defaults.tier1.approvers must not be empty',

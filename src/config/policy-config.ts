@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ROLES, isRole, type Role } from '../core/access.js';
+import { APPROVER_ROLES, ROLES, isRole, type Role } from '../core/access.js';
 import { ALERT_TYPES, isAlertType, type AlertType } from '../core/alert.js';
 import {
   ALL_TIERS,
@@ -162,8 +162,13 @@ function readRoles(fields: Fields): Role[] {
         `"${role}" is not a role (expected one of: ${ROLES.join(', ')})`,
       );
     }
-    // Viewers only read; letting them release containment would be a privilege escalation.
-    if (role === 'viewer') fields.failItem('approvers', index, 'viewer cannot approve actions');
+    if (!(APPROVER_ROLES as readonly string[]).includes(role)) {
+      fields.failItem(
+        'approvers',
+        index,
+        `${role} cannot approve actions (approvers are among: ${APPROVER_ROLES.join(', ')})`,
+      );
+    }
     if (roles.indexOf(role) !== index) fields.failItem('approvers', index, `repeats "${role}"`);
     return role;
   });

@@ -26,6 +26,7 @@ const PERMISSIONS: Permission[] = [
 ];
 
 const EXPECTED: Record<Role, Permission[]> = {
+  ingest: ['alerts:ingest'],
   viewer: ['alerts:read', 'cases:read'],
   analyst: ['alerts:read', 'alerts:ingest', 'cases:read', 'cases:write'],
   responder: ['alerts:read', 'alerts:ingest', 'cases:read', 'cases:write'],
@@ -33,8 +34,8 @@ const EXPECTED: Record<Role, Permission[]> = {
 };
 
 describe('roles', () => {
-  it('knows the four roles and nothing else', () => {
-    expect([...ROLES]).toEqual(['viewer', 'analyst', 'responder', 'admin']);
+  it('knows the five roles and nothing else', () => {
+    expect([...ROLES]).toEqual(['ingest', 'viewer', 'analyst', 'responder', 'admin']);
     for (const role of ROLES) expect(isRole(role)).toBe(true);
     for (const value of ['Admin', 'root', '', null, undefined, 1, {}]) {
       expect(isRole(value)).toBe(false);

@@ -1,7 +1,15 @@
 import { WardenError } from './errors.js';
 
-export const ROLES = ['viewer', 'analyst', 'responder', 'admin'] as const;
+/** From least to most: `ingest` only sends alerts (a SIEM's or monitor's webhook token). */
+export const ROLES = ['ingest', 'viewer', 'analyst', 'responder', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * The roles that may answer an approval. An ingest token lives in another
+ * system and a viewer only reads: letting either release containment would
+ * be a privilege escalation.
+ */
+export const APPROVER_ROLES = ['analyst', 'responder', 'admin'] as const satisfies readonly Role[];
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
@@ -17,6 +25,7 @@ export type Permission =
   | 'deadletters:manage';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
+  ingest: ['alerts:ingest'],
   viewer: ['alerts:read', 'cases:read'],
   analyst: ['alerts:read', 'alerts:ingest', 'cases:read', 'cases:write'],
   // Responders gain response actions with the playbook engine; for now they work cases like analysts.

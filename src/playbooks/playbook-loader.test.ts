@@ -315,6 +315,23 @@ describe('schema errors, at the YAML position of the field', () => {
     ]);
   });
 
+  it('refuses approvers who may not approve: a viewer reads, an ingest token only sends alerts', () => {
+    expect(
+      problemsOf(
+        lines(
+          ...HEADER,
+          '  - id: ask', //                                                       8
+          '    approval: { approvers: [viewer], message: ok?, timeout: 1h }', //   9
+          '  - id: ask_more', //                                                  10
+          '    approval: { approvers: [admin, ingest], message: ok?, timeout: 1h }', // 11
+        ),
+      ),
+    ).toEqual([
+      'playbooks/x.yaml:9:29: steps[0].approval.approvers[0]: must be one of: analyst, responder, admin (got "viewer")',
+      'playbooks/x.yaml:11:36: steps[1].approval.approvers[1]: must be one of: analyst, responder, admin (got "ingest")',
+    ]);
+  });
+
   it('reports invalid YAML and a top level that is not a mapping', () => {
     expect(problemsOf(lines('id: x', 'steps: [', '  - a'))).toEqual([
       'playbooks/x.yaml:3:3: invalid YAML: Block collections are not allowed within flow collections',

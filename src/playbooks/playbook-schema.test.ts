@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROLES } from '../core/access.js';
+import { APPROVER_ROLES } from '../core/access.js';
 import { ALERT_TYPES } from '../core/alert.js';
 import { CASE_PHASES, CLOSURE_REASONS } from '../core/case.js';
 import { CONTAINMENT_INTENTS } from '../core/containment-policy.js';
@@ -50,7 +50,7 @@ describe('PLAYBOOK_SCHEMA', () => {
       at(PLAYBOOK_SCHEMA, 'properties', 'trigger', 'properties', 'types', 'items').enum,
     ).toEqual(ALERT_TYPES);
     expect(at(step, 'act', 'properties', 'intent').enum).toEqual(CONTAINMENT_INTENTS);
-    expect(at(step, 'approval', 'properties', 'approvers', 'items').enum).toEqual(ROLES);
+    expect(at(step, 'approval', 'properties', 'approvers', 'items').enum).toEqual(APPROVER_ROLES);
     expect(at(step, 'case', 'properties', 'phase').enum).toEqual(CASE_PHASES);
     expect(at(step, 'case', 'properties', 'close', 'properties', 'reason').enum).toEqual(
       CLOSURE_REASONS,

@@ -1,4 +1,4 @@
-import { ROLES } from '../core/access.js';
+import { APPROVER_ROLES } from '../core/access.js';
 import { ALERT_TYPES, SEVERITY_LABELS } from '../core/alert.js';
 import { CASE_PHASES, CLOSURE_REASONS } from '../core/case.js';
 import { CONTAINMENT_INTENTS } from '../core/containment-policy.js';
@@ -100,7 +100,7 @@ const roles = (description: string): Schema => ({
   type: 'array',
   minItems: 1,
   uniqueItems: true,
-  items: enumOf(ROLES, 'A Warden role.'),
+  items: enumOf(APPROVER_ROLES, 'A Warden role that may answer approvals.'),
   description,
 });
 

@@ -1,5 +1,5 @@
 import { ALERT_TYPES, SEVERITY_LABELS } from '../core/alert.js';
-import { ROLES } from '../core/access.js';
+import { APPROVER_ROLES, ROLES } from '../core/access.js';
 import { CASE_PHASES, CASE_STATUSES, CLOSURE_REASONS } from '../core/case.js';
 import { EVIDENCE_KINDS } from '../core/evidence.js';
 import { sourceFormatNames } from '../sources/source-registry.js';
@@ -650,7 +650,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             caseId: { type: 'string' },
             businessUnit: { type: ['string', 'null'] },
             status: { enum: ['pending', 'approved', 'denied', 'timed_out'] },
-            approvers: { type: 'array', items: { enum: [...ROLES] } },
+            approvers: { type: 'array', items: { enum: [...APPROVER_ROLES] } },
             message: { type: 'string' },
             requestedAt: { type: 'string', format: 'date-time' },
             deadline: { type: 'string', format: 'date-time' },
