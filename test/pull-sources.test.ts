@@ -38,6 +38,7 @@ function start(configDir: string, dataDir: string): PullSources {
       outcomes.push(...(await warden.ingest.submit(prepared)));
     },
     log: { info: () => undefined, warn: (message) => warnings.push(message) },
+    observer: warden.metrics,
   });
 }
 
@@ -88,6 +89,16 @@ watchers:
     await pull.stop();
     expect(outcomes.map((o) => o.status)).toEqual(['new', 'new']);
     expect(fake.requests[0]?.headers.authorization).toBe('Bearer tok-1');
+    // What an operator alerts on: each source's alerts, its polls, and whether it is failing.
+    const metrics = await warden.metrics.registry.metrics();
+    expect(metrics).toContain('warden_pull_alerts_total{source="siem",outcome="committed"} 1');
+    expect(metrics).toContain('warden_pull_alerts_total{source="garak",outcome="committed"} 1');
+    expect(metrics).toMatch(/warden_pull_runs_total\{source="siem",result="ok"\} [2-9]/);
+    expect(metrics).toContain('warden_pull_consecutive_failures{source="garak"} 0');
+    const lastSuccess = /warden_pull_last_success_timestamp_seconds\{source="siem"\} (\S+)/.exec(
+      metrics,
+    );
+    expect(Number(lastSuccess?.[1])).toBeGreaterThan(Date.now() / 1000 - 60);
 
     // A crash between commit and checkpoint: the batch is read again and folded by dedup.
     rmSync(join(dataDir, 'checkpoints', 'garak.json'));

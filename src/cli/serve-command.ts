@@ -58,6 +58,7 @@ export function registerServeCommand(program: Command): void {
           ingest: (alerts) =>
             warden.ingest.submit(alerts.map((a) => warden.preparer.prepare(a.draft, a.rawText))),
           log: app.log,
+          observer: warden.metrics,
         });
         const port = options.port ?? warden.config.server.port;
         const host = options.host ?? warden.config.server.host;

@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IngestObserver } from '../pipeline/ingest-queue.js';
+import type { PullObserver, PullOutcome } from '../sources/pull/pull-source.js';
 import type { Store } from '../store/store.js';
 
 /** Prometheus metrics on a registry of our own (no global state). */
-export class WardenMetrics implements IngestObserver {
+export class WardenMetrics implements IngestObserver, PullObserver {
   readonly registry = new Registry();
   readonly alertsIngested = new Counter({
     name: 'warden_alerts_ingested_total',
@@ -29,7 +30,35 @@ export class WardenMetrics implements IngestObserver {
     registers: [this.registry],
   });
 
-  constructor(store: Store) {
+  readonly pullAlerts = new Counter({
+    name: 'warden_pull_alerts_total',
+    help: 'Alerts a pull source (sources.yaml) read, by source and outcome (committed, rejected)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly pullRuns = new Counter({
+    name: 'warden_pull_runs_total',
+    help: 'Polls and directory scans, by source and result (ok, failed)',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly pullLastSuccess = new Gauge({
+    name: 'warden_pull_last_success_timestamp_seconds',
+    help: 'When a pull source last polled or scanned without failing (Unix time)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly pullFailing = new Gauge({
+    name: 'warden_pull_consecutive_failures',
+    help: 'Polls or scans that failed in a row, by source (0 once one succeeds)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(
+    store: Store,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
     // Collected on scrape; the registry holds the gauges.
     new Gauge({
@@ -67,5 +96,18 @@ export class WardenMetrics implements IngestObserver {
     if (info.casesOpened > 0) this.casesOpened.inc(info.casesOpened);
     this.batchSeconds.observe(info.ms / 1000);
     this.batchSize.observe(info.alerts);
+  }
+
+  pulled(source: string, outcome: PullOutcome): void {
+    this.pullRuns.inc({ source, result: outcome.ok ? 'ok' : 'failed' });
+    if (outcome.alerts > 0) this.pullAlerts.inc({ source, outcome: 'committed' }, outcome.alerts);
+    if (outcome.rejected > 0)
+      this.pullAlerts.inc({ source, outcome: 'rejected' }, outcome.rejected);
+    if (outcome.ok) {
+      this.pullLastSuccess.set({ source }, this.clock().getTime() / 1000);
+      this.pullFailing.set({ source }, 0);
+    } else {
+      this.pullFailing.inc({ source });
+    }
   }
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from './checkpoint-store.js';
 import { DirectoryWatcher, globToRegExp, type WatcherCheckpoint } from './directory-watcher.js';
-import type { PulledAlert } from './pull-source.js';
+import type { PullOutcome, PulledAlert } from './pull-source.js';
 
 const line = (title: string): string =>
   `${JSON.stringify({ type: 'prompt_injection', title, time: '2026-11-26T10:00:00Z' })}\n`;
@@ -23,6 +23,7 @@ let reports: string;
 let dataDir: string;
 let committed: PulledAlert[];
 let warnings: string[];
+let observed: PullOutcome[];
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'warden-watcher-'));
@@ -31,6 +32,7 @@ beforeEach(() => {
   mkdirSync(reports);
   committed = [];
   warnings = [];
+  observed = [];
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -51,6 +53,12 @@ function watcher(ingest = record): DirectoryWatcher {
     ingest,
     checkpoints: new CheckpointStore(dataDir),
     log: { info: () => undefined, warn: (message) => warnings.push(message) },
+    observer: {
+      pulled: (source, outcome) => {
+        expect(source).toBe('garak-reports');
+        observed.push(outcome);
+      },
+    },
   });
 }
 
@@ -99,6 +107,7 @@ describe('DirectoryWatcher', () => {
     expect(warnings[0]).toMatch(/^watcher garak-reports: run\.jsonl:2 skipped: not valid JSON/);
     expect(warnings[1]).toMatch(/run\.jsonl:3 skipped: could not recognise/);
     expect(titles()).toEqual(['a', 'd']);
+    expect(observed).toEqual([{ ok: true, alerts: 2, rejected: 2 }]);
   });
 
   it('reads a truncated or replaced file from the start', async () => {
@@ -135,6 +144,7 @@ describe('DirectoryWatcher', () => {
 
     const failing = watcher(() => Promise.reject(new Error('store unavailable')));
     await expect(failing.scanOnce()).rejects.toThrow('store unavailable');
+    expect(observed.at(-1)).toEqual({ ok: false, alerts: 0, rejected: 0 });
 
     const restarted = watcher();
     await restarted.scanOnce();
@@ -147,6 +157,8 @@ describe('DirectoryWatcher', () => {
     expect(await w.scanOnce()).toEqual({ alerts: 0, rejected: 0 });
     expect(await w.scanOnce()).toEqual({ alerts: 0, rejected: 0 });
     expect(warnings).toHaveLength(1);
+    // Warned once, but every scan of a missing directory counts as failed.
+    expect(observed.map((o) => o.ok)).toEqual([false, false]);
     mkdirSync(reports);
     writeFileSync(report(), line('late'));
     w.start();

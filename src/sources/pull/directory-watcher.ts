@@ -10,6 +10,7 @@ import {
   realScheduler,
   type IngestPulled,
   type PullLog,
+  type PullObserver,
   type PulledAlert,
   type Scheduler,
 } from './pull-source.js';
@@ -22,6 +23,7 @@ export interface DirectoryWatcherOptions {
   ingest: IngestPulled;
   checkpoints: CheckpointStore;
   log: PullLog;
+  observer?: PullObserver;
   scheduler?: Scheduler;
 }
 
@@ -96,6 +98,23 @@ export class DirectoryWatcher {
    * lines that were not committed, and the next scan reads them again.
    */
   async scanOnce(): Promise<ScanResult> {
+    const { observer, config } = this.options;
+    let result: ScanResult | undefined;
+    try {
+      result = await this.scan();
+      return result;
+    } finally {
+      // A directory that cannot be listed is a failure too, though the scan goes on.
+      const ok = result !== undefined && this.missingReported === false;
+      observer?.pulled(config.name, {
+        ok,
+        alerts: result?.alerts ?? 0,
+        rejected: result?.rejected ?? 0,
+      });
+    }
+  }
+
+  private async scan(): Promise<ScanResult> {
     const { directory, name } = this.options.config;
     let entries: string[];
     try {

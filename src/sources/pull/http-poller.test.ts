@@ -6,7 +6,7 @@ import { FakeHttpService } from '../../../test/support/fake-http-service.js';
 import type { PollerConfig } from '../../config/sources-config.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { HttpPoller, compareCursor } from './http-poller.js';
-import type { PulledAlert, Scheduler } from './pull-source.js';
+import type { PullOutcome, PulledAlert, Scheduler } from './pull-source.js';
 
 const alert = (title: string, time: string): Record<string, unknown> => ({
   type: 'inference_spike',
@@ -18,12 +18,14 @@ let fake: FakeHttpService;
 let dataDir: string;
 let committed: PulledAlert[];
 let warnings: string[];
+let observed: ({ source: string } & PullOutcome)[];
 
 beforeEach(async () => {
   fake = await FakeHttpService.start();
   dataDir = mkdtempSync(join(tmpdir(), 'warden-poller-'));
   committed = [];
   warnings = [];
+  observed = [];
 });
 afterEach(async () => {
   await fake.close();
@@ -59,6 +61,7 @@ function poller(
     ingest,
     checkpoints: new CheckpointStore(dataDir),
     log: { info: () => undefined, warn: (message) => warnings.push(message) },
+    observer: { pulled: (source, outcome) => observed.push({ source, ...outcome }) },
   });
 }
 
@@ -169,6 +172,9 @@ describe('HttpPoller', () => {
     expect(p.currentCursor).toBe('c-9');
     expect(warnings).toHaveLength(5);
     expect(warnings[0]).toMatch(/HTTP 500; retrying in 60s \(failure 1\)/);
+    // The observer (the server's metrics) hears of every poll, failed or not.
+    expect(observed.map((o) => o.ok)).toEqual([false, false, false, false, false, true]);
+    expect(observed.at(-1)).toEqual({ source: 'siem', ok: true, alerts: 1, rejected: 0 });
     expect(warnings.join('\n')).not.toContain('s3cret');
   });
 

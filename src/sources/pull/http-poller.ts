@@ -10,6 +10,7 @@ import {
   valueAtPath,
   type IngestPulled,
   type PullLog,
+  type PullObserver,
   type PulledAlert,
   type Scheduler,
 } from './pull-source.js';
@@ -22,6 +23,7 @@ export interface HttpPollerOptions {
   ingest: IngestPulled;
   checkpoints: CheckpointStore;
   log: PullLog;
+  observer?: PullObserver;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
   scheduler?: Scheduler;
@@ -121,6 +123,7 @@ export class HttpPoller {
       };
       this.options.checkpoints.write(config.name, checkpoint);
       this.failures = 0;
+      this.options.observer?.pulled(config.name, { ok: true, alerts: alerts.length, rejected });
       return { ok: true, alerts: alerts.length, rejected, nextDelayMs: config.intervalMs };
     } catch (error) {
       this.failures += 1;
@@ -134,6 +137,7 @@ export class HttpPoller {
         `poller ${config.name}: ${redactUrl(config.url)} ${errorMessage(error)}; ` +
           `retrying in ${Math.round(nextDelayMs / 1000)}s (failure ${this.failures})`,
       );
+      this.options.observer?.pulled(config.name, { ok: false, alerts: 0, rejected: 0 });
       return { ok: false, alerts: 0, rejected: 0, nextDelayMs };
     }
   }

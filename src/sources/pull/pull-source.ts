@@ -20,6 +20,21 @@ export interface PullLog {
   warn(message: string): void;
 }
 
+/** What one poll or scan of a pull source came to. */
+export interface PullOutcome {
+  /** False: the request, the listing or a commit failed; the source retries from its checkpoint. */
+  ok: boolean;
+  /** Alerts submitted and committed (new or duplicate). */
+  alerts: number;
+  /** Items no format would read, skipped. */
+  rejected: number;
+}
+
+/** Told of every poll and scan, for metrics; the server's `WardenMetrics` is one. */
+export interface PullObserver {
+  pulled(source: string, outcome: PullOutcome): void;
+}
+
 /** The timer seam: tests drive sources by hand instead of waiting. */
 export interface Scheduler {
   schedule(run: () => void, delayMs: number): () => void;

@@ -3,13 +3,15 @@ import type { SecretSource } from '../../connectors/secrets.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { DirectoryWatcher } from './directory-watcher.js';
 import { HttpPoller } from './http-poller.js';
-import type { IngestPulled, PullLog, Scheduler } from './pull-source.js';
+import type { IngestPulled, PullLog, PullObserver, Scheduler } from './pull-source.js';
 
 export interface PullSourcesOptions {
   configDir: string;
   dataDir: string;
   ingest: IngestPulled;
   log: PullLog;
+  /** Told of every poll and scan (the server's metrics). */
+  observer?: PullObserver;
   /** Resolves `${secret:NAME}` in poller headers. */
   secrets: SecretSource;
   /** @default globalThis.fetch */
@@ -37,6 +39,7 @@ export function startPullSources(options: PullSourcesOptions): PullSources {
     ingest: options.ingest,
     checkpoints,
     log: options.log,
+    ...(options.observer ? { observer: options.observer } : {}),
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
   };
   const sources = [
