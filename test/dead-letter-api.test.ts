@@ -259,6 +259,71 @@ describe('dead letters on (ingest.dead_letter: true)', () => {
   });
 });
 
+describe('replaying every pending dead letter', () => {
+  it('replays oldest first in one call, up to the limit; one refused again stays pending', async () => {
+    const h = await startHarness({}, 'queue', configDir);
+    try {
+      const readable = (ip: string) => ({
+        type: 'inference_spike',
+        title: `native when named ${ip}`,
+        class_uid: 1, // keeps detection off native
+        observables: { ips: [ip] },
+      });
+      const ids: string[] = [];
+      for (const payload of [readable('198.51.100.81'), { hello: 1 }, readable('198.51.100.82')]) {
+        ids.push((await post(h, payload)).json<{ deadLetterId: string }>().deadLetterId);
+      }
+      const bulk = (query: string, secret = h.tokens.admin) =>
+        h.app.inject({
+          method: 'POST',
+          url: `/api/v1/deadletters/replay${query}`,
+          headers: bearer(secret),
+        });
+      const before = await h.warden.store.counts();
+
+      const first = await bulk('?source=native&model=customer-churn&limit=2');
+      expect(first.statusCode).toBe(200);
+      const summary = first.json<{
+        replayed: number;
+        stored: number;
+        refused: number;
+        remaining: number;
+        results: { deadLetterId: string; result: { status: string; alertId?: string } }[];
+      }>();
+      expect(summary).toMatchObject({ replayed: 2, stored: 1, refused: 1, remaining: 1 });
+      expect(summary.results.map((r) => [r.deadLetterId, r.result.status])).toEqual([
+        [ids[0], 'new'],
+        [ids[1], 'rejected'],
+      ]);
+      const alert = await h.warden.store.getAlert(summary.results[0]?.result.alertId ?? '');
+      expect(alert).toMatchObject({ enrichment: { modelId: 'customer-churn' } });
+
+      // The one refused again is still pending, with the one not reached.
+      const second = await bulk('?source=native');
+      expect(second.json()).toMatchObject({ replayed: 2, stored: 1, refused: 1, remaining: 0 });
+      expect((await h.warden.store.counts()).alerts).toBe(before.alerts + 2);
+      expect(await deadLetter(h, ids[2] ?? '')).toMatchObject({
+        replayResult: { status: 'new' },
+      });
+      const audit = (await h.warden.store.readAudit(0, 10_000)).filter(
+        (a) => a.action === 'deadletter.replayed',
+      );
+      expect(audit.map((a) => a.subject)).toEqual([ids[0], ids[1], ids[1], ids[2]]);
+
+      expect((await bulk('?limit=0')).json()).toMatchObject({
+        code: 'invalid_field',
+        field: 'limit',
+      });
+      expect((await bulk('?source=nope')).json()).toMatchObject({
+        code: 'unknown_source_format',
+      });
+      expect((await bulk('', h.tokens.analyst)).statusCode).toBe(403);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('dead letters off (the default)', () => {
   it('refuses as before and keeps nothing', async () => {
     const response = await post(off, [

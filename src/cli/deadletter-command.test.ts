@@ -87,6 +87,38 @@ describe('warden deadletter', () => {
     expect(listed.stdout).toMatch(new RegExp(`${unreadable.id}.*refused again`));
   });
 
+  it('replay --all replays every pending dead letter, oldest first: the refused one again', async () => {
+    const second = makeDeadLetter({
+      receivedAt: '2026-03-01T12:03:00.000Z',
+      body: JSON.stringify({ type: 'prompt_injection', title: 'ignore previous', class_uid: 1 }),
+    });
+    const store = new SqliteStore({ dataDir: data });
+    await store.transaction((tx) => tx.insertDeadLetter(second));
+    await store.close();
+
+    const args = ['--source', 'native', '--config', DEMO, '--data', data];
+    const { stdout, stderr, code } = await run('deadletter', 'replay', '--all', ...args);
+    // `readable` was replayed into an alert already; `unreadable` and `second` are pending.
+    expect(stdout).toBe('replayed 2 dead letters: 1 stored as alerts, 1 refused again\n');
+    expect(stderr).toContain(`dead letter ${unreadable.id} refused again: native alert:`);
+    expect(code).toBe(1);
+    const listed = await run('deadletter', 'list', '--data', data);
+    expect(listed.stdout).toMatch(new RegExp(`${second.id}.*alert `));
+
+    const limited = await run('deadletter', 'replay', '--all', '--limit', '1', ...args);
+    expect(limited.stdout).toBe('replayed 1 dead letter: 0 stored as alerts, 1 refused again\n');
+  });
+
+  it('replay wants an id or --all, not both', async () => {
+    await expect(run('deadletter', 'replay', '--data', data)).rejects.toMatchObject({
+      code: 'missing_field',
+      message: 'give a dead letter id (see warden deadletter list), or --all',
+    });
+    await expect(
+      run('deadletter', 'replay', readable.id, '--all', '--data', data),
+    ).rejects.toMatchObject({ code: 'invalid_field', field: '--all' });
+  });
+
   it('refuses an unknown format before opening anything', async () => {
     await expect(
       run('deadletter', 'replay', readable.id, '--source', 'nope', '--data', data),

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { openWarden } from '../main.js';
+import { WardenError } from '../core/errors.js';
+import { openWarden, type Warden } from '../main.js';
 import { findSourceFormat } from '../sources/source-registry.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { DeadLetterRecord } from '../store/store.js';
 import { configOption, dataOption, positiveInteger } from './common-options.js';
+import { ProgressBar } from './progress-bar.js';
 
 function pad(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
@@ -51,36 +53,87 @@ export function registerDeadletterCommand(program: Command): void {
 
   deadletter
     .command('replay')
-    .description('ingest a dead letter again; one refused again stays, with the new reason')
-    .argument('<id>', 'dead letter id (see warden deadletter list)')
+    .description(
+      'ingest a dead letter again (or, with --all, every pending one); one refused again stays, with the new reason',
+    )
+    .argument('[id]', 'dead letter id (see warden deadletter list)')
+    .option('--all', 'every dead letter not yet replayed into an alert, oldest first')
+    .option('--limit <n>', 'with --all: at most this many', positiveInteger('--limit'), 10_000)
     .option('--source <format>', 'read it as this format (default: as first sent)')
     .addOption(configOption())
     .addOption(dataOption())
-    .action(async (id: string, options: { source?: string; config: string; data: string }) => {
-      if (options.source) findSourceFormat(options.source);
-      // Runs a new case starts are queued for the server, as `warden ingest` does.
-      const warden = openWarden({
-        configDir: options.config,
-        dataDir: options.data,
-        playbooks: 'queue',
-      });
-      try {
-        const replay = await warden.deadLetters.replay(id, {
-          ...(options.source ? { source: options.source } : {}),
-          actor: `cli:${process.env.USER ?? 'unknown'}`,
-        });
-        if ('error' in replay) {
-          process.stderr.write(`dead letter ${id} refused again: ${replay.error.message}\n`);
-          process.exitCode = 1;
-          return;
+    .action(
+      async (
+        id: string | undefined,
+        options: { all?: boolean; limit: number; source?: string; config: string; data: string },
+      ) => {
+        if (options.all === true && id !== undefined) {
+          throw new WardenError('invalid_field', 'give a dead letter id or --all, not both', {
+            field: '--all',
+          });
         }
-        const { outcome } = replay;
-        const inCase = outcome.caseNumber === null ? '' : ` in case #${outcome.caseNumber}`;
-        process.stdout.write(
-          `replayed dead letter ${id}: ${outcome.status === 'new' ? 'new' : 'duplicate'} alert ${outcome.id}${inCase}\n`,
-        );
-      } finally {
-        await warden.close();
-      }
-    });
+        if (options.all !== true && id === undefined) {
+          throw new WardenError(
+            'missing_field',
+            'give a dead letter id (see warden deadletter list), or --all',
+            { field: 'id' },
+          );
+        }
+        if (options.source) findSourceFormat(options.source);
+        // Runs a new case starts are queued for the server, as `warden ingest` does.
+        const warden = openWarden({
+          configDir: options.config,
+          dataDir: options.data,
+          playbooks: 'queue',
+        });
+        try {
+          const actor = `cli:${process.env.USER ?? 'unknown'}`;
+          const source = options.source ? { source: options.source } : {};
+          if (id === undefined) {
+            await replayAll(warden, { ...source, actor, limit: options.limit });
+            return;
+          }
+          const replay = await warden.deadLetters.replay(id, { ...source, actor });
+          if ('error' in replay) {
+            process.stderr.write(`dead letter ${id} refused again: ${replay.error.message}\n`);
+            process.exitCode = 1;
+            return;
+          }
+          const { outcome } = replay;
+          const inCase = outcome.caseNumber === null ? '' : ` in case #${outcome.caseNumber}`;
+          process.stdout.write(
+            `replayed dead letter ${id}: ${outcome.status === 'new' ? 'new' : 'duplicate'} alert ${outcome.id}${inCase}\n`,
+          );
+        } finally {
+          await warden.close();
+        }
+      },
+    );
+}
+
+async function replayAll(
+  warden: Warden,
+  options: { source?: string; actor: string; limit: number },
+): Promise<void> {
+  let bar: ProgressBar | undefined;
+  const summary = await warden.deadLetters.replayPending({
+    ...options,
+    progress: (done, total) => {
+      if (total < 1000) return;
+      bar ??= new ProgressBar(total, 'replay');
+      bar.advance(done - bar.count);
+    },
+  });
+  bar?.finish();
+  for (const { deadLetterId, result } of summary.results) {
+    if (result.status === 'rejected') {
+      process.stderr.write(`dead letter ${deadLetterId} refused again: ${result.message}\n`);
+    }
+  }
+  const left = summary.remaining > 0 ? `; ${summary.remaining} more pending (--limit)` : '';
+  process.stdout.write(
+    `replayed ${summary.replayed} dead letter${summary.replayed === 1 ? '' : 's'}: ` +
+      `${summary.stored} stored as alerts, ${summary.refused} refused again${left}\n`,
+  );
+  if (summary.refused > 0) process.exitCode = 1;
 }

@@ -14,6 +14,11 @@ export class ProgressBar {
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {}
 
+  /** Items counted so far. */
+  get count(): number {
+    return this.done;
+  }
+
   advance(n: number): void {
     this.done += n;
     const now = Date.now();

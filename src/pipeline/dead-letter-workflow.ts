@@ -1,3 +1,4 @@
+import type { EncodedAlert } from '../core/alert.js';
 import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
 import type { SourceContext } from '../sources/source-format.js';
@@ -33,6 +34,23 @@ export interface DeadLetterReplayOptions {
 export type DeadLetterReplay =
   | { deadLetter: DeadLetterRecord; outcome: IngestOutcome }
   | { deadLetter: DeadLetterRecord; error: WardenError };
+
+/** What replaying every pending dead letter did (see `replayPending`). */
+export interface PendingReplaySummary {
+  /** Dead letters replayed: stored as alerts, or refused again. */
+  replayed: number;
+  /** Of those, stored as alerts (new or duplicate). */
+  stored: number;
+  /** Of those, refused again: each keeps its new reason. */
+  refused: number;
+  /** Pending dead letters left for a later call (beyond `limit`). */
+  remaining: number;
+  /** Per dead letter, oldest first. */
+  results: { deadLetterId: string; result: DeadLetterReplayResult }[];
+}
+
+/** Dead letters replayed together: one ingest submission and one transaction per chunk. */
+const REPLAY_CHUNK = 500;
 
 /**
  * Alerts the ingest API refused, kept (when `ingest.dead_letter` is on) so an
@@ -75,6 +93,111 @@ export class DeadLetterWorkflow {
     const deadLetter = await this.deps.store.getDeadLetter(id);
     if (!deadLetter) throw new WardenError('not_found', `dead letter ${id} not found`);
     return deadLetter;
+  }
+
+  /**
+   * Replays every pending dead letter (never replayed, or refused again),
+   * oldest first, at most `limit`: after a new format or a fixed
+   * configuration, the backlog in one call. Dead letters go through ingest
+   * in chunks, each chunk submitted at once and its results recorded in one
+   * transaction, with an audit entry per dead letter as `replay` writes.
+   */
+  async replayPending(
+    options: DeadLetterReplayOptions & {
+      limit: number;
+      /** Told after each chunk: how many of `total` are done. */
+      progress?: (done: number, total: number) => void;
+    },
+  ): Promise<PendingReplaySummary> {
+    if (options.source !== undefined) findSourceFormat(options.source);
+    const pending: DeadLetterRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.listDeadLetters({
+        limit: 500,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const d of page.items) if (isPending(d)) pending.push(d);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    pending.reverse(); // listed newest first
+    const chosen = pending.slice(0, options.limit);
+    const summary: PendingReplaySummary = {
+      replayed: 0,
+      stored: 0,
+      refused: 0,
+      remaining: pending.length - chosen.length,
+      results: [],
+    };
+    for (let i = 0; i < chosen.length; i += REPLAY_CHUNK) {
+      const chunk = chosen.slice(i, i + REPLAY_CHUNK);
+      const results = await this.replayChunk(chunk, options);
+      for (const [index, result] of results.entries()) {
+        summary.results.push({ deadLetterId: chunk[index]?.id ?? '', result });
+        summary.replayed += 1;
+        if (result.status === 'rejected') summary.refused += 1;
+        else summary.stored += 1;
+      }
+      options.progress?.(summary.replayed, chosen.length);
+    }
+    return summary;
+  }
+
+  private async replayChunk(
+    chunk: readonly DeadLetterRecord[],
+    options: DeadLetterReplayOptions,
+  ): Promise<DeadLetterReplayResult[]> {
+    const results: (DeadLetterReplayResult | undefined)[] = [];
+    const prepared: EncodedAlert[] = [];
+    const preparedAt: number[] = [];
+    chunk.forEach((deadLetter, index) => {
+      const source = options.source ?? deadLetter.source ?? undefined;
+      try {
+        prepared.push(
+          this.deps.preparer.prepare(
+            normalizePayload(parseBody(deadLetter.body), source, options.context),
+            deadLetter.body,
+          ),
+        );
+        preparedAt.push(index);
+        results.push(undefined);
+      } catch (thrown) {
+        if (!(thrown instanceof WardenError) || thrown.status >= 500) throw thrown;
+        results.push({
+          status: 'rejected',
+          code: thrown.code,
+          message: thrown.message,
+          field: thrown.field ?? null,
+        });
+      }
+    });
+    const outcomes = prepared.length > 0 ? await this.deps.ingest.submit(prepared) : [];
+    outcomes.forEach((outcome, i) => {
+      results[preparedAt[i] ?? -1] = {
+        status: outcome.status,
+        alertId: outcome.id,
+        caseId: outcome.caseId,
+      };
+    });
+    const done = results.map((result, index) => {
+      if (!result) throw new Error(`no ingest outcome for dead letter ${chunk[index]?.id}`);
+      return result;
+    });
+    const at = this.clock().toISOString();
+    await this.deps.store.transaction(async (tx) => {
+      for (const [index, deadLetter] of chunk.entries()) {
+        const result = done[index] as DeadLetterReplayResult;
+        await tx.markDeadLetterReplayed(deadLetter.id, at, result);
+        await tx.appendAudit({
+          at,
+          actor: options.actor,
+          action: 'deadletter.replayed',
+          subject: deadLetter.id,
+          data: { source: options.source ?? deadLetter.source ?? null, result },
+        });
+      }
+    });
+    return done;
   }
 
   /**
@@ -133,6 +256,11 @@ export class DeadLetterWorkflow {
     });
     return { deadLetter: await this.get(id), ...replay };
   }
+}
+
+/** Not yet replayed into an alert: never replayed, or refused again. */
+function isPending(deadLetter: DeadLetterRecord): boolean {
+  return deadLetter.replayResult === null || deadLetter.replayResult.status === 'rejected';
 }
 
 function parseBody(text: string): unknown {

@@ -449,6 +449,46 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/api/v1/deadletters/replay': {
+        post: {
+          summary:
+            'Replay every pending dead letter (never replayed, or refused again), oldest first, up to `limit` (admin). Read as `?source=`, else each as first sent; `?model=`, `?session=`, `?user=` add the sender context.',
+          parameters: [
+            { name: 'source', in: 'query', schema: { type: 'string', enum: sourceFormatNames() } },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+            },
+            ...contextParams,
+          ],
+          responses: {
+            '200': {
+              description: 'What the replay did, per dead letter',
+              ...(json({
+                type: 'object',
+                properties: {
+                  replayed: { type: 'integer' },
+                  stored: { type: 'integer' },
+                  refused: { type: 'integer' },
+                  remaining: { type: 'integer', description: 'Pending dead letters beyond limit' },
+                  results: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        deadLetterId: { type: 'string' },
+                        result: { type: 'object', description: 'As a dead letter’s replayResult' },
+                      },
+                    },
+                  },
+                },
+              }) as object),
+            },
+            ...errors(400, 401, 403, 503),
+          },
+        },
+      },
       '/api/v1/deadletters/{id}/replay': {
         post: {
           summary:

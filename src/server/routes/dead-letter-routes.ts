@@ -34,6 +34,21 @@ export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRouteDeps
     return deps.deadLetters.get(request.params.id);
   });
 
+  app.post<{ Querystring: Fields }>('/api/v1/deadletters/replay', async (request) => {
+    const principal = principalWith(request, 'deadletters:manage');
+    knownParams(request.query, ['source', 'limit', 'model', 'session', 'user']);
+    const { source } = request.query;
+    if (source !== undefined && typeof source !== 'string') {
+      throw queryError('source', 'must be given once');
+    }
+    return deps.deadLetters.replayPending({
+      ...(source !== undefined ? { source } : {}),
+      context: sourceContextOfRequest(request.query, request.headers),
+      actor: principal.name,
+      limit: replayLimit(request.query.limit),
+    });
+  });
+
   app.post<{ Params: { id: string }; Querystring: Fields }>(
     '/api/v1/deadletters/:id/replay',
     async (request) => {
@@ -61,4 +76,13 @@ export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRouteDeps
       return { deadLetter: replay.deadLetter, result: replay.outcome };
     },
   );
+}
+
+/** How many dead letters one bulk replay takes: 1,000 unless `limit` (1–10,000) says otherwise. */
+function replayLimit(value: unknown): number {
+  if (value === undefined) return 1_000;
+  const limit = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(limit >= 1 && limit <= 10_000))
+    throw queryError('limit', 'must be an integer from 1 to 10000');
+  return limit;
 }
