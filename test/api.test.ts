@@ -801,6 +801,34 @@ describe('tokens, health, metrics, openapi, unknown routes', () => {
     expectProblem(await post('/api/v1/alerts', chatbot, token), 403, 'forbidden');
   });
 
+  it('an admin reads the audit head and verifies the log against anchors', async () => {
+    const get = (url: string, secret = h.tokens.admin) =>
+      h.app.inject({ url, headers: bearer(secret) });
+    const head = (await get('/api/v1/audit/head')).json<{
+      seq: number;
+      hash: string;
+      anchor: string;
+    }>();
+    expect(head.anchor).toBe(`${head.seq}:${head.hash}`);
+    const first = (await h.warden.store.readAudit(0, 1))[0];
+    const both = `${head.anchor},1:${first?.hash}`;
+    const verified = await get(`/api/v1/audit/verify?anchor=${both}`);
+    expect(verified.json()).toMatchObject({ ok: true, problems: [] });
+
+    const wrong = await get(`/api/v1/audit/verify?anchor=1:${'0'.repeat(64)}`);
+    expect(wrong.json()).toMatchObject({
+      ok: false,
+      problems: [
+        { kind: 'anchor_mismatch', seq: 1, message: expect.stringContaining('entry 1') as string },
+      ],
+    });
+    const beyond = await get(`/api/v1/audit/verify?anchor=${head.seq + 10_000}:${head.hash}`);
+    expect(beyond.json()).toMatchObject({ ok: false, problems: [{ kind: 'anchor_missing' }] });
+    expectProblem(await get('/api/v1/audit/verify?anchor=latest'), 400, 'invalid_field', 'anchor');
+    expectProblem(await get('/api/v1/audit/verify?since=1'), 400, 'invalid_field', 'since');
+    expectProblem(await get('/api/v1/audit/head', h.tokens.analyst), 403, 'forbidden');
+  });
+
   it('an admin lists tokens without their hashes and revokes one, which stops working at once', async () => {
     const { token } = (
       await h.app.inject({

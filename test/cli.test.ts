@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainAuditEntry } from '../src/core/audit-chain.js';
 import { DEMO_CONFIG, spikeAlert } from './support/warden-harness.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
@@ -205,6 +206,48 @@ describe('warden CLI', () => {
     const again = warden(['token', 'revoke', id, '--data', data]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`token ${id} not found`);
+  });
+
+  it('prints the audit head and verifies a log against it, kept elsewhere, after a rewrite', () => {
+    const head = warden(['audit', 'head', '--data', data]);
+    expect(head.code).toBe(0);
+    const anchor = /^(\d+:[0-9a-f]{64}) {2}\(\S+\)\n$/.exec(head.stdout)?.[1] ?? '';
+    expect(anchor).not.toBe('');
+    const json = JSON.parse(warden(['audit', 'head', '--data', data, '--json']).stdout) as {
+      seq: number;
+      hash: string;
+    };
+    expect(`${json.seq}:${json.hash}`).toBe(anchor);
+    const ok = warden(['audit', 'verify', '--data', data, '--anchor', anchor]);
+    expect(ok.stdout).toMatch(/audit log OK: \d+ entries, hash chain intact, 1 anchor matched/);
+    const bad = warden(['audit', 'verify', '--data', data, '--anchor', 'latest']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--anchor must be SEQ:HASH');
+
+    // Someone with write access to the store rewrites the newest entry and its hash to match.
+    const db = new Database(join(data, 'warden.db'));
+    const [seq] = anchor.split(':');
+    const row = db.prepare('SELECT * FROM audit_log WHERE seq = ?').get(Number(seq)) as Record<
+      string,
+      string | number
+    >;
+    const forged = chainAuditEntry(Number(seq), String(row.prev_hash), {
+      at: String(row.at),
+      actor: 'intruder',
+      action: String(row.action),
+      subject: String(row.subject),
+      data: JSON.parse(String(row.data)) as Record<string, unknown>,
+    });
+    db.prepare('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = ?').run(
+      forged.actor,
+      forged.hash,
+      Number(seq),
+    );
+    db.close();
+    expect(warden(['audit', 'verify', '--data', data]).code).toBe(0);
+    const caught = warden(['audit', 'verify', '--data', data, '--anchor', anchor]);
+    expect(caught.code).toBe(1);
+    expect(caught.stdout).toContain(`entry ${seq} does not have the hash recorded outside Warden`);
   });
 
   it('verifies the audit log and detects an edited or deleted entry', () => {

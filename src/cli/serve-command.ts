@@ -3,9 +3,14 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { loadSecretSource, SECRETS_FILE } from '../connectors/secrets.js';
 import { startDemoServices } from '../demo/demo-services.js';
+import { formatAuditAnchor } from '../core/audit-chain.js';
+import { auditHead } from '../pipeline/audit-verification.js';
 import { startPullSources } from '../sources/pull/pull-sources.js';
 import { openWarden, wardenServer } from '../main.js';
 import { configOption, dataOption, positiveInteger } from './common-options.js';
+
+/** How often a running server logs the audit log's head. */
+const AUDIT_HEAD_LOG_MS = 60 * 60 * 1000;
 
 export function registerServeCommand(program: Command): void {
   program
@@ -79,10 +84,24 @@ export function registerServeCommand(program: Command): void {
               `Try: curl -H "Authorization: Bearer ${adminSecret}" ${address.replace('0.0.0.0', 'localhost')}/api/v1/cases\n\n`,
           );
         }
+        // The head in the log, which usually leaves the machine: an anchor an attacker who
+        // rewrites the store cannot reach (`warden audit verify --anchor`).
+        const logAuditHead = async (): Promise<void> => {
+          const head = await auditHead(warden.store);
+          if (head) app.log.info(`audit head ${formatAuditAnchor(head)} at ${head.at}`);
+        };
+        await logAuditHead();
+        const headTimer = setInterval(
+          () => void logAuditHead().catch(() => undefined),
+          AUDIT_HEAD_LOG_MS,
+        );
+        headTimer.unref();
         const stop = (): void => {
+          clearInterval(headTimer);
           void pull
             .stop()
             .then(() => app.close())
+            .then(() => logAuditHead().catch(() => undefined))
             .then(() => warden.close())
             .then(() => demo?.close())
             .then(() => process.exit(0));

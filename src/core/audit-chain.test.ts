@@ -7,7 +7,10 @@ import {
   canonicalJson,
   chainAuditEntry,
   describeAuditProblem,
+  formatAuditAnchor,
+  parseAuditAnchor,
   sealAuditEntry,
+  type AuditAnchor,
   type AuditDraft,
   type AuditEntry,
   type AuditProblem,
@@ -263,6 +266,58 @@ describe('AuditChainVerifier', () => {
   });
 });
 
+describe('anchors: entries recorded outside Warden', () => {
+  const anchored = (entries: AuditEntry[], anchors: AuditAnchor[], recorded?: number) => {
+    const verifier = new AuditChainVerifier(anchors);
+    for (const e of entries) verifier.push(e);
+    return verifier.finish(recorded);
+  };
+
+  it('passes when each anchored entry still has its hash', () => {
+    const log = chain(5);
+    const anchors = [log[1], log[4]].map((e) =>
+      parseAuditAnchor(formatAuditAnchor(e as AuditEntry)),
+    );
+    expect(anchored(log, anchors)).toEqual({ ok: true, entries: 5, problems: [] });
+  });
+
+  it('catches a log rewritten from an entry on, whose chain alone verifies', () => {
+    const log = chain(5);
+    const anchor = parseAuditAnchor(formatAuditAnchor(log[3] as AuditEntry));
+    // Whoever can write the store edits entry 2 and recomputes every hash after it.
+    const rewritten: AuditEntry[] = [log[0] as AuditEntry];
+    for (let seq = 2; seq <= 5; seq += 1) {
+      const data = seq === 2 ? { n: 2, role: 'admin' } : { n: seq };
+      rewritten.push(chainAuditEntry(seq, rewritten[seq - 2]?.hash ?? '', draft(seq, data)));
+    }
+    expect(verify(rewritten)).toMatchObject({ ok: true });
+    expect(anchored(rewritten, [anchor]).problems).toEqual([{ kind: 'anchor_mismatch', seq: 4 }]);
+  });
+
+  it('catches a log cut back below an anchored entry, even with its count fixed up', () => {
+    const log = chain(5);
+    const anchor = parseAuditAnchor(formatAuditAnchor(log[4] as AuditEntry));
+    expect(anchored(log.slice(0, 3), [anchor], 3).problems).toEqual([
+      { kind: 'anchor_missing', seq: 5 },
+    ]);
+  });
+
+  it('reads SEQ:HASH, and names the field of anything else', () => {
+    const hash = 'AB'.repeat(32);
+    expect(parseAuditAnchor(` 42:${hash} `)).toEqual({ seq: 42, hash: hash.toLowerCase() });
+    for (const bad of ['42', `0:${hash}`, `x:${hash}`, '42:abc', `42:${hash}0`, '']) {
+      let error: unknown;
+      try {
+        parseAuditAnchor(bad, '--anchor');
+      } catch (e) {
+        error = e;
+      }
+      expect(error, bad).toMatchObject({ code: 'invalid_field', field: '--anchor' });
+      expect((error as Error).message).toMatch(/^--anchor must be SEQ:HASH/);
+    }
+  });
+});
+
 describe('describeAuditProblem', () => {
   it.each<[AuditProblem, string]>([
     [{ kind: 'edited', seq: 3 }, 'entry 3 was edited (its hash does not match its content)'],
@@ -271,6 +326,14 @@ describe('describeAuditProblem', () => {
     [
       { kind: 'truncated', expectedCount: 5, actualCount: 3 },
       'the log ends early: 3 entries, 5 recorded',
+    ],
+    [
+      { kind: 'anchor_mismatch', seq: 7 },
+      'entry 7 does not have the hash recorded outside Warden: the log was rewritten at or before it',
+    ],
+    [
+      { kind: 'anchor_missing', seq: 9 },
+      'entry 9, recorded outside Warden, is not in the log: it was cut back',
     ],
   ])('describes %j', (problem, text) => {
     expect(describeAuditProblem(problem)).toBe(text);

@@ -1,3 +1,4 @@
+import { WardenError } from './errors.js';
 import { sha256Hex } from './sha256.js';
 
 /**
@@ -146,7 +147,39 @@ export type AuditProblem =
   | { kind: 'edited'; seq: number }
   | { kind: 'missing'; afterSeq: number; expectedSeq: number }
   | { kind: 'relinked'; seq: number }
-  | { kind: 'truncated'; expectedCount: number; actualCount: number };
+  | { kind: 'truncated'; expectedCount: number; actualCount: number }
+  | { kind: 'anchor_mismatch'; seq: number }
+  | { kind: 'anchor_missing'; seq: number };
+
+/**
+ * An entry's seq and hash as recorded outside Warden (`warden audit head`).
+ * The chain alone shows an edit only to someone who cannot rewrite every
+ * later entry too; an anchor kept elsewhere fixes the log up to its entry,
+ * since each hash covers all before it.
+ */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
+/** `SEQ:HASH`, as `warden audit head` prints it. */
+export function formatAuditAnchor(anchor: AuditAnchor): string {
+  return `${anchor.seq}:${anchor.hash}`;
+}
+
+/** Reads `SEQ:HASH` (a positive seq, a 64-digit hex SHA-256); `invalid_field` names `field`. */
+export function parseAuditAnchor(text: string, field = 'anchor'): AuditAnchor {
+  const match = /^\s*(\d+):([0-9a-fA-F]{64})\s*$/.exec(text);
+  const seq = Number(match?.[1]);
+  if (!match?.[2] || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new WardenError(
+      'invalid_field',
+      `${field} must be SEQ:HASH as warden audit head prints it, e.g. 42:${'ab'.repeat(32)} (got "${text}")`,
+      { field, status: 400 },
+    );
+  }
+  return { seq, hash: match[2].toLowerCase() };
+}
 
 export interface AuditVerification {
   ok: boolean;
@@ -160,6 +193,12 @@ export class AuditChainVerifier {
   private prevHash = AUDIT_GENESIS_HASH;
   private count = 0;
   readonly problems: AuditProblem[] = [];
+  /** Anchors by seq, removed once their entry is seen: those left at the end are missing. */
+  private readonly anchors: Map<number, string>;
+
+  constructor(anchors: readonly AuditAnchor[] = []) {
+    this.anchors = new Map(anchors.map((a) => [a.seq, a.hash.toLowerCase()]));
+  }
 
   push(entry: AuditEntry): void {
     this.count += 1;
@@ -174,12 +213,21 @@ export class AuditChainVerifier {
     }
     const { seq, prevHash, hash, ...draft } = entry;
     if (auditHash(seq, prevHash, draft) !== hash) this.problems.push({ kind: 'edited', seq });
+    const anchored = this.anchors.get(seq);
+    if (anchored !== undefined) {
+      this.anchors.delete(seq);
+      if (anchored !== hash) this.problems.push({ kind: 'anchor_mismatch', seq });
+    }
     this.expectedSeq = entry.seq + 1;
     this.prevHash = entry.hash;
   }
 
   /** `recordedCount` is the count the store keeps apart from the log, to catch a cut tail. */
   finish(recordedCount?: number): AuditVerification {
+    for (const seq of [...this.anchors.keys()].sort((a, b) => a - b)) {
+      this.problems.push({ kind: 'anchor_missing', seq });
+    }
+    this.anchors.clear();
     if (recordedCount !== undefined && recordedCount !== this.count) {
       this.problems.push({
         kind: 'truncated',
@@ -201,5 +249,9 @@ export function describeAuditProblem(problem: AuditProblem): string {
       return `entry ${problem.seq} does not link to the entry before it`;
     case 'truncated':
       return `the log ends early: ${problem.actualCount} entries, ${problem.expectedCount} recorded`;
+    case 'anchor_mismatch':
+      return `entry ${problem.seq} does not have the hash recorded outside Warden: the log was rewritten at or before it`;
+    case 'anchor_missing':
+      return `entry ${problem.seq}, recorded outside Warden, is not in the log: it was cut back`;
   }
 }

@@ -384,10 +384,40 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/api/v1/audit/verify': {
         get: {
-          summary: 'Verify the audit log hash chain (admin)',
+          summary:
+            'Verify the audit log hash chain, and that each anchor (an entry as /audit/head gave it earlier, kept outside Warden) is still there, unchanged (admin)',
+          parameters: [
+            {
+              name: 'anchor',
+              in: 'query',
+              description: 'SEQ:HASH; repeat the parameter or separate with commas',
+              schema: { type: 'string', pattern: '^\\d+:[0-9a-fA-F]{64}(,\\d+:[0-9a-fA-F]{64})*$' },
+            },
+          ],
           responses: {
             '200': { description: 'Verification result', ...(json({ type: 'object' }) as object) },
-            ...errors(401, 403),
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/api/v1/audit/head': {
+        get: {
+          summary:
+            'The newest audit entry as an anchor (SEQ:HASH) to record outside Warden, for verify?anchor= later (admin)',
+          responses: {
+            '200': {
+              description: 'The head',
+              ...(json({
+                type: 'object',
+                properties: {
+                  seq: { type: 'integer' },
+                  hash: { type: 'string' },
+                  at: { type: 'string', format: 'date-time' },
+                  anchor: { type: 'string' },
+                },
+              }) as object),
+            },
+            ...errors(401, 403, 404),
           },
         },
       },

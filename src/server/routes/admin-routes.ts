@@ -1,12 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { ROLES } from '../../core/access.js';
-import { describeAuditProblem } from '../../core/audit-chain.js';
+import {
+  describeAuditProblem,
+  formatAuditAnchor,
+  parseAuditAnchor,
+} from '../../core/audit-chain.js';
 import type { AccessTokens } from '../../pipeline/access-tokens.js';
-import { verifyAuditLog } from '../../pipeline/audit-verification.js';
+import { auditHead, verifyAuditLog } from '../../pipeline/audit-verification.js';
 import type { Store } from '../../store/store.js';
 import { principalWith } from '../auth.js';
-import { bodyObject, oneOf, optionalString } from '../request-fields.js';
-import { invalidField } from '../../core/errors.js';
+import {
+  bodyObject,
+  oneOf,
+  optionalString,
+  queryError,
+  queryList,
+  type Fields,
+} from '../request-fields.js';
+import { invalidField, WardenError } from '../../core/errors.js';
 
 export interface AdminRouteDeps {
   store: Store;
@@ -25,9 +36,23 @@ export function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
     };
   });
 
-  app.get('/api/v1/audit/verify', async (request) => {
+  app.get('/api/v1/audit/head', async (request) => {
     principalWith(request, 'audit:read');
-    const result = await verifyAuditLog(deps.store);
+    const head = await auditHead(deps.store);
+    if (!head) throw new WardenError('not_found', 'the audit log is empty');
+    return { seq: head.seq, hash: head.hash, at: head.at, anchor: formatAuditAnchor(head) };
+  });
+
+  app.get<{ Querystring: Fields }>('/api/v1/audit/verify', async (request) => {
+    principalWith(request, 'audit:read');
+    for (const key of Object.keys(request.query)) {
+      if (key !== 'anchor') throw queryError(key, 'is not a known parameter (expected: anchor)');
+    }
+    // ?anchor=SEQ:HASH, repeated or comma-separated.
+    const anchors = (queryList(request.query, 'anchor') ?? []).map((text) =>
+      parseAuditAnchor(text),
+    );
+    const result = await verifyAuditLog(deps.store, undefined, anchors);
     return {
       ...result,
       problems: result.problems.map((p) => ({ ...p, message: describeAuditProblem(p) })),
