@@ -21,6 +21,7 @@ import { AlertPreparer } from './pipeline/alert-preparer.js';
 import type { IngestWorkerData } from './ingest-worker.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
 import type { IngestQueue } from './pipeline/ingest-queue.js';
+import { ClosedCaseRuns } from './pipeline/run-queue.js';
 import { ThreadedIngest } from './pipeline/threaded-ingest.js';
 import { buildServer } from './server/app.js';
 import { WardenMetrics } from './server/metrics.js';
@@ -130,7 +131,7 @@ function wireWarden(
     store,
     preparer,
     ingest,
-    cases: new CaseWorkflow(store),
+    cases: new CaseWorkflow(store, undefined, new ClosedCaseRuns(store, engine.playbooks)),
     approvals: new ApprovalWorkflow(store),
     deadLetters: new DeadLetterWorkflow({ store, preparer, ingest }),
     evidence: new EvidenceWorkflow(store),

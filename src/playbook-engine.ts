@@ -48,6 +48,18 @@ export function loadPlaybookEngine(options: PlaybookEngineOptions): PlaybookEngi
       { code: 'WARDEN_UNKNOWN_PLAYBOOK' },
     );
   }
+  // The router dispatches new cases: one of its playbooks that starts on a close would never run.
+  const onClose = new Set(playbooks.filter((p) => p.trigger.on !== 'new_case').map((p) => p.id));
+  for (const reference of unknownPlaybookIds(
+    router,
+    playbooks.map((p) => p.id).filter((id) => !onClose.has(id)),
+  )) {
+    if (!onClose.has(reference.playbookId)) continue;
+    process.emitWarning(
+      `${router.file ?? 'router'}: ${reference.field} names playbook ${reference.playbookId}, which starts on case_closed: the router only dispatches new cases`,
+      { code: 'WARDEN_ROUTED_CLOSE_PLAYBOOK' },
+    );
+  }
   const connectors = loadConnectors(configDir, {
     secrets: loadSecretSource({
       env: process.env,

@@ -382,6 +382,8 @@ describe('cases', () => {
       'status_changed',
       'phase_changed',
       'closed',
+      // The demo's close-out playbook starts on every closed tier-1 case.
+      'playbook_queued',
       'reopened',
     ]);
     expect(c.timeline.find((t) => t.kind === 'comment')).toMatchObject({
@@ -400,7 +402,12 @@ describe('cases', () => {
     );
     expect(opening?.actor).toBe('system:ingest');
     const actions = audit.filter((a) => a.subject === caseId).map((a) => a.action);
-    expect(actions).toEqual(kinds.slice(2).map((k) => `case.${k}`));
+    expect(actions).toEqual(
+      kinds
+        .slice(2)
+        .filter((k) => k !== 'playbook_queued')
+        .map((k) => `case.${k}`),
+    );
     const verified = await h.app.inject({
       url: '/api/v1/audit/verify',
       headers: bearer(h.tokens.admin),

@@ -7,7 +7,7 @@ import { loadWardenConfig } from '../src/config/warden-config.js';
 import { localConnectors } from '../src/connectors/local-connectors.js';
 import { InventoryIndex } from '../src/core/inventory.js';
 import { startDemoServices, type DemoServices } from '../src/demo/demo-services.js';
-import { openWarden, type Warden } from '../src/main.js';
+import { openWarden, wardenServer, type Warden } from '../src/main.js';
 import { loadPlaybooks } from '../src/playbooks/playbook-loader.js';
 import { runPlaybookTest } from '../src/playbooks/playbook-test-runner.js';
 import { normalizePayload } from '../src/sources/source-registry.js';
@@ -18,8 +18,9 @@ const inventory = new InventoryIndex(config.inventory);
 const playbooks = loadPlaybooks(join(DEMO_CONFIG, 'playbooks'));
 
 describe('the demo estate’s playbooks pass their own tests', () => {
-  it('ships the scenarios: a spike from a range, a poisoned upload, a tampered model, a federated router', () => {
+  it('ships the scenarios: a spike from a range, a poisoned upload, a tampered model, a federated router, a close-out', () => {
     expect(playbooks.map((p) => p.id).sort()).toEqual([
+      'close-out',
       'federated-router',
       'inference-spike-external-range',
       'llm-abuse-triage',
@@ -147,5 +148,93 @@ describe('the demo, end to end: alerts in, actions out through the demo services
     expect(record.exchange.requestBody).toContain('"ipv4_net":"203.0.113.0/24"');
     expect(record.exchange.responseBody).toContain('rule_number');
     expect(JSON.stringify(record)).not.toContain('demo-openc2-token');
+  });
+
+  it('closing the tampered model’s case resolves its page; closing a tier-2 case starts nothing', async () => {
+    const cases = (await warden.store.listCases({}, { limit: 10 })).items;
+    const tampered = cases.find((c) => c.alertTypes.includes('model_integrity'));
+    const spike = cases.find((c) => c.alertTypes.includes('inference_spike'));
+    expect(tampered?.tier).toBe(1);
+    const before = services.actions.length;
+    const analyst = { tokenId: 't', name: 'dana', role: 'analyst' as const, units: null };
+    await warden.cases.close(analyst, tampered?.id ?? '', 'true_positive_contained', 'rolled back');
+    await warden.cases.close(analyst, spike?.id ?? '', 'true_positive_contained', null);
+    await warden.executor?.idle();
+
+    expect(
+      services.actions.slice(before).map((a) => `${a.service} ${a.action} ${a.target}`),
+    ).toEqual([`pagerduty resolved incident warden-case-${tampered?.id}`]);
+    const runs = await warden.store.listRunsForCase(tampered?.id ?? '');
+    expect(runs.map((r) => [r.playbookId, r.status])).toEqual([
+      ['model-integrity-rollback', 'succeeded'],
+      ['close-out', 'succeeded'],
+    ]);
+    const timeline = await warden.store.listTimeline(tampered?.id ?? '');
+    expect(
+      timeline.find((t) => t.kind === 'playbook_queued' && t.actor === 'playbook:close-out'),
+    ).toMatchObject({
+      message: `playbook close-out v1 queued: case #${tampered?.number} closed (true_positive_contained)`,
+    });
+    expect((await warden.store.listRunsForCase(spike?.id ?? '')).map((r) => r.playbookId)).toEqual([
+      'inference-spike-external-range',
+    ]);
+  });
+});
+
+describe('closing a case through the API, with playbooks on the writer thread', () => {
+  let dir: string;
+  let services: DemoServices;
+  let warden: Warden;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-demo-threaded-'));
+    services = await startDemoServices({ port: 0, log: () => undefined });
+    const configDir = join(dir, 'config');
+    cpSync(DEMO_CONFIG, configDir, { recursive: true });
+    for (const file of ['connectors.yaml', 'secrets.yaml']) {
+      const path = join(configDir, file);
+      writeFileSync(
+        path,
+        readFileSync(path, 'utf8').replaceAll('http://127.0.0.1:8089', services.url),
+      );
+    }
+    // The server's own wiring: ingest and playbooks run on the writer thread.
+    warden = openWarden({ configDir, dataDir: join(dir, 'data') });
+    await warden.tokens.ensureAdmin('admin-secret');
+  });
+  afterAll(async () => {
+    await warden.close();
+    await services.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the request thread queues the close-out run; the writer thread runs it', async () => {
+    const app = wardenServer(warden);
+    const auth = { authorization: 'Bearer admin-secret' };
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/api/v1/alerts',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: readFileSync(
+        join(DEMO_CONFIG, 'playbooks/alerts/tampered-fraud-model.json'),
+        'utf8',
+      ),
+    });
+    const caseId = posted.json<{ results: { caseId: string }[] }>().results[0]?.caseId ?? '';
+    const seen = () => services.actions.map((a) => `${a.service} ${a.action} ${a.target}`);
+    await expect
+      .poll(seen, { timeout: 10_000 })
+      .toContain(`pagerduty triggered incident warden-case-${caseId}`);
+    const closed = await app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${caseId}/close`,
+      headers: auth,
+      payload: { reason: 'true_positive_contained' },
+    });
+    expect(closed.statusCode).toBe(200);
+    await expect
+      .poll(seen, { timeout: 10_000 })
+      .toContain(`pagerduty resolved incident warden-case-${caseId}`);
+    await app.close();
   });
 });

@@ -12,6 +12,7 @@ import { caseTasks, markTask, TASK_TIMELINE_KINDS, type CaseTask } from '../core
 import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
 import type { Store, StoreTransaction } from '../store/store.js';
+import type { ClosedCaseRuns } from './run-queue.js';
 
 /**
  * What an analyst does to a case. Each operation is one transaction that
@@ -21,6 +22,8 @@ export class CaseWorkflow {
   constructor(
     private readonly store: Store,
     private readonly clock: () => Date = () => new Date(),
+    /** Queues the `case_closed` playbooks when a case closes (none without it). */
+    private readonly closedCaseRuns?: Pick<ClosedCaseRuns, 'queue'>,
   ) {}
 
   /** A case the principal may see, or `not_found` (never revealing out-of-scope cases). */
@@ -114,6 +117,7 @@ export class CaseWorkflow {
       const c = await tx.getCase(id);
       if (!c) throw new WardenError('not_found', `case ${idOrNumber} not found`);
       const now = this.clock().toISOString();
+      const wasClosed = c.status === 'closed';
       const result = apply(c, now);
       const changes = Array.isArray(result) ? result : [result];
       if (changes.length === 0) return c;
@@ -124,6 +128,7 @@ export class CaseWorkflow {
         await tx.addCorrelationKeys(c.id, c.correlationKeys);
       }
       for (const change of changes) await this.record(tx, principal, c, now, change);
+      if (c.status === 'closed' && !wasClosed) await this.closedCaseRuns?.queue(tx, c, now);
       return c;
     });
   }

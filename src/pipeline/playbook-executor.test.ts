@@ -164,6 +164,43 @@ describe('PlaybookExecutor', () => {
     return { store, executor, ingest, approvals: new ApprovalWorkflow(store, clock) };
   }
 
+  it('a playbook that closes its case starts the playbooks on case_closed, in the same commit', async () => {
+    const closer = testPlaybook('closer', 'Close benign', [
+      '  - id: close',
+      '    case: { close: { reason: benign, note: scanner } }',
+    ]);
+    const closeOut = parsePlaybook(
+      [
+        'id: close-out',
+        'version: 1',
+        'title: Close out',
+        'owner: o',
+        'trigger: { on: case_closed, when: \'case.closureReason == "benign"\' }',
+        'steps:',
+        '  - id: tell',
+        '    notify: { connector: log, message: "case ${{ case.number }} closed: ${{ case.closureNote }}" }',
+        '',
+      ].join('\n'),
+      'playbooks/close-out.yaml',
+    );
+    const connectors = new FakeConnectors();
+    const { store, executor, ingest } = open([closer, closeOut], { routes: [] }, connectors);
+    executor.start();
+    const outcome = await ingest(spikePayload);
+    await executor.idle();
+    await vi.waitFor(async () => {
+      const runs = await store.listRunsForCase(outcome?.caseId ?? '');
+      expect(runs.map((r) => [r.playbookId, r.status])).toEqual([
+        ['closer', 'succeeded'],
+        ['close-out', 'succeeded'],
+      ]);
+    });
+    expect(connectors.calls.map((c) => [c.connector, c.action, c.input])).toEqual([
+      ['log', 'notify', expect.objectContaining({ message: 'case 1 closed: scanner' })],
+    ]);
+    await executor.stop();
+  });
+
   it('runs the spike playbook: enrich, branch, wait for approval, act once, update the case, hand off', async () => {
     const playbooks = loadPlaybooks(TESTDATA);
     const router: PlaybookRouter = {

@@ -34,6 +34,7 @@ import type {
 import { collectEvidence } from './evidence-workflow.js';
 import { isoTime } from '../core/iso-time.js';
 import { GroupCommitter } from './group-committer.js';
+import { ClosedCaseRuns, newRunRecord, queueTriggeredRuns } from './run-queue.js';
 
 /**
  * What the executor needs of a connector: the connectors module implements
@@ -176,6 +177,7 @@ export class PlaybookExecutor {
   private readonly options: PlaybookExecutorOptions;
   private readonly clock: () => Date;
   private readonly committer: GroupCommitter;
+  private readonly closedCaseRuns: ClosedCaseRuns;
   private readonly active = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -211,6 +213,7 @@ export class PlaybookExecutor {
     this.playbooks = new Map(options.playbooks.map((p) => [p.id, p]));
     this.clock = options.clock ?? (() => new Date());
     this.committer = new GroupCommitter(options.store);
+    this.closedCaseRuns = new ClosedCaseRuns(options.store, this.playbooks);
   }
 
   /** The last instant `now` formatted, and its text: under load many calls share a millisecond. */
@@ -245,28 +248,13 @@ export class PlaybookExecutor {
     raw?: string,
   ): Promise<number> {
     const chosen = triggersForNewCase(alert, c, this.options.router, this.playbooks);
-    const now = this.now();
     if (!Array.isArray(chosen)) return 0;
     if (chosen.length > 0) this.queuedSinceWake = true;
-    for (const trigger of chosen) {
-      const playbook = this.playbooks.get(trigger.playbookId) as Playbook;
-      const run = this.newRun(playbook, c, alert.id, now, {}, null);
-      await tx.insertRun(run);
-      if (this.started && raw !== undefined) this.remember({ run, alert, raw, at: Date.now() });
-      await tx.appendRunEvents(run.id, [
-        { at: now, kind: 'run_queued', stepId: null, data: { reason: trigger.reason } },
-      ]);
-      await tx.appendTimeline({
-        id: uuidv7(),
-        caseId: c.id,
-        at: now,
-        actor: ACTOR(playbook.id),
-        kind: 'playbook_queued',
-        message: `playbook ${playbook.id} v${playbook.version} queued: ${trigger.reason}`,
-        data: { runId: run.id, playbookId: playbook.id, version: playbook.version },
-      });
+    const runs = await queueTriggeredRuns(tx, this.playbooks, chosen, c, alert.id, this.now());
+    if (this.started && raw !== undefined) {
+      for (const run of runs) this.remember({ run, alert, raw, at: Date.now() });
     }
-    return chosen.length;
+    return runs.length;
   }
 
   private remember(entry: QueuedRun): void {
@@ -280,33 +268,6 @@ export class PlaybookExecutor {
     }
     // Still full: the runs already kept are driven first; later ones read themselves from the store.
     if (this.queued.size < QUEUED_RUNS_KEPT) this.queued.set(entry.run.id, entry);
-  }
-
-  private newRun(
-    playbook: Playbook,
-    c: Pick<Case, 'id' | 'businessUnit'>,
-    alertId: string,
-    now: string,
-    inputs: Record<string, JsonValue>,
-    parent: { runId: string; stepId: string } | null,
-  ): PlaybookRunRecord {
-    return {
-      id: uuidv7(),
-      playbookId: playbook.id,
-      playbookVersion: playbook.version,
-      caseId: c.id,
-      alertId,
-      businessUnit: c.businessUnit,
-      parentRunId: parent?.runId ?? null,
-      parentStepId: parent?.stepId ?? null,
-      status: 'queued',
-      wakeAt: null,
-      state: { inputs },
-      command: null,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: null,
-    };
   }
 
   // ------------------------------------------------------------------ the loop
@@ -1091,6 +1052,9 @@ export class PlaybookExecutor {
       copy.updatedAt = now;
       await tx.updateCase(copy);
       if (copy.status === 'closed') await tx.removeCorrelationKeys(copy.id);
+      if (copy.status === 'closed' && c.status !== 'closed') {
+        await this.closedCaseRuns.queue(tx, copy, now);
+      }
     }
     for (const change of changes) {
       await tx.appendTimeline({
@@ -1284,7 +1248,7 @@ export class PlaybookExecutor {
       return;
     }
     for (const call of command.calls) {
-      const child = this.newRun(callee, c, run.alertId, now, call.inputs, {
+      const child = newRunRecord(callee, c, run.alertId, now, call.inputs, {
         runId: run.id,
         stepId: this.childStepId(state, command.stepId),
       });

@@ -33,6 +33,7 @@ import {
   type Playbook,
   type PlaybookInput,
   type PlaybookInputType,
+  type PlaybookTriggerEvent,
   type PlaybookTest,
   type RetryPolicy,
   type Step,
@@ -108,7 +109,7 @@ interface RawPlaybook {
   title: string;
   description?: string;
   owner: string;
-  trigger: { types?: AlertType[]; when?: string };
+  trigger: { on?: PlaybookTriggerEvent; types?: AlertType[]; when?: string };
   inputs?: Record<string, RawInput>;
   steps: RawStep[];
   handoff?: { notify_owner?: boolean; tasks?: string[]; evidence?: string[] };
@@ -169,6 +170,7 @@ interface RawTest {
   name: string;
   alert?: JsonObject;
   alert_file?: string;
+  closed_as?: ClosureReason;
   responses?: Record<string, TestResponse>;
   approvals?: Record<string, TestApprovalAnswer>;
   expect: {
@@ -214,6 +216,7 @@ class PlaybookCompiler {
     const raw = this.raw;
     this.checkStepIds();
     const trigger = {
+      on: raw.trigger.on ?? 'new_case',
       types: raw.trigger.types ?? [],
       ...optional(
         'when',
@@ -563,9 +566,16 @@ class PlaybookCompiler {
         );
       }
     }
+    if (test.closed_as !== undefined && this.raw.trigger.on !== 'case_closed') {
+      this.report(
+        at('closed_as'),
+        'only a playbook with trigger on: case_closed closes its test case',
+      );
+    }
     return {
       name: test.name,
       alert,
+      ...optional('closedAs', test.closed_as),
       responses: test.responses ?? {},
       approvals: test.approvals ?? {},
       expect: {

@@ -315,6 +315,44 @@ describe('schema errors, at the YAML position of the field', () => {
     ]);
   });
 
+  it('knows what starts a playbook, and closes a test case only for a playbook on case_closed', () => {
+    expect(
+      problemsOf(
+        lines(
+          'id: sample', //                                  1
+          'version: 1', //                                  2
+          'title: Sample', //                               3
+          'owner: secops@example.com', //                   4
+          'trigger: { on: case_closd }', //                 5
+          'steps:', //                                      6
+          '  - { id: done, goto: end }', //                 7
+          'tests:', //                                      8
+          '  - name: closed', //                            9
+          '    alert: { type: jailbreak, title: t }', //    10
+          '    closed_as: benign', //                       11
+          '    expect: { steps: [done] }', //               12
+        ),
+      ),
+    ).toEqual([
+      'playbooks/x.yaml:5:16: trigger.on: "case_closd" is not allowed — did you mean "case_closed"? (one of: new_case, case_closed)',
+    ]);
+    expect(
+      problemsOf(
+        lines(
+          ...HEADER,
+          '  - { id: done, goto: end }', //                 8
+          'tests:', //                                      9
+          '  - name: closed', //                            10
+          '    alert: { type: inference_spike, title: t }', // 11
+          '    closed_as: benign', //                       12
+          '    expect: { steps: [done] }', //               13
+        ),
+      ),
+    ).toEqual([
+      'playbooks/x.yaml:12:16: tests[0].closed_as: only a playbook with trigger on: case_closed closes its test case',
+    ]);
+  });
+
   it('refuses approvers who may not approve: a viewer reads, an ingest token only sends alerts', () => {
     expect(
       problemsOf(

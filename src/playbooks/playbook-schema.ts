@@ -5,6 +5,7 @@ import { CONTAINMENT_INTENTS } from '../core/containment-policy.js';
 import {
   APPROVAL_TIMEOUT_OUTCOMES,
   PLAYBOOK_INPUT_TYPES,
+  PLAYBOOK_TRIGGER_EVENTS,
   STEP_KINDS,
   TEST_APPROVAL_ANSWERS,
 } from './playbook.js';
@@ -336,6 +337,10 @@ const test: Schema = {
     name: nonEmptyString('What the test shows.'),
     alert: { type: 'object', description: 'A native alert (JSON of POST /api/v1/alerts).' },
     alert_file: nonEmptyString('Path of a native alert JSON file, relative to the playbook.'),
+    closed_as: enumOf(
+      CLOSURE_REASONS,
+      'For a playbook on case_closed: the reason the case was closed with (default true_positive_contained).',
+    ),
     responses: {
       type: 'object',
       description: 'Fake connector results by step id.',
@@ -409,6 +414,13 @@ export const PLAYBOOK_SCHEMA: Readonly<Schema> = deepFreeze({
       type: 'object',
       additionalProperties: false,
       properties: {
+        on: {
+          ...enumOf(
+            PLAYBOOK_TRIGGER_EVENTS,
+            'new_case: an alert opened a case (the router picks among these); case_closed: a case closed (every matching one starts).',
+          ),
+          default: 'new_case',
+        },
         types: {
           type: 'array',
           minItems: 1,
@@ -417,8 +429,8 @@ export const PLAYBOOK_SCHEMA: Readonly<Schema> = deepFreeze({
         },
         when: cel('boolean over alert and case.'),
       },
-      anyOf: [{ required: ['types'] }, { required: ['when'] }],
-      ...messages({ anyOf: 'needs at least one of types, when' }),
+      anyOf: [{ required: ['types'] }, { required: ['when'] }, { required: ['on'] }],
+      ...messages({ anyOf: 'needs at least one of on, types, when' }),
     },
     inputs: {
       type: 'object',

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { NormalizedAlert } from '../core/alert.js';
-import { openCaseFor, type Case } from '../core/case.js';
+import { closeCase, openCaseFor, type Case } from '../core/case.js';
 import type { ContainmentPolicy } from '../core/containment-policy.js';
 import { correlationKeysOf } from '../core/correlation.js';
 import { WardenError } from '../core/errors.js';
@@ -85,6 +85,10 @@ export async function runPlaybookTest(
     number: 1,
     now: now.toISOString(),
   });
+  if (playbook.trigger.on === 'case_closed') {
+    // As the server runs it: after the close, on the closed case.
+    closeCase(testCase, test.closedAs ?? 'true_positive_contained', null, now.toISOString());
+  }
   const env: RunEnvironment = { alert, case: testCase, policy: context.policy };
   const actions: RecordedAction[] = [];
   const trace: TraceEvent[] = [];

@@ -34,9 +34,21 @@ export interface Playbook {
   readonly source: SourcePosition;
 }
 
+/**
+ * What starts a playbook: a case opened by an alert (the router, when there
+ * is one, picks among these), or a case closing (every such playbook whose
+ * conditions hold starts, e.g. to resolve the page or the ticket it opened).
+ */
+export const PLAYBOOK_TRIGGER_EVENTS = ['new_case', 'case_closed'] as const;
+export type PlaybookTriggerEvent = (typeof PLAYBOOK_TRIGGER_EVENTS)[number];
+
 /** When a playbook starts on its own. Both conditions must hold when both are given. */
 export interface PlaybookTrigger {
-  /** Alert types that start the playbook; empty means any type (then `when` decides). */
+  readonly on: PlaybookTriggerEvent;
+  /**
+   * Alert types that start the playbook; empty means any type (then `when`
+   * decides). On `case_closed`: any of the case's alert types.
+   */
   readonly types: readonly AlertType[];
   /** Boolean CEL over `alert` and `case` only. */
   readonly when?: CompiledExpression;
@@ -280,6 +292,8 @@ export interface PlaybookTest {
     | { readonly kind: 'inline'; readonly payload: { readonly [key: string]: JsonValue } }
     /** Absolute path, resolved against the playbook file's directory. */
     | { readonly kind: 'file'; readonly path: string };
+  /** On `case_closed`: the reason the test case is closed with before the run. */
+  readonly closedAs?: ClosureReason;
   /** Fake connector results by step id (enrich, act, notify, playbook steps). */
   readonly responses: Readonly<Record<string, TestResponse>>;
   /**
