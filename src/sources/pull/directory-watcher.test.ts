@@ -151,6 +151,17 @@ describe('DirectoryWatcher', () => {
     expect(titles()).toEqual(['a', 'b', 'c']);
   });
 
+  it('counts what a scan committed before a later chunk failed', async () => {
+    writeFileSync(report(), line('x').repeat(600));
+    let chunks = 0;
+    const flaky = watcher((alerts) =>
+      chunks++ === 0 ? record(alerts) : Promise.reject(new Error('store full')),
+    );
+    await expect(flaky.scanOnce()).rejects.toThrow('store full');
+    expect(committed).toHaveLength(500);
+    expect(observed).toEqual([{ ok: false, alerts: 500, rejected: 0 }]);
+  });
+
   it('scans on its interval until stopped, and waits for a missing directory', async () => {
     rmSync(reports, { recursive: true });
     const w = watcher();

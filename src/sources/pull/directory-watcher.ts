@@ -65,6 +65,8 @@ export class DirectoryWatcher {
   private readonly files: Map<string, FilePosition>;
   private readonly patterns: RegExp[];
   private missingReported = false;
+  /** Alerts committed and lines rejected in the scan under way (a failed scan's counts too). */
+  private scanned: ScanResult = { alerts: 0, rejected: 0 };
 
   constructor(private readonly options: DirectoryWatcherOptions) {
     this.loop = new TickLoop(async () => {
@@ -99,18 +101,16 @@ export class DirectoryWatcher {
    */
   async scanOnce(): Promise<ScanResult> {
     const { observer, config } = this.options;
-    let result: ScanResult | undefined;
+    this.scanned = { alerts: 0, rejected: 0 };
+    let finished = false;
     try {
-      result = await this.scan();
+      const result = await this.scan();
+      finished = true;
       return result;
     } finally {
       // A directory that cannot be listed is a failure too, though the scan goes on.
-      const ok = result !== undefined && this.missingReported === false;
-      observer?.pulled(config.name, {
-        ok,
-        alerts: result?.alerts ?? 0,
-        rejected: result?.rejected ?? 0,
-      });
+      const ok = finished && !this.missingReported;
+      observer?.pulled(config.name, { ok, ...this.scanned });
     }
   }
 
@@ -193,6 +193,7 @@ export class DirectoryWatcher {
     const commit = async (upTo: number): Promise<void> => {
       if (batch.length > 0) await this.options.ingest(batch);
       result.alerts += batch.length;
+      this.scanned.alerts += batch.length;
       batch = [];
       current.offset += upTo - committedTo;
       current.line = line;
@@ -213,6 +214,7 @@ export class DirectoryWatcher {
         });
       } catch (error) {
         result.rejected += 1;
+        this.scanned.rejected += 1;
         const reason =
           error instanceof SyntaxError ? `not valid JSON: ${error.message}` : errorMessage(error);
         log.warn(`watcher ${config.name}: ${file}:${line} skipped: ${reason}`);
