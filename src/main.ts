@@ -131,7 +131,11 @@ function wireWarden(
     store,
     preparer,
     ingest,
-    cases: new CaseWorkflow(store, undefined, new ClosedCaseRuns(store, engine.playbooks)),
+    cases: new CaseWorkflow(
+      store,
+      undefined,
+      new ClosedCaseRuns(store, new Map(engine.playbooks.map((p) => [p.id, p]))),
+    ),
     approvals: new ApprovalWorkflow(store),
     deadLetters: new DeadLetterWorkflow({ store, preparer, ingest }),
     evidence: new EvidenceWorkflow(store),

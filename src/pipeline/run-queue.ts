@@ -77,18 +77,14 @@ export async function queueTriggeredRuns(
  * thread it runs.
  */
 export class ClosedCaseRuns {
-  private readonly playbooks: ReadonlyMap<string, Playbook>;
   private readonly any: boolean;
 
   constructor(
     private readonly store: Store,
-    playbooks: readonly Playbook[] | ReadonlyMap<string, Playbook>,
+    /** Every loaded playbook by id (those on case_closed start; `playbook` steps may call others). */
+    private readonly playbooks: ReadonlyMap<string, Playbook>,
   ) {
-    this.playbooks =
-      playbooks instanceof Map
-        ? (playbooks as ReadonlyMap<string, Playbook>)
-        : new Map((playbooks as readonly Playbook[]).map((p) => [p.id, p]));
-    this.any = [...this.playbooks.values()].some((p) => p.trigger.on === 'case_closed');
+    this.any = [...playbooks.values()].some((p) => p.trigger.on === 'case_closed');
   }
 
   /** How many runs were queued for the closed case `c`. */
