@@ -198,6 +198,11 @@ describe('PlaybookExecutor', () => {
     expect(connectors.calls.map((c) => [c.connector, c.action, c.input])).toEqual([
       ['log', 'notify', expect.objectContaining({ message: 'case 1 closed: scanner' })],
     ]);
+    const timeline = await store.listTimeline(outcome?.caseId ?? '');
+    const kinds = timeline.map((t) => `${t.kind} ${t.actor}`);
+    expect(kinds.indexOf('playbook_queued playbook:close-out')).toBe(
+      kinds.indexOf('closed playbook:closer') + 1,
+    );
     await executor.stop();
   });
 

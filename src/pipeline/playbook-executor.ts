@@ -1052,9 +1052,6 @@ export class PlaybookExecutor {
       copy.updatedAt = now;
       await tx.updateCase(copy);
       if (copy.status === 'closed') await tx.removeCorrelationKeys(copy.id);
-      if (copy.status === 'closed' && c.status !== 'closed') {
-        await this.closedCaseRuns.queue(tx, copy, now);
-      }
     }
     for (const change of changes) {
       await tx.appendTimeline({
@@ -1073,6 +1070,10 @@ export class PlaybookExecutor {
         subject: copy.id,
         data: { message: change.message, runId: run.id, stepId: command.stepId, ...change.data },
       });
+    }
+    // After the close on the timeline, as when an analyst closes the case.
+    if (copy.status === 'closed' && c.status !== 'closed') {
+      await this.closedCaseRuns.queue(tx, copy, now);
     }
     if (asEffect) {
       await tx.putEffect({
