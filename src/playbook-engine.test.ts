@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadWardenConfig } from './config/warden-config.js';
 import { WardenError } from './core/errors.js';
 import { loadPlaybookEngine } from './playbook-engine.js';
@@ -85,5 +85,33 @@ describe('loadPlaybookEngine checks what playbooks ask of connectors', () => {
       'input.ttl_hours is not a field of pager.trigger (it takes: severity, summary, count)',
     );
     expect(error?.message).toContain('input.summary is required by pager.trigger');
+  });
+});
+
+describe('loadPlaybookEngine checks the router against the playbooks', () => {
+  it('warns of a route to a playbook that starts on case_closed, which the router never runs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-engine-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'playbooks'));
+    copyFileSync(join(DEMO, 'inventory.yaml'), join(dir, 'inventory.yaml'));
+    writeFileSync(
+      join(dir, 'playbooks', 'close-out.yaml'),
+      'id: close-out\nversion: 1\ntitle: Close out\nowner: o\ntrigger: { on: case_closed }\nsteps:\n  - { id: done, goto: end }\n',
+    );
+    writeFileSync(join(dir, 'router.yaml'), 'default: close-out\n');
+    const emitted = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      loadPlaybookEngine({ config: loadWardenConfig(dir), dataDir: join(dir, 'data') });
+      expect(emitted.mock.calls).toEqual([
+        [
+          expect.stringMatching(
+            /router\.yaml: default names playbook close-out, which starts on case_closed: the router only dispatches new cases$/,
+          ),
+          { code: 'WARDEN_ROUTED_CLOSE_PLAYBOOK' },
+        ],
+      ]);
+    } finally {
+      emitted.mockRestore();
+    }
   });
 });
