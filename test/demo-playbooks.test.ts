@@ -17,6 +17,25 @@ const config = loadWardenConfig(DEMO_CONFIG);
 const inventory = new InventoryIndex(config.inventory);
 const playbooks = loadPlaybooks(join(DEMO_CONFIG, 'playbooks'));
 
+/** The demo services on a free port, and a copy of the demo estate whose connectors point at them. */
+async function demoWithServices(
+  prefix: string,
+): Promise<{ dir: string; services: DemoServices; configDir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const services = await startDemoServices({ port: 0, log: () => undefined });
+  const configDir = join(dir, 'config');
+  cpSync(DEMO_CONFIG, configDir, { recursive: true });
+  // The Slack webhook URL is a secret, so it lives in secrets.yaml.
+  for (const file of ['connectors.yaml', 'secrets.yaml']) {
+    const path = join(configDir, file);
+    writeFileSync(
+      path,
+      readFileSync(path, 'utf8').replaceAll('http://127.0.0.1:8089', services.url),
+    );
+  }
+  return { dir, services, configDir };
+}
+
 describe('the demo estate’s playbooks pass their own tests', () => {
   it('ships the scenarios: a spike from a range, a poisoned upload, a tampered model, a federated router, a close-out', () => {
     expect(playbooks.map((p) => p.id).sort()).toEqual([
@@ -48,21 +67,11 @@ describe('the demo estate’s playbooks pass their own tests', () => {
 describe('the demo, end to end: alerts in, actions out through the demo services', () => {
   let dir: string;
   let services: DemoServices;
+  let configDir: string;
   let warden: Warden;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-demo-'));
-    services = await startDemoServices({ port: 0, log: () => undefined });
-    const configDir = join(dir, 'config');
-    cpSync(DEMO_CONFIG, configDir, { recursive: true });
-    // The Slack webhook URL is a secret, so it lives in secrets.yaml.
-    for (const file of ['connectors.yaml', 'secrets.yaml']) {
-      const path = join(configDir, file);
-      writeFileSync(
-        path,
-        readFileSync(path, 'utf8').replaceAll('http://127.0.0.1:8089', services.url),
-      );
-    }
+    ({ dir, services, configDir } = await demoWithServices('warden-demo-'));
     warden = openWarden({
       configDir,
       dataDir: join(dir, 'data'),
@@ -184,20 +193,11 @@ describe('the demo, end to end: alerts in, actions out through the demo services
 describe('closing a case through the API, with playbooks on the writer thread', () => {
   let dir: string;
   let services: DemoServices;
+  let configDir: string;
   let warden: Warden;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-demo-threaded-'));
-    services = await startDemoServices({ port: 0, log: () => undefined });
-    const configDir = join(dir, 'config');
-    cpSync(DEMO_CONFIG, configDir, { recursive: true });
-    for (const file of ['connectors.yaml', 'secrets.yaml']) {
-      const path = join(configDir, file);
-      writeFileSync(
-        path,
-        readFileSync(path, 'utf8').replaceAll('http://127.0.0.1:8089', services.url),
-      );
-    }
+    ({ dir, services, configDir } = await demoWithServices('warden-demo-threaded-'));
     // The server's own wiring: ingest and playbooks run on the writer thread.
     warden = openWarden({ configDir, dataDir: join(dir, 'data') });
     await warden.tokens.ensureAdmin('admin-secret');

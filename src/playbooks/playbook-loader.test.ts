@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NormalizedAlert } from '../core/alert.js';
 import { openCaseFor } from '../core/case.js';
 import { WardenError } from '../core/errors.js';
 import { pendingStepResults } from './expressions.js';
+import { sampleSpikeAlert } from './sample-alert.test-support.js';
 import {
   checkPlaybooks,
   compilePlaybooks,
@@ -189,7 +189,7 @@ describe('the sample playbooks in testdata', () => {
   });
 
   it('render their templates for the runner', () => {
-    const alert = sampleAlert();
+    const alert = sampleSpikeAlert();
     const context: ExpressionContext = {
       alert,
       case: openCaseFor(alert, [], { id: 'c1', number: 12, now: alert.receivedAt }),
@@ -701,41 +701,6 @@ function tempDir(): string {
 
 function cleanTempDirs(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
-
-function sampleAlert(): NormalizedAlert {
-  return {
-    id: 'a1',
-    source: { format: 'native', product: 'gateway', vendor: 'acme' },
-    type: 'inference_spike',
-    title: 'Request volume 500% above baseline',
-    severityId: 3,
-    severity: 'Medium',
-    firstSeen: '2026-01-05T10:00:00.000Z',
-    lastSeen: '2026-01-05T10:00:00.000Z',
-    receivedAt: '2026-01-05T10:00:01.000Z',
-    count: 1,
-    observables: {
-      ips: ['203.0.113.7'],
-      cidrs: [],
-      users: [],
-      apiKeyIds: [],
-      sessionIds: [],
-      urls: [],
-      model: { id: 'customer-churn' },
-      toolCalls: [],
-    },
-    atlasTechniques: [],
-    dedupKey: 'k',
-    enrichment: {
-      modelId: 'customer-churn',
-      modelName: 'Customer Churn Prediction',
-      tier: 1,
-      blastRadius: [],
-      allowlisted: [],
-    },
-    raw: {},
-  };
 }
 
 describe('tests kept beside a playbook (<name>.tests.yaml)', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertFacts } from '../core/alert.js';
 import { closeCase, openCaseFor, type Case } from '../core/case.js';
 import type { PlaybookRouter } from '../core/playbook-router.js';
 import { parsePlaybook } from './playbook-loader.js';
 import type { Playbook } from './playbook.js';
+import { sampleSpikeAlert } from './sample-alert.test-support.js';
 import { triggersForClosedCase, triggersForNewCase } from './run-trigger.js';
 
 const lines = (...text: string[]): string => `${text.join('\n')}\n`;
@@ -24,37 +24,7 @@ function playbook(id: string, ...trigger: string[]): Playbook {
   );
 }
 
-const alert: AlertFacts = {
-  id: 'a1',
-  source: { format: 'native', product: 'gateway', vendor: 'acme' },
-  type: 'inference_spike',
-  title: 'Request volume 500% above baseline',
-  severityId: 3,
-  severity: 'Medium',
-  firstSeen: '2026-01-05T10:00:00.000Z',
-  lastSeen: '2026-01-05T10:00:00.000Z',
-  receivedAt: '2026-01-05T10:00:01.000Z',
-  count: 1,
-  observables: {
-    ips: ['203.0.113.7'],
-    cidrs: [],
-    users: [],
-    apiKeyIds: [],
-    sessionIds: [],
-    urls: [],
-    model: { id: 'customer-churn' },
-    toolCalls: [],
-  },
-  atlasTechniques: [],
-  dedupKey: 'k',
-  enrichment: {
-    modelId: 'customer-churn',
-    modelName: 'Customer Churn Prediction',
-    tier: 1,
-    blastRadius: [],
-    allowlisted: [],
-  },
-};
+const alert = sampleSpikeAlert();
 
 function caseOf(closedAs?: 'benign' | 'true_positive_contained'): Case {
   const c = openCaseFor(alert, [], { id: 'c1', number: 7, now: alert.receivedAt });
