@@ -131,8 +131,9 @@ export class DeadLetterWorkflow {
     };
     for (let i = 0; i < chosen.length; i += REPLAY_CHUNK) {
       const chunk = chosen.slice(i, i + REPLAY_CHUNK);
-      const results = await this.replayChunk(chunk, options);
-      for (const [index, result] of results.entries()) {
+      const replays = await this.replayChunk(chunk, options);
+      for (const [index, replay] of replays.entries()) {
+        const result = resultOf(replay);
         summary.results.push({ deadLetterId: chunk[index]?.id ?? '', result });
         summary.replayed += 1;
         if (result.status === 'rejected') summary.refused += 1;
@@ -143,11 +144,17 @@ export class DeadLetterWorkflow {
     return summary;
   }
 
+  /**
+   * Replays dead letters together: the readable ones in one ingest
+   * submission, every result recorded in one transaction with an audit entry
+   * each. Per dead letter, in order: the alert it became, or why it was
+   * refused again.
+   */
   private async replayChunk(
     chunk: readonly DeadLetterRecord[],
     options: DeadLetterReplayOptions,
-  ): Promise<DeadLetterReplayResult[]> {
-    const results: (DeadLetterReplayResult | undefined)[] = [];
+  ): Promise<Replayed[]> {
+    const replays: (Replayed | undefined)[] = [];
     const prepared: EncodedAlert[] = [];
     const preparedAt: number[] = [];
     chunk.forEach((deadLetter, index) => {
@@ -160,33 +167,32 @@ export class DeadLetterWorkflow {
           ),
         );
         preparedAt.push(index);
-        results.push(undefined);
+        replays.push(undefined);
       } catch (thrown) {
-        if (!(thrown instanceof WardenError) || thrown.status >= 500) throw thrown;
-        results.push({
-          status: 'rejected',
-          code: thrown.code,
-          message: thrown.message,
-          field: thrown.field ?? null,
-        });
+        replays.push({ error: refusal(thrown) });
       }
     });
-    const outcomes = prepared.length > 0 ? await this.deps.ingest.submit(prepared) : [];
-    outcomes.forEach((outcome, i) => {
-      results[preparedAt[i] ?? -1] = {
-        status: outcome.status,
-        alertId: outcome.id,
-        caseId: outcome.caseId,
-      };
-    });
-    const done = results.map((result, index) => {
-      if (!result) throw new Error(`no ingest outcome for dead letter ${chunk[index]?.id}`);
-      return result;
+    if (prepared.length > 0) {
+      let outcomes: IngestOutcome[];
+      try {
+        outcomes = await this.deps.ingest.submit(prepared);
+      } catch (thrown) {
+        const error = refusal(thrown);
+        outcomes = [];
+        for (const index of preparedAt) replays[index] = { error };
+      }
+      outcomes.forEach((outcome, i) => {
+        replays[preparedAt[i] ?? -1] = { outcome };
+      });
+    }
+    const done = replays.map((replay, index) => {
+      if (!replay) throw new Error(`no ingest outcome for dead letter ${chunk[index]?.id}`);
+      return replay;
     });
     const at = this.clock().toISOString();
     await this.deps.store.transaction(async (tx) => {
       for (const [index, deadLetter] of chunk.entries()) {
-        const result = done[index] as DeadLetterReplayResult;
+        const result = resultOf(done[index] as Replayed);
         await tx.markDeadLetterReplayed(deadLetter.id, at, result);
         await tx.appendAudit({
           at,
@@ -215,47 +221,29 @@ export class DeadLetterWorkflow {
     }
     // A format name the caller got wrong is their mistake, not the dead letter's.
     if (options.source !== undefined) findSourceFormat(options.source);
-    const source = options.source ?? deadLetter.source ?? undefined;
-    let replay: { outcome: IngestOutcome } | { error: WardenError };
-    try {
-      const prepared = this.deps.preparer.prepare(
-        normalizePayload(parseBody(deadLetter.body), source, options.context),
-        deadLetter.body,
-      );
-      const [outcome] = await this.deps.ingest.submit([prepared]);
-      if (!outcome) throw new Error('the ingest queue answered no outcome for one alert');
-      replay = { outcome };
-    } catch (thrown) {
-      // Only a refusal of the payload is the replay's result; a failing store is the caller's to retry.
-      if (!(thrown instanceof WardenError) || thrown.status >= 500) throw thrown;
-      replay = { error: thrown };
-    }
-    const result: DeadLetterReplayResult =
-      'outcome' in replay
-        ? {
-            status: replay.outcome.status,
-            alertId: replay.outcome.id,
-            caseId: replay.outcome.caseId,
-          }
-        : {
-            status: 'rejected',
-            code: replay.error.code,
-            message: replay.error.message,
-            field: replay.error.field ?? null,
-          };
-    const at = this.clock().toISOString();
-    await this.deps.store.transaction(async (tx) => {
-      await tx.markDeadLetterReplayed(id, at, result);
-      await tx.appendAudit({
-        at,
-        actor: options.actor,
-        action: 'deadletter.replayed',
-        subject: id,
-        data: { source: source ?? null, result },
-      });
-    });
-    return { deadLetter: await this.get(id), ...replay };
+    const [replay] = await this.replayChunk([deadLetter], options);
+    return { deadLetter: await this.get(id), ...(replay as Replayed) };
   }
+}
+
+/** What replaying one dead letter gave. */
+type Replayed = { outcome: IngestOutcome } | { error: WardenError };
+
+/** Only a refusal of the payload is a replay's result; a failing store is the caller's to retry. */
+function refusal(thrown: unknown): WardenError {
+  if (!(thrown instanceof WardenError) || thrown.status >= 500) throw thrown;
+  return thrown;
+}
+
+function resultOf(replay: Replayed): DeadLetterReplayResult {
+  return 'outcome' in replay
+    ? { status: replay.outcome.status, alertId: replay.outcome.id, caseId: replay.outcome.caseId }
+    : {
+        status: 'rejected',
+        code: replay.error.code,
+        message: replay.error.message,
+        field: replay.error.field ?? null,
+      };
 }
 
 /** Not yet replayed into an alert: never replayed, or refused again. */

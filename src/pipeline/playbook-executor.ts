@@ -34,7 +34,12 @@ import type {
 import { collectEvidence } from './evidence-workflow.js';
 import { isoTime } from '../core/iso-time.js';
 import { GroupCommitter } from './group-committer.js';
-import { ClosedCaseRuns, newRunRecord, queueTriggeredRuns } from './run-queue.js';
+import {
+  ClosedCaseRuns,
+  newRunRecord,
+  playbookActor as ACTOR,
+  queueTriggeredRuns,
+} from './run-queue.js';
 
 /**
  * What the executor needs of a connector: the connectors module implements
@@ -96,8 +101,6 @@ export interface PlaybookExecutorOptions {
   /** Deadline of a connector step without its own `timeout`. @default 30000 */
   defaultStepTimeoutMs?: number;
 }
-
-const ACTOR = (playbookId: string): string => `playbook:${playbookId}`;
 
 function failureOf(error: unknown): CallFailure {
   if (error && typeof error === 'object' && 'code' in error && 'retryable' in error) {

@@ -4,7 +4,8 @@ import type { JsonValue, Playbook } from '../playbooks/playbook.js';
 import { triggersForClosedCase, type RunTrigger } from '../playbooks/run-trigger.js';
 import type { PlaybookRunRecord, Store, StoreTransaction } from '../store/store.js';
 
-const ACTOR = (playbookId: string): string => `playbook:${playbookId}`;
+/** How a playbook's runs sign the timeline and the audit log. */
+export const playbookActor = (playbookId: string): string => `playbook:${playbookId}`;
 
 /** A run as queued: the executor that finds it in the store starts it. */
 export function newRunRecord(
@@ -60,7 +61,7 @@ export async function queueTriggeredRuns(
       id: uuidv7(),
       caseId: c.id,
       at: now,
-      actor: ACTOR(playbook.id),
+      actor: playbookActor(playbook.id),
       kind: 'playbook_queued',
       message: `playbook ${playbook.id} v${playbook.version} queued: ${trigger.reason}`,
       data: { runId: run.id, playbookId: playbook.id, version: playbook.version },

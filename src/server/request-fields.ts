@@ -93,11 +93,12 @@ export function queryError(field: string, problem: string): WardenError {
 }
 
 /** `?limit=` of a list: 1–500, 50 when absent. */
-export function limitParam(query: Fields): number {
-  if (query.limit === undefined) return 50;
+/** `?limit=`: 50 unless given (or `fallback`), an integer from 1 to `max` (500). */
+export function limitParam(query: Fields, { fallback = 50, max = 500 } = {}): number {
+  if (query.limit === undefined) return fallback;
   const limit = Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw queryError('limit', 'must be an integer from 1 to 500');
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw queryError('limit', `must be an integer from 1 to ${max}`);
   }
   return limit;
 }

@@ -45,7 +45,8 @@ export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRouteDeps
       ...(source !== undefined ? { source } : {}),
       context: sourceContextOfRequest(request.query, request.headers),
       actor: principal.name,
-      limit: replayLimit(request.query.limit),
+      // How many one bulk replay takes.
+      limit: limitParam(request.query, { fallback: 1_000, max: 10_000 }),
     });
   });
 
@@ -76,13 +77,4 @@ export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRouteDeps
       return { deadLetter: replay.deadLetter, result: replay.outcome };
     },
   );
-}
-
-/** How many dead letters one bulk replay takes: 1,000 unless `limit` (1–10,000) says otherwise. */
-function replayLimit(value: unknown): number {
-  if (value === undefined) return 1_000;
-  const limit = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(limit >= 1 && limit <= 10_000))
-    throw queryError('limit', 'must be an integer from 1 to 10000');
-  return limit;
 }
